@@ -1,0 +1,266 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/zdgen/zdgen/generator"
+)
+
+type newOptions struct {
+	output string
+	config string
+	yes    bool
+	dryRun bool
+	json   bool
+	force  bool
+}
+
+func newNewCmd(e env) *cobra.Command {
+	var o newOptions
+	cmd := &cobra.Command{
+		Use:   "new NAME",
+		Short: "Generate a zero-downtime service",
+		Long: `Generate a zero-downtime service in ./NAME (or --output).
+
+On a terminal, zdgen asks for each answer, proposing a default. Without a
+terminal it never asks: pass every answer as a flag or in --config, or add
+--yes to accept the defaults for the rest. Flags override --config.
+
+Nothing is written until every answer is valid and every file is rendered;
+the tree is built aside and moved into place whole. A non-empty output
+directory is refused unless --force.`,
+		Example: `  # Ask for everything (on a terminal):
+  zdgen new orders
+
+  # A pipeline: no prompts, defaults for whatever is not given:
+  zdgen new orders --yes --replicas 5 --base-image scratch --output ./orders
+
+  # From an answers file, printing what would be written as JSON:
+  zdgen new --config answers.yaml --yes --dry-run --json`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageError{fmt.Errorf("new takes one NAME, got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			given, err := givenAnswers(cmd, o.config, args)
+			if err != nil {
+				return err
+			}
+			return runNew(cmd, e, o, given)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.output, "output", "o", "", "directory to write (default ./NAME)")
+	f.StringVar(&o.config, "config", "", "YAML file of answers (keys as the flags: replicas: 5); flags override it")
+	f.BoolVarP(&o.yes, "yes", "y", false, "accept the default for every answer not given; never prompt")
+	f.BoolVar(&o.dryRun, "dry-run", false, "list what would be written; write nothing")
+	f.BoolVar(&o.json, "json", false, "print a machine-readable summary: files, answers, every derived number")
+	f.BoolVar(&o.force, "force", false, "write into a non-empty directory, replacing zdgen's files there")
+	base := generator.Defaults("NAME")
+	for _, fd := range generator.Fields {
+		if fd.Key == "name" {
+			continue // the positional argument
+		}
+		usage := fd.Help
+		if def := fd.Default(&base); def != "" && !fd.Optional() {
+			usage += fmt.Sprintf(" (default %s)", def)
+		}
+		f.String(fd.Key, "", usage)
+		if len(fd.Choices) > 0 {
+			choices := fd.Choices
+			_ = cmd.RegisterFlagCompletionFunc(fd.Key, func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+				return choices, cobra.ShellCompDirectiveNoFileComp
+			})
+		}
+	}
+	return cmd
+}
+
+// givenAnswers collects what the person said: the config file first, then
+// flags, then the positional NAME. Values are still raw strings; each
+// field's Set parses them.
+func givenAnswers(cmd *cobra.Command, configPath string, args []string) (map[string]string, error) {
+	given := map[string]string{}
+	if configPath != "" {
+		b, err := os.ReadFile(configPath)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--config: %w", err)}
+		}
+		if given, err = parseAnswersFile(b); err != nil {
+			return nil, fmt.Errorf("--config %s: %w", configPath, err)
+		}
+	}
+	for _, fd := range generator.Fields {
+		if fl := cmd.Flags().Lookup(fd.Key); fl != nil && fl.Changed {
+			given[fd.Key] = fl.Value.String()
+		}
+	}
+	if len(args) == 1 {
+		given["name"] = args[0]
+	}
+	return given, nil
+}
+
+// parseAnswersFile reads a YAML map of answer keys to values. It also
+// accepts a generated repository's .zdgen.yaml (answers under "answers:").
+func parseAnswersFile(b []byte) (map[string]string, error) {
+	var raw map[string]any
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		return nil, &generator.InputError{Field: "config", Rule: "not a YAML map of answers: " + err.Error()}
+	}
+	if inner, ok := raw["answers"].(map[string]any); ok {
+		raw = inner
+	}
+	out := map[string]string{}
+	for k, v := range raw {
+		if _, ok := generator.FieldByKey(k); !ok {
+			return nil, &generator.InputError{Field: k, Rule: "unknown answer; known: " + strings.Join(fieldKeys(), ", ")}
+		}
+		switch v.(type) {
+		case map[string]any, []any, nil:
+			return nil, &generator.InputError{Field: k, Rule: "want a single value"}
+		}
+		out[k] = fmt.Sprint(v)
+	}
+	return out, nil
+}
+
+func fieldKeys() []string {
+	keys := make([]string, len(generator.Fields))
+	for i, f := range generator.Fields {
+		keys[i] = f.Key
+	}
+	return keys
+}
+
+// resolveAnswers turns what was given into complete answers: each field in
+// order is taken from given, else asked (on a terminal), else defaulted
+// (with --yes). Without a terminal and without --yes, every missing answer
+// is reported at once.
+func resolveAnswers(given map[string]string, p Prompter, yes bool) (generator.Answers, error) {
+	if p == nil && !yes {
+		var missing []string
+		for _, f := range generator.Fields {
+			if _, ok := given[f.Key]; !ok && !f.Optional() {
+				missing = append(missing, flagName(f.Key))
+			}
+		}
+		if len(missing) > 0 {
+			return generator.Answers{}, usageError{fmt.Errorf("stdin is not a terminal, so zdgen will not ask; missing: %s (give them, or add --yes to accept the defaults)", strings.Join(missing, ", "))}
+		}
+	}
+	var a generator.Answers
+	for _, f := range generator.Fields {
+		v, ok := given[f.Key]
+		switch {
+		case ok:
+			if err := f.Set(&a, v); err != nil {
+				return a, err
+			}
+			continue
+		case f.Key == "name" && (p == nil || yes):
+			return a, usageError{fmt.Errorf("missing NAME: zdgen new NAME")}
+		case p == nil || yes || f.Optional():
+			v = f.Default(&a)
+		default:
+			var err error
+			scratch := a
+			if v, err = p.Ask(f, f.Default(&a), func(s string) error { return f.Set(&scratch, s) }); err != nil {
+				return a, err
+			}
+		}
+		if err := f.Set(&a, v); err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}
+
+func flagName(key string) string {
+	if key == "name" {
+		return "NAME"
+	}
+	return "--" + key
+}
+
+func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) error {
+	prompter := e.prompter
+	if prompter == nil && !o.yes {
+		prompter = terminalPrompter(e.stdin, e.stdout, e.stderr)
+	}
+	a, err := resolveAnswers(given, prompter, o.yes)
+	if err != nil {
+		return err
+	}
+	plan, files, err := generator.Generate(a)
+	if err != nil {
+		return err
+	}
+	dir := o.output
+	if dir == "" {
+		dir = a.Name
+	}
+	if !o.dryRun {
+		if err := generator.Write(cmd.Context(), dir, files, o.force); err != nil {
+			if cmd.Context().Err() != nil {
+				return errInterrupted
+			}
+			return err
+		}
+	}
+	if o.json {
+		return writeJSON(cmd.OutOrStdout(), dir, o.dryRun, plan, files)
+	}
+	return writeSummary(cmd.OutOrStdout(), dir, o.dryRun, files)
+}
+
+type jsonFile struct {
+	Path   string `json:"path"`
+	Bytes  int    `json:"bytes"`
+	SHA256 string `json:"sha256"`
+	Owner  string `json:"owner"`
+}
+
+func writeJSON(w io.Writer, dir string, dryRun bool, plan *generator.Plan, files []generator.File) error {
+	out := struct {
+		Output  string          `json:"output"`
+		DryRun  bool            `json:"dryRun"`
+		Version string          `json:"generatorVersion"`
+		Plan    *generator.Plan `json:"plan"`
+		Files   []jsonFile      `json:"files"`
+	}{Output: dir, DryRun: dryRun, Version: generator.Version, Plan: plan}
+	for _, f := range files {
+		out.Files = append(out.Files, jsonFile{f.Path, len(f.Content), f.Sum(), f.Owner})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func writeSummary(w io.Writer, dir string, dryRun bool, files []generator.File) error {
+	verb := "Wrote"
+	if dryRun {
+		verb = "Would write"
+	}
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = fmt.Sprintf("  %s (%d bytes)", f.Path, len(f.Content))
+	}
+	sort.Strings(paths)
+	_, err := fmt.Fprintf(w, "%s %d files to %s:\n%s\n", verb, len(files), dir, strings.Join(paths, "\n"))
+	if err == nil && !dryRun {
+		_, err = fmt.Fprintf(w, "\nNext: cd %s && make test && make run\n", filepath.Clean(dir))
+	}
+	return err
+}

@@ -1,0 +1,61 @@
+package generator
+
+import (
+	"bytes"
+	"fmt"
+
+	"sigs.k8s.io/yaml"
+)
+
+// LockPath is where a generated repository records how it was generated.
+const LockPath = ".zdgen.yaml"
+
+// Lock is the content of .zdgen.yaml: the generator version, every answer
+// and a checksum of each generated file. With it, `zdgen upgrade` can rebuild
+// exactly what was generated (the merge base), tell which files the owner
+// changed since, and re-render with the same answers.
+type Lock struct {
+	Generator string     `json:"generator"`
+	Version   string     `json:"version"`
+	Answers   Answers    `json:"answers"`
+	Files     []LockFile `json:"files"`
+}
+
+// LockFile records one generated file.
+type LockFile struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Owner  string `json:"owner"`
+}
+
+// NewLock describes files generated from answers by this generator.
+func NewLock(a Answers, files []File) Lock {
+	l := Lock{Generator: "zdgen", Version: Version, Answers: a}
+	for _, f := range files {
+		l.Files = append(l.Files, LockFile{Path: f.Path, SHA256: f.Sum(), Owner: f.Owner})
+	}
+	return l
+}
+
+const lockHeader = `# Written by zdgen: how this repository was generated. ` + "`zdgen upgrade`" + `
+# reads it to rebuild the generated base and merge your edits into a newer
+# version. Change answers with ` + "`zdgen upgrade --set key=value`" + `, not here.
+`
+
+// File renders the lock as the repository's .zdgen.yaml.
+func (l Lock) File() (File, error) {
+	b, err := yaml.Marshal(l)
+	if err != nil {
+		return File{}, fmt.Errorf("lock: %w", err)
+	}
+	return File{Path: LockPath, Mode: 0o644, Content: append([]byte(lockHeader), b...), Owner: OwnerZdgen}, nil
+}
+
+// ParseLock reads a .zdgen.yaml, rejecting unknown keys.
+func ParseLock(b []byte) (Lock, error) {
+	var l Lock
+	if err := yaml.UnmarshalStrict(bytes.TrimPrefix(b, []byte(lockHeader)), &l); err != nil {
+		return Lock{}, fmt.Errorf("%s: %w", LockPath, err)
+	}
+	return l, nil
+}

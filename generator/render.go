@@ -1,0 +1,166 @@
+package generator
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"go/format"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/Masterminds/sprig/v3"
+
+	"github.com/zdgen/zdgen/templates"
+)
+
+// Version is the version of the generator's templates. It is recorded in
+// every generated repository's .zdgen.yaml; bump it whenever a template
+// changes what is generated, so `zdgen upgrade` knows which base to rebuild.
+const Version = "0.1.0"
+
+// File is one generated file, in memory.
+type File struct {
+	Path    string `json:"path"` // slash-separated, relative to the repository root
+	Mode    fs.FileMode
+	Content []byte
+	Owner   string `json:"owner"` // OwnerZdgen or OwnerUser
+}
+
+// Who maintains a file after generation. zdgen keeps managing its own
+// files (manifests, Dockerfile, the shutdown sequence); a file owned by the
+// user (the handlers) is written once and never touched by an upgrade.
+const (
+	OwnerZdgen = "zdgen"
+	OwnerUser  = "user"
+)
+
+// userOwned lists the templates whose output belongs to the user once
+// written: the places a service owner is expected to change.
+var userOwned = map[string]bool{
+	"internal/server/handlers.go": true,
+}
+
+// Sum is the hex SHA-256 of the file's content.
+func (f File) Sum() string {
+	s := sha256.Sum256(f.Content)
+	return hex.EncodeToString(s[:])
+}
+
+// Render turns a plan into the files of the service, sorted by path, plus
+// the lock file. It touches no disk.
+func Render(p *Plan) ([]File, error) {
+	return renderFS(templates.FS, p)
+}
+
+func renderFS(tfs fs.FS, p *Plan) ([]File, error) {
+	sources, err := collect(tfs, p.Answers.Protocol)
+	if err != nil {
+		return nil, err
+	}
+	data := templateData{Plan: p, Version: Version}
+	var files []File
+	for _, src := range sources {
+		f, skip, err := renderOne(tfs, src, p, data)
+		if err != nil {
+			return nil, err
+		}
+		if !skip {
+			files = append(files, f)
+		}
+	}
+	lock, err := NewLock(p.Answers, files).File()
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, lock)
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, nil
+}
+
+// templateData is what every template sees: the plan, and the generator
+// version for headers.
+type templateData struct {
+	*Plan
+	Version string
+}
+
+// collect lists the template sources for a protocol: common/ overlaid by
+// the protocol's own folder, keyed by output path.
+func collect(tfs fs.FS, protocol string) ([]string, error) {
+	byOut := map[string]string{}
+	for _, root := range []string{"common", protocol} {
+		err := fs.WalkDir(tfs, root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".tmpl") {
+				return err
+			}
+			byOut[strings.TrimPrefix(p, root+"/")] = p
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("templates for %s: %w", protocol, err)
+		}
+	}
+	srcs := make([]string, 0, len(byOut))
+	for _, s := range byOut {
+		srcs = append(srcs, s)
+	}
+	sort.Strings(srcs)
+	return srcs, nil
+}
+
+func renderOne(tfs fs.FS, src string, p *Plan, data templateData) (File, bool, error) {
+	raw, err := fs.ReadFile(tfs, src)
+	if err != nil {
+		return File{}, false, err
+	}
+	rel := src[strings.Index(src, "/")+1:]
+	rel = strings.TrimSuffix(rel, ".tmpl")
+	out := strings.ReplaceAll(rel, "_name_", p.Answers.Name)
+	t, err := template.New(src).Funcs(sprig.HermeticTxtFuncMap()).Funcs(funcs).Option("missingkey=error").Parse(string(raw))
+	if err != nil {
+		return File{}, false, fmt.Errorf("template %s: %w", src, err)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		return File{}, false, fmt.Errorf("template %s: %w", src, err)
+	}
+	content := buf.Bytes()
+	// A template that renders to nothing is a file this plan does not need
+	// (the PodDisruptionBudget of a single replica).
+	if len(bytes.TrimSpace(content)) == 0 {
+		return File{}, true, nil
+	}
+	if path.Ext(out) == ".go" {
+		formatted, err := format.Source(content)
+		if err != nil {
+			return File{}, false, fmt.Errorf("template %s renders Go that does not parse: %w", src, err)
+		}
+		content = formatted
+	}
+	mode := fs.FileMode(0o644)
+	if strings.HasSuffix(out, ".sh") {
+		mode = 0o755
+	}
+	owner := OwnerZdgen
+	if userOwned[rel] {
+		owner = OwnerUser
+	}
+	return File{Path: out, Mode: mode, Content: content, Owner: owner}, false, nil
+}
+
+// funcs are zdgen's own template helpers, on top of sprig's hermetic set.
+var funcs = template.FuncMap{
+	// yamlList prints a string list as a YAML flow sequence of quoted
+	// strings: ["/app", "sleep", "5s"].
+	"yamlList": func(items []string) string {
+		q := make([]string, len(items))
+		for i, s := range items {
+			q[i] = fmt.Sprintf("%q", s)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	},
+}
