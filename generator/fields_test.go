@@ -1,0 +1,144 @@
+package generator
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// set applies key=value pairs to the defaults for "svc" through the field
+// table, as flags and config files do.
+func set(t *testing.T, kv ...string) (Answers, error) {
+	t.Helper()
+	a := Defaults("svc")
+	for _, pair := range kv {
+		k, v, _ := strings.Cut(pair, "=")
+		f, ok := FieldByKey(k)
+		if !ok {
+			t.Fatalf("no field %q", k)
+		}
+		if err := f.Set(&a, v); err != nil {
+			return a, err
+		}
+	}
+	return a, Check(a)
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	if _, err := set(t); err != nil {
+		t.Fatalf("the defaults are rejected: %v", err)
+	}
+}
+
+// Every field's default, applied through Set in prompt order, must equal
+// Defaults(): the two ways of defaulting cannot drift apart.
+func TestFieldDefaultsMatchDefaults(t *testing.T) {
+	var a Answers
+	for _, f := range Fields {
+		v := f.Default(&a)
+		if f.Key == "name" {
+			v = "svc"
+		}
+		if err := f.Set(&a, v); err != nil {
+			t.Fatalf("%s: default %q rejected: %v", f.Key, v, err)
+		}
+	}
+	if a != Defaults("svc") {
+		t.Errorf("field defaults give\n%+v\nDefaults gives\n%+v", a, Defaults("svc"))
+	}
+}
+
+func TestValidation(t *testing.T) {
+	for _, c := range []struct {
+		in        []string
+		field     string // "" means accepted
+		ruleWords string // a fragment of the rule the message must name
+	}{
+		// name: a DNS-1123 label; it names the Deployment, Service and binary
+		{[]string{"name=orders-v2"}, "", ""},
+		{[]string{"name=Orders"}, "name", "DNS-1123"},
+		{[]string{"name=orders_v2"}, "name", "DNS-1123"},
+		{[]string{"name=-orders"}, "name", "DNS-1123"},
+		{[]string{"name=../etc"}, "name", "DNS-1123"},
+		{[]string{"name=a/b"}, "name", "DNS-1123"},
+		{[]string{"name=" + strings.Repeat("a", 64)}, "name", "63"},
+		{[]string{"name="}, "name", "required"},
+		{[]string{"name=loadtest"}, "name", "reserved"},
+		// module path
+		{[]string{"module=github.com/acme/orders"}, "", ""},
+		{[]string{"module=orders"}, "module", "missing dot"}, // module.CheckPath: a path others can fetch
+		{[]string{"module=github.com/acme/orders!"}, "module", "module path"},
+		{[]string{"module=/abs/path"}, "module", "module path"},
+		{[]string{"module=github.com/acme/../orders"}, "module", "module path"},
+		// image reference
+		{[]string{"base-image=scratch"}, "", ""},
+		{[]string{"base-image=alpine"}, "", ""},
+		{[]string{"base-image=cgr.dev/chainguard/static:latest-glibc"}, "", ""},
+		{[]string{"base-image=registry.example.com:5000/base/img@sha256:" + strings.Repeat("a", 64)}, "", ""},
+		{[]string{"base-image=nginx"}, "base-image", "tag or digest"},
+		{[]string{"base-image=nginx:latest"}, "base-image", "latest"},
+		{[]string{"base-image=Upper:1"}, "base-image", "reference"},
+		{[]string{"base-image=a b:1"}, "base-image", "reference"},
+		// replica bounds
+		{[]string{"replicas=1"}, "", ""},
+		{[]string{"replicas=100"}, "", ""},
+		{[]string{"replicas=0"}, "replicas", "1 to 100"},
+		{[]string{"replicas=101"}, "replicas", "1 to 100"},
+		{[]string{"replicas=three"}, "replicas", "whole number"},
+		// Kubernetes version
+		{[]string{"k8s-version=v1.30.2"}, "", ""},
+		{[]string{"k8s-version=1.24"}, "k8s-version", "supports"},
+		{[]string{"k8s-version=1.38"}, "k8s-version", "supports"},
+		{[]string{"k8s-version=2.0"}, "k8s-version", "version like"},
+		{[]string{"k8s-version=latest"}, "k8s-version", "version like"},
+		// ports
+		{[]string{"port=80"}, "port", "below 1024"},
+		{[]string{"port=70000"}, "port", "1024 to 65535"},
+		{[]string{"port=9000", "health-port=9000"}, "health-port", "differ"},
+		// protocol
+		{[]string{"protocol=ftp"}, "protocol", "http or grpc"},
+		{[]string{"protocol=grpc"}, "protocol", "coming"},
+		// timings: whole seconds, in range
+		{[]string{"propagation-lag=1500ms"}, "propagation-lag", "whole number of seconds"},
+		{[]string{"propagation-lag=-1s"}, "propagation-lag", "must be"},
+		{[]string{"propagation-lag=10m"}, "propagation-lag", "must be"},
+		{[]string{"max-request=0s"}, "max-request", "must be"},
+		{[]string{"startup-time=soon"}, "startup-time", "duration"},
+		{[]string{"propagation-lag=30"}, "", ""}, // a bare number is seconds
+		// timings: contradictions, each naming its rule
+		{[]string{"prestop=none", "drain-delay=2s"}, "drain-delay", "drain >= L"},
+		{[]string{"prestop=none", "drain-delay=5s"}, "", ""},
+		{[]string{"prestop=sleep", "k8s-version=1.29"}, "prestop", "1.30"},
+		{[]string{"prestop=exec", "k8s-version=1.29"}, "", ""},
+		{[]string{"prestop=sleep", "propagation-lag=0s"}, "prestop", "propagation-lag >= 1s"},
+		{[]string{"shutdown-timeout=5s"}, "shutdown-timeout", ">= max-request"},
+		{[]string{"shutdown-timeout=15s"}, "", ""},
+		{[]string{"grace-period=21s"}, "grace-period", "preStop 5s + drain 2s + shutdown timeout 10s + margin 5s = 22s"},
+		{[]string{"grace-period=22s"}, "", ""},
+		{[]string{"prestop=bogus"}, "prestop", "auto, sleep, exec or none"},
+	} {
+		_, err := set(t, c.in...)
+		name := strings.Join(c.in, " ")
+		if c.field == "" {
+			if err != nil {
+				t.Errorf("%s: rejected: %v", name, err)
+			}
+			continue
+		}
+		var ie *InputError
+		if !errors.As(err, &ie) {
+			t.Errorf("%s: got %v, want an InputError for %s", name, err, c.field)
+			continue
+		}
+		if ie.Field != c.field || !strings.Contains(ie.Error(), c.ruleWords) {
+			t.Errorf("%s: got %q (field %s), want field %s and a rule mentioning %q", name, ie.Error(), ie.Field, c.field, c.ruleWords)
+		}
+	}
+}
+
+func TestK8sVersionIsNormalised(t *testing.T) {
+	a, err := set(t, "k8s-version=v1.31.4")
+	if err != nil || a.K8sVersion != "1.31" {
+		t.Errorf("k8s-version v1.31.4 → %q, %v; want 1.31", a.K8sVersion, err)
+	}
+}

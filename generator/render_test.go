@@ -1,0 +1,221 @@
+package generator
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"path"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+)
+
+// matrix is a spread of answer sets that exercises every branch of the
+// templates: each base image kind, one and many replicas, each preStop form.
+var matrix = [][]string{
+	nil,
+	{"base-image=scratch", "replicas=1", "k8s-version=1.29"},
+	{"base-image=alpine", "replicas=10", "prestop=none", "drain-delay=7s"},
+	{"base-image=debian-slim", "replicas=2", "propagation-lag=0s", "k8s-version=1.25"},
+	{"base-image=cgr.dev/chainguard/static:latest-glibc", "prestop=exec", "port=9000", "health-port=9001", "name=orders-api", "module=github.com/acme/orders-api"},
+}
+
+func renderSet(t *testing.T, kv ...string) (*Plan, map[string][]byte) {
+	t.Helper()
+	a, err := set(t, kv...)
+	if err != nil {
+		t.Fatalf("%v: %v", kv, err)
+	}
+	p, files, err := Generate(a)
+	if err != nil {
+		t.Fatalf("%v: %v", kv, err)
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		out[f.Path] = f.Content
+	}
+	return p, out
+}
+
+func TestRenderIsDeterministic(t *testing.T) {
+	for _, kv := range matrix {
+		a, _ := set(t, kv...)
+		_, first, err := Generate(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ {
+			_, again, _ := Generate(a)
+			if len(again) != len(first) {
+				t.Fatalf("%v: %d files, then %d", kv, len(first), len(again))
+			}
+			for j := range first {
+				if first[j].Path != again[j].Path || !bytes.Equal(first[j].Content, again[j].Content) {
+					t.Fatalf("%v: %s differs between renders", kv, first[j].Path)
+				}
+			}
+		}
+	}
+}
+
+func TestRenderedFilesAreClean(t *testing.T) {
+	for _, kv := range matrix {
+		_, files := renderSet(t, kv...)
+		for name, b := range files {
+			if bytes.Contains(b, []byte("<no value>")) || bytes.Contains(b, []byte("{{")) {
+				t.Errorf("%v: %s has template residue", kv, name)
+			}
+			if !bytes.HasSuffix(b, []byte("\n")) || bytes.HasSuffix(b, []byte("\n\n")) {
+				t.Errorf("%v: %s does not end in exactly one newline", kv, name)
+			}
+			for i, line := range strings.Split(string(b), "\n") {
+				if strings.TrimRight(line, " \t") != line {
+					t.Errorf("%v: %s:%d has trailing white space", kv, name, i+1)
+				}
+			}
+			switch path.Ext(name) {
+			case ".go":
+				if formatted, err := format.Source(b); err != nil || !bytes.Equal(formatted, b) {
+					t.Errorf("%v: %s is not gofmt-clean (%v)", kv, name, err)
+				}
+			case ".yaml":
+				var v any
+				if err := yaml.Unmarshal(b, &v); err != nil {
+					t.Errorf("%v: %s is not valid YAML: %v", kv, name, err)
+				}
+			}
+		}
+	}
+}
+
+// strict decodes YAML into a Kubernetes type, rejecting unknown fields.
+func strict(t *testing.T, b []byte, into any) {
+	t.Helper()
+	if err := yaml.UnmarshalStrict(b, into); err != nil {
+		t.Fatalf("%T: %v", into, err)
+	}
+}
+
+// The manifests decode strictly into k8s.io/api types and carry the plan's
+// numbers where Kubernetes reads them.
+func TestManifestsFollowThePlan(t *testing.T) {
+	for _, kv := range matrix {
+		p, files := renderSet(t, kv...)
+		name := p.Answers.Name
+		var d appsv1.Deployment
+		strict(t, files["deploy/k8s/deployment.yaml"], &d)
+		spec := d.Spec.Template.Spec
+		c := spec.Containers[0]
+		checks := map[string]bool{
+			"replicas":               *d.Spec.Replicas == int32(p.Answers.Replicas),
+			"maxUnavailable 0":       *d.Spec.Strategy.RollingUpdate.MaxUnavailable == intstr.FromInt32(0),
+			"maxSurge":               *d.Spec.Strategy.RollingUpdate.MaxSurge == intstr.FromInt32(int32(p.MaxSurge)),
+			"grace period":           *spec.TerminationGracePeriodSeconds == int64(p.GracePeriodSeconds),
+			"no service account":     !*spec.AutomountServiceAccountToken,
+			"non-root":               *c.SecurityContext.RunAsNonRoot && *c.SecurityContext.RunAsUser == int64(p.Image.UID),
+			"read-only root":         *c.SecurityContext.ReadOnlyRootFilesystem,
+			"no escalation":          !*c.SecurityContext.AllowPrivilegeEscalation,
+			"drop ALL":               len(c.SecurityContext.Capabilities.Drop) == 1 && c.SecurityContext.Capabilities.Drop[0] == "ALL",
+			"seccomp":                spec.SecurityContext.SeccompProfile.Type == corev1.SeccompProfileTypeRuntimeDefault,
+			"limits":                 !c.Resources.Limits.Memory().IsZero() && !c.Resources.Limits.Cpu().IsZero(),
+			"readiness on /readyz":   c.ReadinessProbe.HTTPGet.Path == "/readyz" && c.ReadinessProbe.PeriodSeconds == int32(p.Readiness.PeriodSeconds) && c.ReadinessProbe.FailureThreshold == int32(p.Readiness.FailureThreshold),
+			"liveness on health":     c.LivenessProbe.HTTPGet.Path == "/livez" && c.LivenessProbe.HTTPGet.Port.StrVal == "health" && c.LivenessProbe.PeriodSeconds == int32(p.Liveness.PeriodSeconds),
+			"startup window":         c.StartupProbe.PeriodSeconds*c.StartupProbe.FailureThreshold >= int32(p.Answers.StartupTime.Seconds()),
+			"pod labels match":       d.Spec.Selector.MatchLabels["app.kubernetes.io/name"] == name && d.Spec.Template.Labels["app.kubernetes.io/name"] == name,
+			"spread when replicas>1": (spec.Affinity != nil) == (p.Answers.Replicas > 1),
+		}
+		env := map[string]string{}
+		for _, e := range c.Env {
+			env[e.Name] = e.Value
+		}
+		checks["env DRAIN_DELAY"] = env["DRAIN_DELAY"] == fmt.Sprintf("%ds", p.DrainDelaySeconds)
+		checks["env SHUTDOWN_TIMEOUT"] = env["SHUTDOWN_TIMEOUT"] == fmt.Sprintf("%ds", p.ShutdownTimeoutSeconds)
+		switch p.PreStop.Form {
+		case PreStopSleep:
+			checks["preStop sleep"] = c.Lifecycle.PreStop.Sleep.Seconds == int64(p.PreStop.Seconds)
+		case PreStopExec:
+			// The hook runs the binary the Dockerfile installs.
+			checks["preStop exec"] = c.Lifecycle.PreStop.Exec.Command[0] == p.Image.BinaryPath &&
+				bytes.Contains(files["Dockerfile"], []byte(" "+p.Image.BinaryPath+"\n"))
+		case PreStopNone:
+			checks["no preStop"] = c.Lifecycle == nil
+		}
+		for what, ok := range checks {
+			if !ok {
+				t.Errorf("%v: deployment: %s", kv, what)
+			}
+		}
+
+		var svc corev1.Service
+		strict(t, files["deploy/k8s/service.yaml"], &svc)
+		if svc.Spec.Selector["app.kubernetes.io/name"] != name || svc.Spec.Ports[0].TargetPort.StrVal != c.Ports[0].Name {
+			t.Errorf("%v: the Service does not select the pods' labels and port", kv)
+		}
+		var np networkingv1.NetworkPolicy
+		strict(t, files["deploy/k8s/networkpolicy.yaml"], &np)
+		if np.Spec.PodSelector.MatchLabels["app.kubernetes.io/name"] != name {
+			t.Errorf("%v: the NetworkPolicy does not select the pods", kv)
+		}
+		pdbYAML, hasPDB := files["deploy/k8s/pdb.yaml"]
+		if hasPDB != (p.Answers.Replicas > 1) {
+			t.Errorf("%v: PodDisruptionBudget present = %v with %d replicas", kv, hasPDB, p.Answers.Replicas)
+		}
+		if hasPDB {
+			var pdb policyv1.PodDisruptionBudget
+			strict(t, pdbYAML, &pdb)
+			if pdb.Spec.MaxUnavailable.IntValue() != p.PDBMaxUnavailable || pdb.Spec.MinAvailable != nil || pdb.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != name {
+				t.Errorf("%v: PodDisruptionBudget %+v", kv, pdb.Spec)
+			}
+		}
+		// kustomization and skaffold list exactly the manifests present.
+		for _, list := range []string{"deploy/k8s/kustomization.yaml", "skaffold.yaml"} {
+			if bytes.Contains(files[list], []byte("pdb.yaml")) != hasPDB {
+				t.Errorf("%v: %s and the PodDisruptionBudget disagree", kv, list)
+			}
+		}
+	}
+}
+
+func TestLockRecordsAnswersAndChecksums(t *testing.T) {
+	a, _ := set(t, "replicas=5")
+	_, files, err := Generate(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lockFile File
+	sums := map[string]string{}
+	for _, f := range files {
+		if f.Path == LockPath {
+			lockFile = f
+			continue
+		}
+		sums[f.Path] = f.Sum()
+	}
+	l, err := ParseLock(lockFile.Content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Answers != a || l.Version != Version {
+		t.Errorf("lock answers %+v version %s", l.Answers, l.Version)
+	}
+	if len(l.Files) != len(sums) {
+		t.Errorf("lock lists %d files, %d generated", len(l.Files), len(sums))
+	}
+	for _, lf := range l.Files {
+		if sums[lf.Path] != lf.SHA256 {
+			t.Errorf("%s: lock checksum does not match", lf.Path)
+		}
+		if (lf.Owner == OwnerUser) != (lf.Path == "internal/server/handlers.go") {
+			t.Errorf("%s: owner %s", lf.Path, lf.Owner)
+		}
+	}
+	if _, err := ParseLock([]byte("answers: {}\nbogus: 1\n")); err == nil {
+		t.Error("a lock with an unknown key was accepted")
+	}
+}
