@@ -1,0 +1,40 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// routes registers the service's API. This file is yours: zdgen wrote it
+// once and `zdgen upgrade` never touches it again. Add your endpoints here;
+// the drain and panic middleware in server.go wrap them all.
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /work", s.work)
+	mux.HandleFunc("POST /work", s.work)
+}
+
+// work takes ?ms=N milliseconds, so a drain can be tested with requests
+// that are still running when SIGTERM arrives. N is capped at WORK_MAX so no
+// request outlives the shutdown timeout.
+func (s *Server) work(w http.ResponseWriter, r *http.Request) {
+	ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+	if r.URL.Query().Get("ms") == "" {
+		ms, err = 0, nil
+	}
+	maxMS := int(s.cfg.WorkMax / time.Millisecond)
+	if err != nil || ms < 0 || ms > maxMS {
+		http.Error(w, "ms must be a whole number from 0 to "+strconv.Itoa(maxMS), http.StatusBadRequest)
+		return
+	}
+	t := time.NewTimer(time.Duration(ms) * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+		return // the client went away: nobody is left to answer
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]int{"worked_ms": ms})
+}

@@ -1,0 +1,189 @@
+// Package server runs the HTTP service and its zero-downtime shutdown.
+//
+// On the first SIGTERM (the context passed to Run is cancelled):
+//
+//  1. /readyz answers 503 at once, so load balancers that probe the pod
+//     directly stop sending;
+//  2. for DrainDelay the service keeps serving, and every response carries
+//     "Connection: close", so each keep-alive client re-dials after its
+//     current request and lands on a live pod (routers may still send new
+//     connections here meanwhile: they are served too);
+//  3. keep-alives are switched off and Shutdown stops accepting and waits for
+//     in-flight requests, at most ShutdownTimeout; then Close ends the rest;
+//  4. Run returns and the process exits, without waiting out the grace
+//     period.
+//
+// /livez is served on a listener of its own that stays open until Run
+// returns, so a liveness probe never restarts the container mid-drain.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"example.com/greeter/internal/config"
+)
+
+// Server is the service: its handlers and the state the shutdown changes.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	ready    atomic.Bool // false before the listener is up and from SIGTERM on
+	draining atomic.Bool // true from SIGTERM on: responses close their connection
+}
+
+// New returns a server that is not yet ready.
+func New(cfg config.Config, log *slog.Logger) *Server {
+	return &Server{cfg: cfg, log: log}
+}
+
+// Handler is the service's HTTP handler: the routes of handlers.go and
+// /readyz, wrapped in the drain and panic middleware.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /readyz", s.readyz)
+	s.routes(mux)
+	return s.recoverPanics(s.closeWhileDraining(mux))
+}
+
+// HealthHandler serves /livez: it answers 200 as long as the process runs.
+// It must not depend on downstream systems or on the drain.
+func (s *Server) HealthHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	return mux
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	switch {
+	case s.ready.Load():
+		fmt.Fprintln(w, "ok")
+	case s.draining.Load():
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "draining")
+	default:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "starting")
+	}
+}
+
+// closeWhileDraining ends keep-alive politely during the drain: the client
+// gets its response and then re-dials. Closing idle connections instead
+// (SetKeepAlivesEnabled(false)) races clients already sending on them.
+func (s *Server) closeWhileDraining(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a handler panic into a 500 for that request; the
+// process, and every other request, carries on.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v) // the documented way to abort a response
+				}
+				s.log.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Run listens on both ports, serves until ctx is cancelled, then shuts down
+// as the package comment describes. Cancelling abort (a second signal)
+// skips what is left of the drain and closes every connection at once. Run
+// returns nil after an orderly shutdown.
+func (s *Server) Run(ctx, abort context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", ":"+strconv.Itoa(s.cfg.Port))
+	if err != nil {
+		return fmt.Errorf("service port: %w", err)
+	}
+	hln, err := lc.Listen(ctx, "tcp", ":"+strconv.Itoa(s.cfg.HealthPort))
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("health port: %w", err)
+	}
+	api := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second, // slow-loris
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      s.cfg.WorkMax + 10*time.Second, // the longest /work, plus room to write it
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	health := &http.Server{
+		Handler:           s.HealthHandler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- health.Serve(hln) }()
+	go func() { serveErr <- api.Serve(ln) }()
+	defer health.Close() // liveness answers until the very end
+
+	s.ready.Store(true)
+	s.log.Info("listening", "addr", ln.Addr().String(), "health_addr", hln.Addr().String())
+
+	select {
+	case err := <-serveErr:
+		api.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	return s.shutdown(api, abort)
+}
+
+func (s *Server) shutdown(api *http.Server, abort context.Context) error {
+	start := time.Now()
+	s.ready.Store(false)
+	s.draining.Store(true)
+	s.log.Info("shutdown: not ready; draining", "phase", "drain", "drain_delay", s.cfg.DrainDelay.String())
+
+	select {
+	case <-time.After(s.cfg.DrainDelay):
+		s.log.Info("shutdown: drain done", "phase", "drain", "took", since(start))
+	case <-abort.Done():
+		s.log.Warn("shutdown: second signal; closing every connection now", "phase", "abort", "took", since(start))
+		return api.Close()
+	}
+
+	stopStart := time.Now()
+	s.log.Info("shutdown: no longer accepting; waiting for in-flight requests", "phase", "stop", "timeout", s.cfg.ShutdownTimeout.String())
+	api.SetKeepAlivesEnabled(false) // only now: idle connections close as Shutdown begins
+	sctx, cancel := context.WithTimeout(abort, s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := api.Shutdown(sctx); err != nil {
+		// Shutdown gives up with connections still open: end them.
+		s.log.Warn("shutdown: in-flight requests outlived the timeout; closing them", "phase", "stop", "error", err.Error(), "took", since(stopStart))
+		if cerr := api.Close(); cerr != nil && !errors.Is(cerr, http.ErrServerClosed) {
+			return cerr
+		}
+	} else {
+		s.log.Info("shutdown: in-flight requests done", "phase", "stop", "took", since(stopStart))
+	}
+	s.log.Info("shutdown: complete", "phase", "exit", "took", since(start))
+	return nil
+}
+
+func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }

@@ -1,0 +1,97 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"example.com/greeter/internal/config"
+)
+
+func newTest(t *testing.T) (*Server, *httptest.Server) {
+	t.Helper()
+	s := New(config.Defaults(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return s, ts
+}
+
+func do(t *testing.T, method, url string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestReadyzFollowsLifecycle(t *testing.T) {
+	s, ts := newTest(t)
+	for _, step := range []struct {
+		name            string
+		ready, draining bool
+		want            int
+		body            string
+	}{
+		{"starting", false, false, 503, "starting"},
+		{"serving", true, false, 200, "ok"},
+		{"draining", false, true, 503, "draining"},
+	} {
+		s.ready.Store(step.ready)
+		s.draining.Store(step.draining)
+		resp, body := do(t, "GET", ts.URL+"/readyz")
+		if resp.StatusCode != step.want || !strings.Contains(body, step.body) {
+			t.Errorf("%s: /readyz = %d %q, want %d %q", step.name, resp.StatusCode, body, step.want, step.body)
+		}
+		if resp.Close != step.draining {
+			t.Errorf("%s: Connection: close = %v, want %v", step.name, resp.Close, step.draining)
+		}
+	}
+}
+
+func TestWork(t *testing.T) {
+	_, ts := newTest(t)
+	for _, c := range []struct {
+		method, query string
+		want          int
+	}{
+		{"GET", "", 200},
+		{"POST", "?ms=5", 200},
+		{"GET", "?ms=-1", 400},
+		{"GET", "?ms=soon", 400},
+		{"GET", "?ms=" + strconv.Itoa(int(config.Defaults().WorkMax/time.Millisecond)+1), 400}, // above WORK_MAX
+		{"PUT", "", 405},
+	} {
+		if resp, body := do(t, c.method, ts.URL+"/work"+c.query); resp.StatusCode != c.want {
+			t.Errorf("%s /work%s = %d %q, want %d", c.method, c.query, resp.StatusCode, body, c.want)
+		}
+	}
+}
+
+func TestPanicIsA500AndTheServerStaysUp(t *testing.T) {
+	s := New(config.Defaults(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := s.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != 500 {
+		t.Errorf("panic answered %d, want 500", rec.Code)
+	}
+}
+
+func TestLivezIgnoresTheDrain(t *testing.T) {
+	s, _ := newTest(t)
+	s.draining.Store(true)
+	rec := httptest.NewRecorder()
+	s.HealthHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/livez", nil))
+	if rec.Code != 200 {
+		t.Errorf("/livez while draining = %d, want 200", rec.Code)
+	}
+}
