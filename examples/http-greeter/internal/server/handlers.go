@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// routes registers the service's API. This file is yours: zdgen wrote it
-// once and `zdgen upgrade` never touches it again. Add your endpoints here;
-// the drain and panic middleware in server.go wrap them all.
+// routes registers the service's API. This file is yours: .zdgen.yaml
+// records it as owned by you, so zdgen's upgrades leave it alone. Add your
+// endpoints here; the drain and panic middleware in server.go wrap them all.
 func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /work", s.work)
 	mux.HandleFunc("POST /work", s.work)
