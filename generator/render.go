@@ -120,7 +120,7 @@ func renderOne(tfs fs.FS, src string, p *Plan, data templateData) (File, bool, e
 	rel := src[strings.Index(src, "/")+1:]
 	rel = strings.TrimSuffix(rel, ".tmpl")
 	out := strings.ReplaceAll(rel, "_name_", p.Answers.Name)
-	t, err := template.New(src).Funcs(sprig.HermeticTxtFuncMap()).Funcs(funcs).Option("missingkey=error").Parse(string(raw))
+	t, err := template.New(src).Delims(leftDelim, rightDelim).Funcs(sprig.HermeticTxtFuncMap()).Funcs(funcs).Option("missingkey=error").Parse(string(raw))
 	if err != nil {
 		return File{}, false, fmt.Errorf("template %s: %w", src, err)
 	}
@@ -151,6 +151,10 @@ func renderOne(tfs fs.FS, src string, p *Plan, data templateData) (File, bool, e
 	}
 	return File{Path: out, Mode: mode, Content: content, Owner: owner}, false, nil
 }
+
+// Template actions are written [[ .Like.This ]]: "{{" is common in Go
+// (nested composite literals) and would end a template's text early.
+const leftDelim, rightDelim = "[[", "]]"
 
 // funcs are zdgen's own template helpers, on top of sprig's hermetic set.
 var funcs = template.FuncMap{

@@ -68,7 +68,7 @@ func TestRenderedFilesAreClean(t *testing.T) {
 	for _, kv := range matrix {
 		_, files := renderSet(t, kv...)
 		for name, b := range files {
-			if bytes.Contains(b, []byte("<no value>")) || bytes.Contains(b, []byte("{{")) {
+			if bytes.Contains(b, []byte("<no value>")) || bytes.Contains(b, []byte(leftDelim)) {
 				t.Errorf("%v: %s has template residue", kv, name)
 			}
 			if !bytes.HasSuffix(b, []byte("\n")) || bytes.HasSuffix(b, []byte("\n\n")) {
