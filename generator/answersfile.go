@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -60,4 +61,28 @@ func Resolve(given map[string]string) (Answers, error) {
 		}
 	}
 	return a, nil
+}
+
+// CheckSoFar checks the rules that tie fields together as far as a person
+// has answered: fields up to and including key as in a, the rest at their
+// defaults. Only a broken rule that names key is returned, so a prompt can
+// ask that answer again at once instead of failing after the last question.
+func CheckSoFar(a Answers, key string) error {
+	done := false
+	for _, f := range Fields {
+		if done {
+			if err := f.Set(&a, f.Default(&a)); err != nil {
+				return nil // a later default does not fit: that field's prompt will say so
+			}
+		}
+		done = done || f.Key == key
+	}
+	if a.Port == a.HealthPort && key == "health-port" {
+		return errPortsEqual(a.HealthPort)
+	}
+	var ie *InputError
+	if _, err := NewPlan(a); errors.As(err, &ie) && ie.Field == key {
+		return err
+	}
+	return nil
 }

@@ -337,7 +337,7 @@ func checkFields(a Answers) error {
 		}
 	}
 	if a.Port == a.HealthPort {
-		return &InputError{"health-port", strconv.Itoa(a.HealthPort), "must differ from port: liveness needs its own listener so it keeps answering while the service port drains"}
+		return errPortsEqual(a.HealthPort)
 	}
 	return nil
 }
@@ -346,4 +346,8 @@ func checkFields(a Answers) error {
 func IsInputError(err error) bool {
 	var ie *InputError
 	return errors.As(err, &ie)
+}
+
+func errPortsEqual(port int) error {
+	return &InputError{"health-port", strconv.Itoa(port), "must differ from port: liveness needs its own listener so it keeps answering while the service port drains"}
 }

@@ -142,3 +142,27 @@ func TestK8sVersionIsNormalised(t *testing.T) {
 		t.Errorf("k8s-version v1.31.4 → %q, %v; want 1.31", a.K8sVersion, err)
 	}
 }
+
+// A prompt learns of a broken rule as soon as the answer that breaks it is
+// given, and only then.
+func TestCheckSoFar(t *testing.T) {
+	a := Defaults("svc")
+	a.K8sVersion = "1.29"
+	a.PreStop = PreStopSleep
+	if err := CheckSoFar(a, "prestop"); err == nil || !strings.Contains(err.Error(), "1.30") {
+		t.Errorf("prestop sleep on 1.29: %v", err)
+	}
+	if err := CheckSoFar(a, "k8s-version"); err != nil {
+		t.Errorf("blamed k8s-version, asked before prestop: %v", err)
+	}
+	a = Defaults("svc")
+	a.GracePeriod = Duration(10e9)
+	if err := CheckSoFar(a, "grace-period"); err == nil {
+		t.Error("a grace period shorter than the sum passed")
+	}
+	a = Defaults("svc")
+	a.HealthPort = a.Port
+	if CheckSoFar(a, "port") != nil || CheckSoFar(a, "health-port") == nil {
+		t.Error("equal ports: want only health-port blamed")
+	}
+}
