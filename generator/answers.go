@@ -117,7 +117,7 @@ var BaseImageChoices = []string{"distroless", "scratch", "alpine", "debian-slim"
 // zdgen is built against; the default is the oldest minor the Kubernetes
 // project still supports, so the manifests apply to every supported cluster.
 const (
-	MinK8sMinor     = 25
+	MinK8sMinor     = 23
 	MaxK8sMinor     = 37
 	DefaultK8sMinor = 35
 )

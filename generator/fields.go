@@ -63,11 +63,7 @@ var Fields = []Field{
 		Default: func(*Answers) string { return ProtocolHTTP },
 		Get:     func(a *Answers) string { return a.Protocol },
 		Set: func(a *Answers, v string) error {
-			switch v {
-			case ProtocolHTTP:
-			case ProtocolGRPC:
-				return &InputError{"protocol", v, "gRPC services are coming in a later zdgen release; use http"}
-			default:
+			if v != ProtocolHTTP && v != ProtocolGRPC {
 				return &InputError{"protocol", v, "must be http or grpc"}
 			}
 			a.Protocol = v

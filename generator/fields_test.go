@@ -87,7 +87,7 @@ func TestValidation(t *testing.T) {
 		{[]string{"replicas=three"}, "replicas", "whole number"},
 		// Kubernetes version
 		{[]string{"k8s-version=v1.30.2"}, "", ""},
-		{[]string{"k8s-version=1.24"}, "k8s-version", "supports"},
+		{[]string{"k8s-version=1.22"}, "k8s-version", "supports"},
 		{[]string{"k8s-version=1.38"}, "k8s-version", "supports"},
 		{[]string{"k8s-version=2.0"}, "k8s-version", "version like"},
 		{[]string{"k8s-version=latest"}, "k8s-version", "version like"},
@@ -97,7 +97,7 @@ func TestValidation(t *testing.T) {
 		{[]string{"port=9000", "health-port=9000"}, "health-port", "differ"},
 		// protocol
 		{[]string{"protocol=ftp"}, "protocol", "http or grpc"},
-		{[]string{"protocol=grpc"}, "protocol", "coming"},
+		{[]string{"protocol=grpc"}, "", ""},
 		// timings: whole seconds, in range
 		{[]string{"propagation-lag=1500ms"}, "propagation-lag", "whole number of seconds"},
 		{[]string{"propagation-lag=-1s"}, "propagation-lag", "must be"},

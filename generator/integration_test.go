@@ -44,8 +44,9 @@ func TestGeneratedServiceBuildsAndPassesItsTests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and tests generated modules")
 	}
-	// The defaults, and a set with another name, module path and ports.
-	for _, kv := range [][]string{matrix[0], matrix[4]} {
+	// The defaults, a set with another name, module path and ports, and a
+	// gRPC service with exec probes.
+	for _, kv := range [][]string{matrix[0], matrix[4], matrix[6]} {
 		_, dir := writeSet(t, kv...)
 		if out := runIn(t, dir, "gofmt", "-l", "."); out != "" {
 			t.Errorf("%v: gofmt would change:\n%s", kv, out)

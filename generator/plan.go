@@ -14,6 +14,9 @@ type Plan struct {
 	Readiness Probe     `json:"readiness"`
 	Liveness  Probe     `json:"liveness"`
 	Startup   Probe     `json:"startup"`
+	Checks    Checks    `json:"checks"` // what each probe asks
+	Service   Service   `json:"service"`
+	Proto     *Proto    `json:"proto,omitempty"` // gRPC only
 
 	DrainDelaySeconds      int `json:"drainDelaySeconds"`      // in-process, after SIGTERM
 	ShutdownTimeoutSeconds int `json:"shutdownTimeoutSeconds"` // Shutdown's deadline, then Close
@@ -22,7 +25,10 @@ type Plan struct {
 	MaxSurge               int `json:"maxSurge"`
 	MaxUnavailable         int `json:"maxUnavailable"`
 	PDBMaxUnavailable      int `json:"pdbMaxUnavailable"` // 0: no PodDisruptionBudget (one replica)
-	WorkMaxSeconds         int `json:"workMaxSeconds"`    // cap on /work?ms=
+	WorkMaxSeconds         int `json:"workMaxSeconds"`    // cap on /work?ms= or Work's duration_ms
+	// MaxConnectionAgeSeconds (gRPC) makes clients reconnect, and so
+	// rebalance onto new pods; the grace after it is WorkMaxSeconds.
+	MaxConnectionAgeSeconds int `json:"maxConnectionAgeSeconds,omitempty"`
 
 	// Derived lists every number above with the rule behind it, in the
 	// order the generated README's table shows them.
@@ -42,8 +48,36 @@ type Toolchain struct {
 	BuilderImage string `json:"builderImage"` // the Dockerfile's build stage
 }
 
-// DefaultToolchain: the two Go releases the Go team supports.
-var DefaultToolchain = Toolchain{GoDirective: "1.25.0", BuilderImage: "golang:1.26"}
+// Toolchains by protocol. HTTP services need nothing newer than the older
+// of the two Go releases the Go team supports; grpc-go v1.85 needs 1.26.
+var toolchains = map[string]Toolchain{
+	ProtocolHTTP: {GoDirective: "1.25.0", BuilderImage: "golang:1.26"},
+	ProtocolGRPC: {GoDirective: "1.26.0", BuilderImage: "golang:1.26"},
+}
+
+// Service is how the Kubernetes Service exposes the pods.
+type Service struct {
+	Port        int    `json:"port"`        // the Service's port
+	PortName    string `json:"portName"`    // the container port's name: http or grpc
+	AppProtocol string `json:"appProtocol"` // tells meshes and gateways what the port speaks
+}
+
+// Checks are what the startup, readiness and liveness probes ask.
+type Checks struct {
+	Startup   ProbeCheck `json:"startup"`
+	Readiness ProbeCheck `json:"readiness"`
+	Liveness  ProbeCheck `json:"liveness"`
+}
+
+// ProbeCheck is one probe's handler: exactly one of an HTTP GET, a native gRPC
+// health check, or a command.
+type ProbeCheck struct {
+	HTTPPath string   `json:"httpPath,omitempty"`
+	HTTPPort string   `json:"httpPort,omitempty"` // a named container port
+	GRPCPort int      `json:"grpcPort,omitempty"` // a number: gRPC probes take no port names
+	Service  string   `json:"service,omitempty"`  // the gRPC health service name
+	Exec     []string `json:"exec,omitempty"`
+}
 
 // Image is the container base image and what the Dockerfile needs to know
 // about it.
@@ -82,6 +116,8 @@ const (
 	probeTimeout     = 1 // s: health handlers do no I/O
 	marginSeconds    = 5 // s: between the last planned step and SIGKILL, for process exit and log flush
 	nativeSleepMinor = 30
+	nativeGRPCMinor  = 24    // native gRPC probes: beta and on by default from 1.24
+	maxConnectionAge = 30    // s: gRPC clients reconnect (and rebalance) about this often
 	nativeUID        = 65532 // distroless's nonroot user; used for every image so runAsUser is the same everywhere
 )
 
@@ -92,7 +128,7 @@ func NewPlan(a Answers) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Answers: a, MarginSeconds: marginSeconds, Toolchain: DefaultToolchain}
+	p := &Plan{Answers: a, MarginSeconds: marginSeconds, Toolchain: toolchains[a.Protocol]}
 	p.Image = planImage(a)
 	if p.PreStop, err = planPreStop(a, minor, p.Image.BinaryPath); err != nil {
 		return nil, err
@@ -132,6 +168,16 @@ func NewPlan(a Answers) (*Plan, error) {
 	p.Liveness = Probe{PeriodSeconds: 3 * p.Readiness.Window(), FailureThreshold: livenessFailure, TimeoutSeconds: probeTimeout}
 	p.Startup = Probe{PeriodSeconds: startupPeriod, FailureThreshold: ceilDiv(a.StartupTime.Seconds(), startupPeriod), TimeoutSeconds: probeTimeout}
 
+	p.Service, p.Checks = planService(a, minor, p.Image.BinaryPath)
+	if a.Protocol == ProtocolGRPC {
+		proto, err := planProto(a)
+		if err != nil {
+			return nil, err
+		}
+		p.Proto = &proto
+		p.MaxConnectionAgeSeconds = maxConnectionAge
+	}
+
 	p.MaxUnavailable = 0
 	p.MaxSurge = max(1, ceilDiv(a.Replicas, 4))
 	if a.Replicas > 1 {
@@ -139,6 +185,36 @@ func NewPlan(a Answers) (*Plan, error) {
 	}
 	p.Derived = p.derive()
 	return p, nil
+}
+
+// Health service names the gRPC service answers, one per probe question.
+const (
+	ReadinessService = "readiness"
+	LivenessService  = "liveness"
+)
+
+func planService(a Answers, minor int, binary string) (Service, Checks) {
+	if a.Protocol == ProtocolHTTP {
+		return Service{Port: 80, PortName: "http", AppProtocol: "http"}, Checks{
+			Startup:   ProbeCheck{HTTPPath: "/readyz", HTTPPort: "http"},
+			Readiness: ProbeCheck{HTTPPath: "/readyz", HTTPPort: "http"},
+			Liveness:  ProbeCheck{HTTPPath: "/livez", HTTPPort: "health"},
+		}
+	}
+	// Cleartext HTTP/2, as Kubernetes names it for gateways and meshes.
+	svc := Service{Port: a.Port, PortName: "grpc", AppProtocol: "kubernetes.io/h2c"}
+	grpcCheck := func(port int, service string) ProbeCheck {
+		if minor >= nativeGRPCMinor {
+			return ProbeCheck{GRPCPort: port, Service: service}
+		}
+		// Older clusters: the service's own binary is the health client.
+		return ProbeCheck{Exec: []string{binary, "probe", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-service", service}}
+	}
+	return svc, Checks{
+		Startup:   grpcCheck(a.Port, ReadinessService),
+		Readiness: grpcCheck(a.Port, ReadinessService),
+		Liveness:  grpcCheck(a.HealthPort, LivenessService),
+	}
 }
 
 func planImage(a Answers) Image {
@@ -191,9 +267,16 @@ func (p *Plan) derive() []Derived {
 	} else {
 		add("preStop", "none", p.PreStop.Why)
 	}
-	add("DRAIN_DELAY", fmt.Sprintf("%ds", p.DrainDelaySeconds), "after SIGTERM: /readyz answers 503 and every response carries Connection: close, so keep-alive clients re-dial onto live pods")
-	add("SHUTDOWN_TIMEOUT", fmt.Sprintf("%ds", p.ShutdownTimeoutSeconds), fmt.Sprintf(">= longest request R (%s): in-flight requests finish; then Close", a.MaxRequest))
-	add("WORK_MAX", fmt.Sprintf("%ds", p.WorkMaxSeconds), "= R: /work never outlasts the shutdown timeout")
+	if p.Proto != nil {
+		add("DRAIN_DELAY", fmt.Sprintf("%ds", p.DrainDelaySeconds), "after SIGTERM: readiness answers NOT_SERVING and the calls routers still send are served, before GracefulStop sends GOAWAY")
+	} else {
+		add("DRAIN_DELAY", fmt.Sprintf("%ds", p.DrainDelaySeconds), "after SIGTERM: /readyz answers 503 and every response carries Connection: close, so keep-alive clients re-dial onto live pods")
+	}
+	add("SHUTDOWN_TIMEOUT", fmt.Sprintf("%ds", p.ShutdownTimeoutSeconds), fmt.Sprintf(">= longest request R (%s): work in flight finishes; then the stragglers are closed", a.MaxRequest))
+	add("WORK_MAX", fmt.Sprintf("%ds", p.WorkMaxSeconds), "= R: no piece of work outlasts the shutdown timeout")
+	if p.MaxConnectionAgeSeconds > 0 {
+		add("MAX_CONNECTION_AGE", fmt.Sprintf("%ds", p.MaxConnectionAgeSeconds), "clients reconnect about this often (±10 %), so HTTP/2 connections rebalance onto new pods behind a ClusterIP; the grace after it is WORK_MAX, so no call is cut")
+	}
 	add("terminationGracePeriodSeconds", p.GracePeriodSeconds, fmt.Sprintf(">= preStop %ds + drain %ds + shutdown timeout %ds + margin %ds: SIGKILL never lands on planned work", p.PreStop.Seconds, p.DrainDelaySeconds, p.ShutdownTimeoutSeconds, p.MarginSeconds))
 	add("readinessProbe", probeText(p.Readiness), fmt.Sprintf("fails within %ds of a problem; gates traffic to new pods", p.Readiness.Window()))
 	add("livenessProbe", probeText(p.Liveness), fmt.Sprintf("period = 3 x readiness window (%ds), so a pod leaves rotation long before it is restarted; served on the health port, so it passes until exit", p.Readiness.Window()))

@@ -24,6 +24,9 @@ var matrix = [][]string{
 	{"base-image=alpine", "replicas=10", "prestop=none", "drain-delay=7s"},
 	{"base-image=debian-slim", "replicas=2", "propagation-lag=0s", "k8s-version=1.25"},
 	{"base-image=cgr.dev/chainguard/static:latest-glibc", "prestop=exec", "port=9000", "health-port=9001", "name=orders-api", "module=github.com/acme/orders-api"},
+	{"protocol=grpc"},
+	{"protocol=grpc", "name=orders-api", "module=github.com/acme/orders-api", "replicas=1", "k8s-version=1.23", "base-image=scratch", "port=9000", "health-port=9001"},
+	{"protocol=grpc", "replicas=6", "k8s-version=1.24", "prestop=none", "drain-delay=6s"},
 }
 
 func renderSet(t *testing.T, kv ...string) (*Plan, map[string][]byte) {
@@ -94,6 +97,17 @@ func TestRenderedFilesAreClean(t *testing.T) {
 	}
 }
 
+// probeAsks reports whether a probe's handler is the one the plan chose.
+func probeAsks(h corev1.ProbeHandler, want ProbeCheck) bool {
+	switch {
+	case want.HTTPPath != "":
+		return h.HTTPGet != nil && h.HTTPGet.Path == want.HTTPPath && h.HTTPGet.Port.StrVal == want.HTTPPort && h.GRPC == nil && h.Exec == nil
+	case want.GRPCPort != 0:
+		return h.GRPC != nil && h.GRPC.Port == int32(want.GRPCPort) && *h.GRPC.Service == want.Service && h.HTTPGet == nil && h.Exec == nil
+	}
+	return h.Exec != nil && strings.Join(h.Exec.Command, " ") == strings.Join(want.Exec, " ") && h.HTTPGet == nil && h.GRPC == nil
+}
+
 // strict decodes YAML into a Kubernetes type, rejecting unknown fields.
 func strict(t *testing.T, b []byte, into any) {
 	t.Helper()
@@ -124,8 +138,11 @@ func TestManifestsFollowThePlan(t *testing.T) {
 			"drop ALL":               len(c.SecurityContext.Capabilities.Drop) == 1 && c.SecurityContext.Capabilities.Drop[0] == "ALL",
 			"seccomp":                spec.SecurityContext.SeccompProfile.Type == corev1.SeccompProfileTypeRuntimeDefault,
 			"limits":                 !c.Resources.Limits.Memory().IsZero() && !c.Resources.Limits.Cpu().IsZero(),
-			"readiness on /readyz":   c.ReadinessProbe.HTTPGet.Path == "/readyz" && c.ReadinessProbe.PeriodSeconds == int32(p.Readiness.PeriodSeconds) && c.ReadinessProbe.FailureThreshold == int32(p.Readiness.FailureThreshold),
-			"liveness on health":     c.LivenessProbe.HTTPGet.Path == "/livez" && c.LivenessProbe.HTTPGet.Port.StrVal == "health" && c.LivenessProbe.PeriodSeconds == int32(p.Liveness.PeriodSeconds),
+			"readiness timing":       c.ReadinessProbe.PeriodSeconds == int32(p.Readiness.PeriodSeconds) && c.ReadinessProbe.FailureThreshold == int32(p.Readiness.FailureThreshold),
+			"liveness timing":        c.LivenessProbe.PeriodSeconds == int32(p.Liveness.PeriodSeconds) && c.LivenessProbe.FailureThreshold == int32(p.Liveness.FailureThreshold),
+			"readiness asks":         probeAsks(c.ReadinessProbe.ProbeHandler, p.Checks.Readiness),
+			"liveness asks":          probeAsks(c.LivenessProbe.ProbeHandler, p.Checks.Liveness),
+			"startup asks":           probeAsks(c.StartupProbe.ProbeHandler, p.Checks.Startup),
 			"startup window":         c.StartupProbe.PeriodSeconds*c.StartupProbe.FailureThreshold >= int32(p.Answers.StartupTime.Seconds()),
 			"pod labels match":       d.Spec.Selector.MatchLabels["app.kubernetes.io/name"] == name && d.Spec.Template.Labels["app.kubernetes.io/name"] == name,
 			"spread when replicas>1": (spec.Affinity != nil) == (p.Answers.Replicas > 1),
@@ -136,6 +153,18 @@ func TestManifestsFollowThePlan(t *testing.T) {
 		}
 		checks["env DRAIN_DELAY"] = env["DRAIN_DELAY"] == fmt.Sprintf("%ds", p.DrainDelaySeconds)
 		checks["env SHUTDOWN_TIMEOUT"] = env["SHUTDOWN_TIMEOUT"] == fmt.Sprintf("%ds", p.ShutdownTimeoutSeconds)
+		switch {
+		case p.Proto == nil:
+			checks["HTTP probes: readiness on /readyz, liveness on the health port"] = c.ReadinessProbe.HTTPGet.Path == "/readyz" &&
+				c.LivenessProbe.HTTPGet.Path == "/livez" && c.LivenessProbe.HTTPGet.Port.StrVal == "health"
+		case p.Checks.Readiness.GRPCPort != 0:
+			checks["native gRPC probes from 1.24, numeric ports"] = p.Answers.K8sVersion >= "1.24" &&
+				c.ReadinessProbe.GRPC.Port == int32(p.Answers.Port) && *c.ReadinessProbe.GRPC.Service == ReadinessService &&
+				c.LivenessProbe.GRPC.Port == int32(p.Answers.HealthPort) && *c.LivenessProbe.GRPC.Service == LivenessService
+		default:
+			checks["exec gRPC probes before 1.24, run by the service's binary"] = p.Answers.K8sVersion < "1.24" &&
+				c.ReadinessProbe.Exec.Command[0] == p.Image.BinaryPath && c.ReadinessProbe.Exec.Command[1] == "probe"
+		}
 		switch p.PreStop.Form {
 		case PreStopSleep:
 			checks["preStop sleep"] = c.Lifecycle.PreStop.Sleep.Seconds == int64(p.PreStop.Seconds)
@@ -156,6 +185,9 @@ func TestManifestsFollowThePlan(t *testing.T) {
 		strict(t, files["deploy/k8s/service.yaml"], &svc)
 		if svc.Spec.Selector["app.kubernetes.io/name"] != name || svc.Spec.Ports[0].TargetPort.StrVal != c.Ports[0].Name {
 			t.Errorf("%v: the Service does not select the pods' labels and port", kv)
+		}
+		if p.Proto != nil && (svc.Spec.Ports[0].Name != "grpc" || *svc.Spec.Ports[0].AppProtocol != "kubernetes.io/h2c") {
+			t.Errorf("%v: a gRPC Service port must be named grpc and declare HTTP/2 (h2c): %+v", kv, svc.Spec.Ports[0])
 		}
 		var np networkingv1.NetworkPolicy
 		strict(t, files["deploy/k8s/networkpolicy.yaml"], &np)

@@ -12,5 +12,5 @@ import "embed"
 
 // FS is the template tree.
 //
-//go:embed all:common all:http
+//go:embed all:common all:http all:grpc
 var FS embed.FS

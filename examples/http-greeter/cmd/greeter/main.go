@@ -39,20 +39,23 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	// The first SIGTERM (from the kubelet) or SIGINT (Ctrl-C) starts the
-	// graceful shutdown; a second one cuts it short.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
+	// graceful shutdown; a second one cuts it short. One channel for both,
+	// registered before serving, so no signal falls between two handlers.
+	ctx, shutdown := context.WithCancel(context.Background())
+	defer shutdown()
 	abort, abortNow := context.WithCancel(context.Background())
 	defer abortNow()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGTERM, os.Interrupt)
+	defer signal.Stop(signals)
 	go func() {
-		<-ctx.Done()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, syscall.SIGTERM, os.Interrupt)
-		defer signal.Stop(again)
-		select {
-		case <-again:
-			abortNow()
-		case <-abort.Done():
+		for _, stop := range []context.CancelFunc{shutdown, abortNow} {
+			select {
+			case <-signals:
+				stop()
+			case <-abort.Done():
+				return
+			}
 		}
 	}()
 

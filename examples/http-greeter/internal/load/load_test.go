@@ -82,15 +82,16 @@ func TestFailuresAreCountedByKind(t *testing.T) {
 		{Code: "-1", Err: fmt.Errorf("read: %w", syscall.ECONNRESET)},
 		{Code: "-1", Err: io.EOF},
 		{Code: "-1", Err: errors.New("something else")},
+		{Code: "Unavailable", Err: errors.New(`rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:1: connect: connection refused"`)},
 	}
 	var i atomic.Int64
 	r := Run(context.Background(), Config{Conns: 1, Requests: len(results)}, func(int) Result {
 		return results[i.Add(1)-1]
 	})
-	if r.OK != 1 || r.Failed != 5 || r.Passed() {
+	if r.OK != 1 || r.Failed != 6 || r.Passed() {
 		t.Errorf("ok %d failed %d", r.OK, r.Failed)
 	}
-	want := map[string]int{"refused": 1, "reset": 1, "eof": 1, "other": 1}
+	want := map[string]int{"refused": 2, "reset": 1, "eof": 1, "other": 1}
 	for k, n := range want {
 		if r.Errors[k] != n {
 			t.Errorf("errors[%s] = %d, want %d (all: %v)", k, r.Errors[k], n, r.Errors)
@@ -99,7 +100,7 @@ func TestFailuresAreCountedByKind(t *testing.T) {
 	if r.Codes["-1"] != 4 || r.Codes["503"] != 1 || r.Codes["200"] != 1 {
 		t.Errorf("codes %v", r.Codes)
 	}
-	if r.PerSecond[0].OK != 1 || r.PerSecond[0].Failed != 5 {
+	if r.PerSecond[0].OK != 1 || r.PerSecond[0].Failed != 6 {
 		t.Errorf("per second %v", r.PerSecond)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -135,6 +136,16 @@ func Classify(err error) string {
 		return "eof"
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
+	}
+	// Some clients (grpc-go) flatten the cause into a message.
+	msg := err.Error()
+	for _, k := range []struct{ text, kind string }{
+		{"connection refused", "refused"}, {"connection reset", "reset"}, {"broken pipe", "reset"},
+		{"EOF", "eof"}, {"deadline exceeded", "timeout"}, {"timeout", "timeout"},
+	} {
+		if strings.Contains(msg, k.text) {
+			return k.kind
+		}
 	}
 	return "other"
 }

@@ -1,0 +1,124 @@
+// Command worker is a gRPC service that deploys to Kubernetes with zero
+// downtime. Run it with no arguments to serve; settings come from the
+// environment (see internal/config).
+//
+// "worker probe -addr 127.0.0.1:8080 -service readiness" asks a health
+// service and exits 0 if it is SERVING: the exec form of the Kubernetes
+// probes, for clusters without native gRPC probes, with no extra binary in
+// the image. "worker sleep 5s" only sleeps, for an exec preStop hook.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"example.com/worker/internal/config"
+	"example.com/worker/internal/server"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// run is main with its inputs and outputs passed in, for tests. It returns
+// the exit code: 0 after an orderly shutdown, 1 when serving failed, 2 on a
+// bad command line or environment.
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		return subcommand(args, stdout, stderr)
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "worker:", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	// The first SIGTERM (from the kubelet) or SIGINT (Ctrl-C) starts the
+	// graceful shutdown; a second one cuts it short. One channel for both,
+	// registered before serving, so no signal falls between two handlers.
+	ctx, shutdown := context.WithCancel(context.Background())
+	defer shutdown()
+	abort, abortNow := context.WithCancel(context.Background())
+	defer abortNow()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGTERM, os.Interrupt)
+	defer signal.Stop(signals)
+	go func() {
+		for _, stop := range []context.CancelFunc{shutdown, abortNow} {
+			select {
+			case <-signals:
+				stop()
+			case <-abort.Done():
+				return
+			}
+		}
+	}()
+
+	if err := server.New(cfg, log).Run(ctx, abort); err != nil {
+		log.Error("worker stopped", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+func subcommand(args []string, stdout, stderr io.Writer) int {
+	switch args[0] {
+	case "sleep":
+		if len(args) == 2 {
+			if d, err := time.ParseDuration(args[1]); err == nil && d >= 0 {
+				time.Sleep(d)
+				return 0
+			}
+		}
+	case "probe":
+		return probe(args[1:], stdout, stderr)
+	}
+	fmt.Fprintln(stderr, "usage: worker [sleep DURATION | probe -addr HOST:PORT -service NAME]")
+	fmt.Fprintln(stderr, "  with no arguments: serve; settings come from the environment")
+	fmt.Fprintln(stderr, "  sleep DURATION:    sleep, for an exec preStop hook (e.g. sleep 5s)")
+	fmt.Fprintln(stderr, "  probe:             exit 0 if the health service reports SERVING")
+	return 2
+}
+
+// probe is a gRPC health check client: the exec probe on clusters without
+// native gRPC probes.
+func probe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "the health service's address")
+	service := fs.String("service", "", "the service name to ask about (\"\" is the whole server)")
+	timeout := fs.Duration("timeout", time.Second, "give up after this long")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return 2
+	}
+	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		fmt.Fprintln(stderr, "probe:", err)
+		return 2
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: *service})
+	if err != nil {
+		fmt.Fprintln(stderr, "probe:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, resp.GetStatus())
+	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	workerv1 "example.com/worker/api/worker/v1"
+	"example.com/worker/internal/server"
+)
+
+// These tests run the real binary (this test binary, re-executed as main)
+// and send it real signals, as the kubelet would.
+func TestMain(m *testing.M) {
+	if os.Getenv("TEST_RUN_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// proc is a running service and what it logged.
+type proc struct {
+	cmd      *exec.Cmd
+	addr     string // service port, as 127.0.0.1:N
+	health   string // health port
+	logs     chan map[string]any
+	exited   chan struct{}
+	exitCode int
+}
+
+func start(t *testing.T, env ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), append([]string{"TEST_RUN_MAIN=1", "PORT=0", "HEALTH_PORT=0", "LOG_LEVEL=debug"}, env...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, logs: make(chan map[string]any, 100), exited: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil {
+				p.logs <- line
+			}
+		}
+		cmd.Wait()
+		p.exitCode = cmd.ProcessState.ExitCode()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.exited
+	})
+	line := p.waitLog(t, "listening")
+	p.addr = loopback(line["addr"].(string))
+	p.health = loopback(line["health_addr"].(string))
+	return p
+}
+
+// waitLog waits for the log line whose msg starts with prefix.
+func (p *proc) waitLog(t *testing.T, prefix string) map[string]any {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case line := <-p.logs:
+			if strings.HasPrefix(line["msg"].(string), prefix) {
+				return line
+			}
+		case <-timeout:
+			t.Fatalf("no log line %q", prefix)
+		}
+	}
+}
+
+func (p *proc) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+		return p.exitCode
+	case <-time.After(60 * time.Second):
+		t.Fatal("the service did not exit")
+		return -1
+	}
+}
+
+func loopback(listenAddr string) string {
+	_, port, _ := net.SplitHostPort(listenAddr)
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
+func dial(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func healthOf(t *testing.T, conn *grpc.ClientConn, service string) healthpb.HealthCheckResponse_ServingStatus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: service})
+	if err != nil {
+		t.Fatalf("health check %q: %v", service, err)
+	}
+	return resp.GetStatus()
+}
+
+func work(conn *grpc.ClientConn, ms int64) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := workerv1.NewWorkServiceClient(conn).Work(ctx, &workerv1.WorkRequest{DurationMs: ms})
+	return err
+}
+
+// slowCall starts a Work call and returns once the service is handling it
+// (its debug log says so), with a channel for the outcome.
+func (p *proc) slowCall(t *testing.T, conn *grpc.ClientConn, ms int64) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- work(conn, ms) }()
+	p.waitLog(t, "call")
+	return done
+}
+
+// The whole shutdown sequence, in order: readiness turns NOT_SERVING at
+// once while liveness stays SERVING; new calls keep succeeding through the
+// drain; a call in flight finishes; and the process exits as soon as the
+// work is done, long before the shutdown timeout.
+func TestShutdownSequence(t *testing.T) {
+	p := start(t, "DRAIN_DELAY=1s", "SHUTDOWN_TIMEOUT=60s")
+	conn, live := dial(t, p.addr), dial(t, p.health)
+	if got := healthOf(t, conn, server.ReadinessService); got != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("readiness before SIGTERM = %s", got)
+	}
+	slow := p.slowCall(t, conn, 2500)
+	sigterm := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.waitLog(t, "shutdown: not ready")
+	if got := healthOf(t, conn, server.ReadinessService); got != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("readiness after SIGTERM = %s, want NOT_SERVING", got)
+	}
+	if got := healthOf(t, live, server.LivenessService); got != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("liveness during the drain = %s, want SERVING", got)
+	}
+	if err := work(conn, 0); err != nil {
+		t.Errorf("new call during the drain: %v (routers may still send here)", err)
+	}
+	if err := work(dial(t, p.addr), 0); err != nil {
+		t.Errorf("new connection during the drain: %v", err)
+	}
+	p.waitLog(t, "shutdown: no longer accepting")
+	if got := healthOf(t, live, server.LivenessService); got != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("liveness while calls finish = %s, want SERVING", got)
+	}
+	if err := <-slow; err != nil {
+		t.Errorf("call in flight: %v, want success", err)
+	}
+	if code := p.wait(t); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	if took := time.Since(sigterm); took > 30*time.Second {
+		t.Errorf("exit %s after SIGTERM: it waited for the shutdown timeout instead of the work", took)
+	}
+}
+
+// A call that outlives the shutdown timeout is cut off, the log says so,
+// and the process still exits.
+func TestShutdownTimeoutStopsStragglers(t *testing.T) {
+	p := start(t, "DRAIN_DELAY=0s", "SHUTDOWN_TIMEOUT=200ms", "WORK_MAX=60s")
+	slow := p.slowCall(t, dial(t, p.addr), 30000)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitLog(t, "shutdown: calls in flight outlived the timeout")
+	if err := <-slow; err == nil {
+		t.Error("the straggler succeeded; want it stopped")
+	}
+	if code := p.wait(t); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+}
+
+// A second SIGTERM during the drain ends it at once.
+func TestSecondSignalAborts(t *testing.T) {
+	p := start(t, "DRAIN_DELAY=60s")
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitLog(t, "shutdown: not ready")
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitLog(t, "shutdown: second signal")
+	p.wait(t)
+}
+
+// The probe subcommand is the exec form of the Kubernetes probes.
+func TestProbeSubcommand(t *testing.T) {
+	p := start(t, "DRAIN_DELAY=30s")
+	probe := func(addr, service string) int {
+		return run([]string{"probe", "-addr", addr, "-service", service}, envOf(), io.Discard, io.Discard)
+	}
+	if code := probe(p.addr, server.ReadinessService); code != 0 {
+		t.Errorf("readiness probe exit %d, want 0", code)
+	}
+	if code := probe(p.health, server.LivenessService); code != 0 {
+		t.Errorf("liveness probe exit %d, want 0", code)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitLog(t, "shutdown: not ready")
+	if code := probe(p.addr, server.ReadinessService); code != 1 {
+		t.Errorf("readiness probe while draining: exit %d, want 1", code)
+	}
+	if code := probe(p.health, server.LivenessService); code != 0 {
+		t.Errorf("liveness probe while draining: exit %d, want 0", code)
+	}
+}
+
+// A port that is taken is a clear error, not a hang.
+func TestPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	var stdout strings.Builder
+	code := run(nil, envOf("PORT="+port, "HEALTH_PORT=0"), &stdout, io.Discard)
+	if code != 1 || !strings.Contains(stdout.String(), "address already in use") {
+		t.Errorf("exit %d, log %q; want 1 and \"address already in use\"", code, stdout.String())
+	}
+}
+
+func TestBadCommandLines(t *testing.T) {
+	var stderr strings.Builder
+	if code := run(nil, envOf("DRAIN_DELAY=soon"), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "DRAIN_DELAY") {
+		t.Errorf("exit %d, stderr %q; want 2 naming DRAIN_DELAY", code, stderr.String())
+	}
+	for _, args := range [][]string{{"sleep", "soon"}, {"probe", "-bogus"}, {"bogus"}} {
+		if code := run(args, envOf(), io.Discard, io.Discard); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	if code := run([]string{"sleep", "10ms"}, envOf(), io.Discard, io.Discard); code != 0 {
+		t.Errorf("sleep 10ms: exit %d", code)
+	}
+}
+
+func envOf(kv ...string) func(string) string {
+	m := map[string]string{}
+	for _, s := range kv {
+		k, v, _ := strings.Cut(s, "=")
+		m[k] = v
+	}
+	return func(k string) string { return m[k] }
+}

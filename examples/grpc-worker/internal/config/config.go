@@ -1,0 +1,101 @@
+// Package config reads the service's settings from environment variables.
+// Every default below was chosen by zdgen's timing model; the README's table
+// explains each one. deploy/k8s/deployment.yaml sets them explicitly, so the
+// numbers that govern a rollout are visible where the rollout is defined.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// Config is the service's configuration.
+type Config struct {
+	// Port serves the API and /readyz. 0 picks a free port (tests).
+	Port int
+	// HealthPort serves /livez on a listener of its own, which stays open
+	// until the process exits: liveness must pass during the drain.
+	HealthPort int
+	// DrainDelay is how long the service keeps serving after SIGTERM, with
+	// /readyz failing and every response asking the client to close its
+	// connection, before it stops accepting connections.
+	DrainDelay time.Duration
+	// ShutdownTimeout bounds how long in-flight requests may take to finish
+	// once the server stops accepting; then the rest are closed.
+	ShutdownTimeout time.Duration
+	// WorkMax caps the Work rpc's duration_ms, so no call outlives
+	// ShutdownTimeout.
+	WorkMax time.Duration
+	// MaxConnectionAge makes clients reconnect now and then (±10 %
+	// jitter), so that long-lived HTTP/2 connections rebalance onto new
+	// pods behind a ClusterIP instead of sticking to the old ones.
+	MaxConnectionAge time.Duration
+	// LogLevel is debug, info, warn or error.
+	LogLevel slog.Level
+}
+
+// Defaults are the values zdgen derived for this service.
+func Defaults() Config {
+	return Config{
+		Port:             8080,
+		HealthPort:       8081,
+		DrainDelay:       2 * time.Second,
+		ShutdownTimeout:  10 * time.Second,
+		WorkMax:          10 * time.Second,
+		MaxConnectionAge: 30 * time.Second,
+		LogLevel:         slog.LevelInfo,
+	}
+}
+
+// FromEnv reads PORT, HEALTH_PORT, DRAIN_DELAY, SHUTDOWN_TIMEOUT, WORK_MAX,
+// MAX_CONNECTION_AGE and LOG_LEVEL through getenv (os.Getenv in main),
+// keeping the default for any that is unset or empty.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Defaults()
+	for _, v := range []struct {
+		key string
+		set func(string) error
+	}{
+		{"PORT", portVar(&c.Port)},
+		{"HEALTH_PORT", portVar(&c.HealthPort)},
+		{"DRAIN_DELAY", durationVar(&c.DrainDelay)},
+		{"SHUTDOWN_TIMEOUT", durationVar(&c.ShutdownTimeout)},
+		{"WORK_MAX", durationVar(&c.WorkMax)},
+		{"MAX_CONNECTION_AGE", durationVar(&c.MaxConnectionAge)},
+		{"LOG_LEVEL", func(s string) error { return c.LogLevel.UnmarshalText([]byte(s)) }},
+	} {
+		if s := getenv(v.key); s != "" {
+			if err := v.set(s); err != nil {
+				return Config{}, fmt.Errorf("%s=%q: %w", v.key, s, err)
+			}
+		}
+	}
+	if c.Port != 0 && c.Port == c.HealthPort {
+		return Config{}, fmt.Errorf("PORT and HEALTH_PORT are both %d: liveness needs a listener of its own", c.Port)
+	}
+	return c, nil
+}
+
+func portVar(p *int) func(string) error {
+	return func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("want a port number 0-65535")
+		}
+		*p = n
+		return nil
+	}
+}
+
+func durationVar(d *time.Duration) func(string) error {
+	return func(s string) error {
+		v, err := time.ParseDuration(s)
+		if err != nil || v < 0 {
+			return fmt.Errorf("want a non-negative duration like 5s")
+		}
+		*d = v
+		return nil
+	}
+}

@@ -1,0 +1,190 @@
+// Package server runs the gRPC service and its zero-downtime shutdown.
+//
+// On the first SIGTERM (the context passed to Run is cancelled):
+//
+//  1. the health service on the service port answers NOT_SERVING for
+//     readiness at once, so load balancers that probe the pod directly
+//     stop sending;
+//  2. for DrainDelay the service keeps serving: routers may still send
+//     new calls here while they catch up;
+//  3. GracefulStop sends GOAWAY, stops accepting and waits for the calls in
+//     flight, at most ShutdownTimeout; then Stop ends the rest (grpc-go's
+//     GracefulStop has no deadline of its own);
+//  4. Run returns and the process exits, without waiting out the grace
+//     period.
+//
+// Liveness is answered by a second health server on a listener of its own
+// that stays open until Run returns, so a liveness probe never restarts the
+// container mid-drain. grpc-go's health.Server.Shutdown would set every
+// service NOT_SERVING, liveness included; keeping liveness on its own
+// server avoids that.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	workerv1 "example.com/worker/api/worker/v1"
+	"example.com/worker/internal/config"
+)
+
+// Health service names. The Kubernetes probes ask for them by name
+// (readiness on the service port, liveness on the health port); "" (the
+// whole server) follows readiness.
+const (
+	ReadinessService = "readiness"
+	LivenessService  = "liveness"
+)
+
+// Server is the service: its handlers and the health state the shutdown
+// changes.
+type Server struct {
+	workerv1.UnimplementedWorkServiceServer
+	cfg       config.Config
+	log       *slog.Logger
+	readiness *health.Server // on the service port
+	liveness  *health.Server // on the health port
+}
+
+// New returns a server that is not yet serving.
+func New(cfg config.Config, log *slog.Logger) *Server {
+	s := &Server{cfg: cfg, log: log, readiness: health.NewServer(), liveness: health.NewServer()}
+	for _, name := range []string{"", ReadinessService} {
+		s.readiness.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
+	}
+	return s
+}
+
+// GRPCServer builds the service's gRPC server: the API of handlers.go, the
+// health service (readiness) and reflection, behind the panic and logging
+// interceptors.
+func (s *Server) GRPCServer() *grpc.Server {
+	srv := grpc.NewServer(
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			// Clients reconnect after this (±10 %), and so rebalance onto
+			// new pods behind a ClusterIP.
+			MaxConnectionAge: s.cfg.MaxConnectionAge,
+			// ...after their calls in flight finish: the longest call.
+			MaxConnectionAgeGrace: s.cfg.WorkMax,
+		}),
+		grpc.ChainUnaryInterceptor(s.recoverPanics, s.logCalls),
+	)
+	healthpb.RegisterHealthServer(srv, s.readiness)
+	reflection.Register(srv)
+	s.register(srv)
+	return srv
+}
+
+// HealthServer builds the liveness server: the health service alone, which
+// answers SERVING as long as the process runs.
+func (s *Server) HealthServer() *grpc.Server {
+	srv := grpc.NewServer()
+	healthpb.RegisterHealthServer(srv, s.liveness)
+	return srv
+}
+
+// recoverPanics turns a handler panic into an Internal error for that call;
+// the process, and every other call, carries on.
+func (s *Server) recoverPanics(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("handler panic", "method", info.FullMethod, "panic", fmt.Sprint(v))
+			err = status.Error(codes.Internal, "internal error")
+		}
+	}()
+	return next(ctx, req)
+}
+
+func (s *Server) logCalls(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	s.log.Debug("call", "method", info.FullMethod)
+	return next(ctx, req)
+}
+
+// Run listens on both ports, serves until ctx is cancelled, then shuts down
+// as the package comment describes. Cancelling abort (a second signal)
+// skips what is left of the drain and stops at once. Run returns nil after
+// an orderly shutdown.
+func (s *Server) Run(ctx, abort context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", ":"+strconv.Itoa(s.cfg.Port))
+	if err != nil {
+		return fmt.Errorf("service port: %w", err)
+	}
+	hln, err := lc.Listen(ctx, "tcp", ":"+strconv.Itoa(s.cfg.HealthPort))
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("health port: %w", err)
+	}
+	api, live := s.GRPCServer(), s.HealthServer()
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- live.Serve(hln) }()
+	go func() { serveErr <- api.Serve(ln) }()
+	defer live.Stop() // liveness answers until the very end
+
+	s.liveness.SetServingStatus(LivenessService, healthpb.HealthCheckResponse_SERVING)
+	for _, name := range []string{"", ReadinessService} {
+		s.readiness.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	s.log.Info("listening", "addr", ln.Addr().String(), "health_addr", hln.Addr().String())
+
+	select {
+	case err := <-serveErr:
+		api.Stop()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	return s.shutdown(api, abort)
+}
+
+func (s *Server) shutdown(api *grpc.Server, abort context.Context) error {
+	start := time.Now()
+	// Only the readiness server: Shutdown sets every service it knows
+	// NOT_SERVING, which is right here and would be wrong for liveness.
+	s.readiness.Shutdown()
+	s.log.Info("shutdown: not ready; draining", "phase", "drain", "drain_delay", s.cfg.DrainDelay.String())
+
+	select {
+	case <-time.After(s.cfg.DrainDelay):
+		s.log.Info("shutdown: drain done", "phase", "drain", "took", since(start))
+	case <-abort.Done():
+		s.log.Warn("shutdown: second signal; stopping now", "phase", "abort", "took", since(start))
+		api.Stop()
+		return nil
+	}
+
+	stopStart := time.Now()
+	s.log.Info("shutdown: no longer accepting; waiting for calls in flight", "phase", "stop", "timeout", s.cfg.ShutdownTimeout.String())
+	stopped := make(chan struct{})
+	go func() {
+		api.GracefulStop() // GOAWAY; waits for calls in flight, with no deadline
+		close(stopped)
+	}()
+	timeout := time.NewTimer(s.cfg.ShutdownTimeout)
+	defer timeout.Stop()
+	select {
+	case <-stopped:
+		s.log.Info("shutdown: calls in flight done", "phase", "stop", "took", since(stopStart))
+	case <-timeout.C:
+		s.log.Warn("shutdown: calls in flight outlived the timeout; stopping them", "phase", "stop", "took", since(stopStart))
+		api.Stop()
+	case <-abort.Done():
+		s.log.Warn("shutdown: second signal; stopping now", "phase", "abort", "took", since(stopStart))
+		api.Stop()
+	}
+	s.log.Info("shutdown: complete", "phase", "exit", "took", since(start))
+	return nil
+}
+
+func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
