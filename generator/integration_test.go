@@ -2,11 +2,16 @@ package generator
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // writeSet generates an answer set into a fresh directory.
@@ -112,5 +117,98 @@ func TestKubeScore(t *testing.T) {
 		if !strings.Contains(string(out), "[OK]") {
 			t.Errorf("%v: kube-score scored nothing:\n%s", kv, out)
 		}
+	}
+}
+
+// freePort asks the kernel for a port nobody is using.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// A generated gRPC service answers clients no one here wrote: the
+// grpc-health-probe that Kubernetes users bake into images, and ghz, the
+// gRPC load tool, which finds the Work rpc through server reflection.
+func TestGRPCServiceWithRealClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a generated service")
+	}
+	healthProbe := requireTool(t, "grpc-health-probe")
+	ghz := requireTool(t, "ghz")
+	p, dir := writeSet(t, "protocol=grpc")
+	runIn(t, dir, "go", "build", "-o", "bin/svc", "./cmd/svc")
+
+	port, healthPort := freePort(t), freePort(t)
+	svc := exec.Command(filepath.Join(dir, "bin/svc"))
+	svc.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), fmt.Sprintf("HEALTH_PORT=%d", healthPort), "DRAIN_DELAY=30s")
+	if err := svc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- svc.Wait() }()
+	t.Cleanup(func() { svc.Process.Kill() })
+	addr, healthAddr := fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("127.0.0.1:%d", healthPort)
+
+	// grpc-health-probe exits 0 for SERVING and 4 for NOT_SERVING.
+	probe := func(addr, service string) int {
+		cmd := exec.Command(healthProbe, "-addr="+addr, "-service="+service, "-connect-timeout=2s", "-rpc-timeout=2s")
+		if err := cmd.Run(); err != nil {
+			if ee, ok := err.(*exec.ExitError); ok {
+				return ee.ExitCode()
+			}
+			t.Fatal(err)
+		}
+		return 0
+	}
+	eventually := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 15s", what)
+			}
+		}
+	}
+	eventually("readiness SERVING", func() bool { return probe(addr, ReadinessService) == 0 })
+	if code := probe(healthAddr, LivenessService); code != 0 {
+		t.Errorf("liveness: grpc-health-probe exit %d, want 0", code)
+	}
+
+	out, err := exec.Command(ghz, "--insecure", "--call", p.Proto.Package+".WorkService/Work",
+		"-d", `{"duration_ms": 1}`, "-n", "300", "-c", "10", "--format", "json", addr).Output()
+	if err != nil {
+		t.Fatalf("ghz: %v\n%s", err, out)
+	}
+	var report struct {
+		Count        int            `json:"count"`
+		StatusCodes  map[string]int `json:"statusCodeDistribution"`
+		ErrorsByKind map[string]int `json:"errorDistribution"`
+	}
+	if err := json.Unmarshal(out, &report); err != nil {
+		t.Fatalf("ghz output: %v\n%s", err, out)
+	}
+	if report.Count != 300 || report.StatusCodes["OK"] != 300 || len(report.ErrorsByKind) != 0 {
+		t.Errorf("ghz: %d calls, status codes %v, errors %v; want 300 OK", report.Count, report.StatusCodes, report.ErrorsByKind)
+	}
+
+	if err := svc.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	eventually("readiness NOT_SERVING after SIGTERM", func() bool { return probe(addr, ReadinessService) == 4 })
+	if code := probe(healthAddr, LivenessService); code != 0 {
+		t.Errorf("liveness during the drain: grpc-health-probe exit %d, want 0", code)
+	}
+	svc.Process.Signal(syscall.SIGTERM) // a second signal ends the 30 s drain
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("the service did not exit after a second SIGTERM")
 	}
 }
