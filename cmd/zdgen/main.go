@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -86,6 +87,8 @@ func exitCode(err error) int {
 		return exitInterrupted
 	case errors.As(err, &ue), generator.IsInputError(err):
 		return exitUsage
+	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown shorthand flag"):
+		return exitUsage // cobra's own usage errors are plain errors
 	}
 	return exitFailure
 }

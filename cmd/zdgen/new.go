@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/zdgen/zdgen/generator"
 )
@@ -97,7 +96,7 @@ func givenAnswers(cmd *cobra.Command, configPath string, args []string) (map[str
 		if err != nil {
 			return nil, usageError{fmt.Errorf("--config: %w", err)}
 		}
-		if given, err = parseAnswersFile(b); err != nil {
+		if given, err = generator.ParseAnswersFile(b); err != nil {
 			return nil, fmt.Errorf("--config %s: %w", configPath, err)
 		}
 	}
@@ -110,38 +109,6 @@ func givenAnswers(cmd *cobra.Command, configPath string, args []string) (map[str
 		given["name"] = args[0]
 	}
 	return given, nil
-}
-
-// parseAnswersFile reads a YAML map of answer keys to values. It also
-// accepts a generated repository's .zdgen.yaml (answers under "answers:").
-func parseAnswersFile(b []byte) (map[string]string, error) {
-	var raw map[string]any
-	if err := yaml.Unmarshal(b, &raw); err != nil {
-		return nil, &generator.InputError{Field: "config", Rule: "not a YAML map of answers: " + err.Error()}
-	}
-	if inner, ok := raw["answers"].(map[string]any); ok {
-		raw = inner
-	}
-	out := map[string]string{}
-	for k, v := range raw {
-		if _, ok := generator.FieldByKey(k); !ok {
-			return nil, &generator.InputError{Field: k, Rule: "unknown answer; known: " + strings.Join(fieldKeys(), ", ")}
-		}
-		switch v.(type) {
-		case map[string]any, []any, nil:
-			return nil, &generator.InputError{Field: k, Rule: "want a single value"}
-		}
-		out[k] = fmt.Sprint(v)
-	}
-	return out, nil
-}
-
-func fieldKeys() []string {
-	keys := make([]string, len(generator.Fields))
-	for i, f := range generator.Fields {
-		keys[i] = f.Key
-	}
-	return keys
 }
 
 // resolveAnswers turns what was given into complete answers: each field in
@@ -174,9 +141,17 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool) (generator.An
 		case p == nil || yes || f.Optional():
 			v = f.Default(&a)
 		default:
+			// Each answer is checked alone and against the answers before
+			// it, so a broken rule is asked again at once.
+			check := func(s string) error {
+				scratch := a
+				if err := f.Set(&scratch, s); err != nil {
+					return err
+				}
+				return generator.CheckSoFar(scratch, f.Key)
+			}
 			var err error
-			scratch := a
-			if v, err = p.Ask(f, f.Default(&a), func(s string) error { return f.Set(&scratch, s) }); err != nil {
+			if v, err = p.Ask(f, f.Default(&a), check); err != nil {
 				return a, err
 			}
 		}
