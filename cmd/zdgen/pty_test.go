@@ -60,14 +60,17 @@ func startTerminal(t *testing.T, args ...string) *ptyScreen {
 	term := &ptyScreen{t: t, cmd: cmd, tty: tty, done: make(chan struct{})}
 	go func() {
 		buf := make([]byte, 4096)
+		answered := 0
 		for {
 			n, err := tty.Read(buf)
 			term.mu.Lock()
 			term.out.Write(buf[:n])
-			term.mu.Unlock()
 			// Survey asks the terminal where the cursor is (ESC[6n) and
 			// waits for the answer, as a real terminal would give it.
-			for i := bytes.Count(buf[:n], []byte("\x1b[6n")); i > 0; i-- {
+			// Counted over the whole output: a request may span two reads.
+			asked := bytes.Count(term.out.Bytes(), []byte("\x1b[6n"))
+			term.mu.Unlock()
+			for ; answered < asked; answered++ {
 				tty.WriteString("\x1b[1;1R")
 			}
 			if err != nil {
