@@ -4,6 +4,8 @@ go 1.26.8
 
 require github.com/zdgen/zdgen v0.0.0
 
+require google.golang.org/protobuf v1.36.12 // indirect
+
 require (
 	dario.cat/mergo v1.0.1 // indirect
 	github.com/GoogleContainerTools/skaffold/v2 v2.16.1

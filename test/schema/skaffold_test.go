@@ -14,11 +14,12 @@ import (
 )
 
 // answerSets cover both skaffold.yaml shapes (with and without the
-// PodDisruptionBudget) and non-default names and ports.
+// PodDisruptionBudget), both protocols and non-default names and ports.
 var answerSets = []map[string]string{
 	{"name": "greeter"},
 	{"name": "solo", "replicas": "1"},
 	{"name": "orders-api", "module": "github.com/acme/orders-api", "port": "9000", "health-port": "9001", "replicas": "12"},
+	{"name": "worker", "protocol": "grpc"},
 }
 
 func render(t *testing.T, given map[string]string) map[string][]byte {
