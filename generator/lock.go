@@ -19,6 +19,9 @@ type Lock struct {
 	Version   string     `json:"version"`
 	Answers   Answers    `json:"answers"`
 	Files     []LockFile `json:"files"`
+	// Tools whose output zdgen reproduces (gRPC: the protoc plugins its
+	// .pb.go files match), by name.
+	Tools map[string]string `json:"tools,omitempty"`
 }
 
 // LockFile records one generated file.

@@ -72,7 +72,11 @@ func renderFS(tfs fs.FS, p *Plan) ([]File, error) {
 			files = append(files, f)
 		}
 	}
-	lock, err := NewLock(p.Answers, files).File()
+	l := NewLock(p.Answers, files)
+	if p.Proto != nil {
+		l.Tools = map[string]string{"protoc-gen-go": p.Proto.GenGoVersion, "protoc-gen-go-grpc": p.Proto.GenGoGRPCVersion}
+	}
+	lock, err := l.File()
 	if err != nil {
 		return nil, err
 	}

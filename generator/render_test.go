@@ -247,6 +247,11 @@ func TestLockRecordsAnswersAndChecksums(t *testing.T) {
 			t.Errorf("%s: owner %s", lf.Path, lf.Owner)
 		}
 	}
+	_, grpcFiles := renderSet(t, "protocol=grpc")
+	gl, err := ParseLock(grpcFiles[LockPath])
+	if err != nil || gl.Tools["protoc-gen-go"] != ProtocGenGoVersion || gl.Tools["protoc-gen-go-grpc"] != ProtocGenGoGRPCVersion {
+		t.Errorf("a gRPC lock records tools %v (%v)", gl.Tools, err)
+	}
 	if _, err := ParseLock([]byte("answers: {}\nbogus: 1\n")); err == nil {
 		t.Error("a lock with an unknown key was accepted")
 	}
