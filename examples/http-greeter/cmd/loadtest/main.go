@@ -14,9 +14,12 @@
 //	loadtest -url http://HOST/work -qps 10 -c 1 -duration 0
 //
 // Requests are POSTs by default: Go's client silently re-sends an
-// idempotent request (GET) that fails on a reused keep-alive connection,
-// which hides exactly the failure a zero-downtime test looks for. A POST is
-// never re-sent, so every lost request is counted. -method GET is allowed.
+// idempotent request (GET) that was written on a reused keep-alive
+// connection the server then closed without answering, which hides exactly
+// the failure a zero-downtime test looks for. A POST is re-sent only when
+// not a byte of it was written, so every request the server may have seen
+// is counted. -method GET is allowed. Redirects are not followed: a 3xx is
+// counted as the non-2xx answer it is.
 package main
 
 import (
@@ -47,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		url      = fs.String("url", "http://127.0.0.1:8080/work?ms=0", "the URL to call")
-		method   = fs.String("method", http.MethodPost, "POST (never re-sent by the client) or GET")
+		method   = fs.String("method", http.MethodPost, "POST (re-sent by the client only if unwritten) or GET")
 		qps      = fs.Float64("qps", 100, "requests per second in total; 0 = as fast as the connections go")
 		conns    = fs.Int("c", 8, "keep-alive connections, one worker each")
 		duration = fs.Duration("duration", 10*time.Second, "how long to send; 0 = until Ctrl-C (or -n)")
@@ -79,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// A transport per worker: exactly one connection each, so there
 		// really are -c keep-alive connections and none migrates between
 		// workers.
-		clients[i] = &http.Client{Timeout: *timeout, Transport: &http.Transport{
+		clients[i] = &http.Client{Timeout: *timeout, CheckRedirect: noRedirects, Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
 			MaxIdleConnsPerHost: 1,
 			MaxConnsPerHost:     1,
@@ -120,3 +123,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// noRedirects makes the client return a 3xx as it is.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

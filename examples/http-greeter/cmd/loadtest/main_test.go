@@ -92,6 +92,15 @@ func TestConnectionsAreKeptAlive(t *testing.T) {
 	}
 }
 
+// A redirect is an answer, not a success: it is not followed.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	ts := httptest.NewServer(http.RedirectHandler("/elsewhere", http.StatusFound))
+	defer ts.Close()
+	if code, out := loadtest(t, "-url", ts.URL, "-n", "2", "-c", "1"); code != 1 || !strings.Contains(out, "Code 302 : 2") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
 func TestBadFlagsExitTwo(t *testing.T) {
 	for _, args := range [][]string{{"-c", "0"}, {"-qps", "-1"}, {"-method", "PUT"}, {"-url", "::"}, {"-bogus"}, {"extra"}} {
 		if code, out := loadtest(t, args...); code != 2 {
