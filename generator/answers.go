@@ -32,15 +32,16 @@ const (
 // Plan. The JSON names are the ones used everywhere a person types a key:
 // flags (--base-image), config files (base-image:), `zdgen upgrade --set`.
 type Answers struct {
-	Name       string `json:"name"`
-	Module     string `json:"module"`
-	Protocol   string `json:"protocol"`
-	BaseImage  string `json:"base-image"`
-	Replicas   int    `json:"replicas"`
-	K8sVersion string `json:"k8s-version"`
-	Port       int    `json:"port"`
-	HealthPort int    `json:"health-port"`
-	PreStop    string `json:"prestop"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"` // one line of free text: README, image label, annotations
+	Module      string `json:"module"`
+	Protocol    string `json:"protocol"`
+	BaseImage   string `json:"base-image"`
+	Replicas    int    `json:"replicas"`
+	K8sVersion  string `json:"k8s-version"`
+	Port        int    `json:"port"`
+	HealthPort  int    `json:"health-port"`
+	PreStop     string `json:"prestop"`
 
 	// The timing model's inputs (playbook §4).
 	PropagationLag Duration `json:"propagation-lag"` // L: how long routers take to stop sending to a terminating pod

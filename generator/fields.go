@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/distribution/reference"
 	"golang.org/x/mod/module"
@@ -45,7 +47,7 @@ type Field struct {
 var Fields = []Field{
 	{
 		Key: "name", Prompt: "Service name",
-		Help:    "a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters",
+		Help:    "a DNS-1035 label: lower-case letters, digits and '-', starting with a letter, at most 63 characters",
 		Default: func(a *Answers) string { return a.Name },
 		Get:     func(a *Answers) string { return a.Name },
 		Set: func(a *Answers, v string) error {
@@ -53,6 +55,20 @@ var Fields = []Field{
 				return err
 			}
 			a.Name = v
+			return nil
+		},
+	},
+	{
+		Key: "description", Prompt: "Description (optional)",
+		Help:    "one line on what the service does; it goes into the README, the image labels and the manifests' annotations",
+		Default: func(*Answers) string { return "" },
+		Get:     func(a *Answers) string { return a.Description },
+		Set: func(a *Answers, v string) error {
+			d, err := checkDescription(v)
+			if err != nil {
+				return err
+			}
+			a.Description = d
 			return nil
 		},
 	},
@@ -212,8 +228,33 @@ func FieldByKey(key string) (Field, bool) {
 }
 
 // Optional reports whether a field may be left out even without --yes:
-// overrides whose zero value means "derive it".
-func (f Field) Optional() bool { return f.Key == "shutdown-timeout" || f.Key == "grace-period" }
+// overrides whose zero value means "derive it", and free text.
+func (f Field) Optional() bool {
+	return f.Key == "shutdown-timeout" || f.Key == "grace-period" || f.Key == "description"
+}
+
+// MaxDescription bounds the description: it is a line, not a document.
+const MaxDescription = 200
+
+// checkDescription folds white space (newlines included) into single
+// spaces, so that the text is one line wherever it lands, and rejects what
+// no file should carry. Quotes, colons, '#', '{{' and the like are fine:
+// each file's template escapes them for its own language.
+func checkDescription(v string) (string, error) {
+	if !utf8.ValidString(v) {
+		return "", &InputError{"description", "", "must be UTF-8 text"}
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) && !unicode.IsSpace(r) {
+			return "", &InputError{"description", v, "must not contain control characters"}
+		}
+	}
+	d := strings.Join(strings.Fields(v), " ")
+	if n := utf8.RuneCountInString(d); n > MaxDescription {
+		return "", &InputError{"description", string([]rune(d)[:40]) + "...", fmt.Sprintf("is %d characters; at most %d (one line on what the service does)", n, MaxDescription)}
+	}
+	return d, nil
+}
 
 // reservedNames would collide with directories the generated repo has.
 var reservedNames = map[string]bool{"loadtest": true, "internal": true, "deploy": true}
@@ -222,8 +263,10 @@ func checkName(v string) error {
 	if v == "" {
 		return &InputError{"name", v, "is required"}
 	}
-	if errs := validation.IsDNS1123Label(v); len(errs) > 0 {
-		return &InputError{"name", v, "must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters): it names the Deployment, the Service and the binary"}
+	// DNS-1035, not just DNS-1123: a Service name must start with a letter
+	// (and so must Go and protobuf package names derived from it).
+	if errs := validation.IsDNS1035Label(v); len(errs) > 0 {
+		return &InputError{"name", v, "must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most 63 characters): it names the Deployment, the Service and the binary"}
 	}
 	if reservedNames[v] {
 		return &InputError{"name", v, "is reserved: the generated repository already has a directory of that name"}

@@ -54,13 +54,14 @@ func TestValidation(t *testing.T) {
 		field     string // "" means accepted
 		ruleWords string // a fragment of the rule the message must name
 	}{
-		// name: a DNS-1123 label; it names the Deployment, Service and binary
+		// name: a DNS-1035 label; it names the Deployment, Service and binary
 		{[]string{"name=orders-v2"}, "", ""},
-		{[]string{"name=Orders"}, "name", "DNS-1123"},
-		{[]string{"name=orders_v2"}, "name", "DNS-1123"},
-		{[]string{"name=-orders"}, "name", "DNS-1123"},
-		{[]string{"name=../etc"}, "name", "DNS-1123"},
-		{[]string{"name=a/b"}, "name", "DNS-1123"},
+		{[]string{"name=Orders"}, "name", "DNS-1035"},
+		{[]string{"name=orders_v2"}, "name", "DNS-1035"},
+		{[]string{"name=-orders"}, "name", "DNS-1035"},
+		{[]string{"name=1orders"}, "name", "starting with a letter"}, // a Service name, a Go and a proto package start with a letter
+		{[]string{"name=../etc"}, "name", "DNS-1035"},
+		{[]string{"name=a/b"}, "name", "DNS-1035"},
 		{[]string{"name=" + strings.Repeat("a", 64)}, "name", "63"},
 		{[]string{"name="}, "name", "required"},
 		{[]string{"name=loadtest"}, "name", "reserved"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"go/format"
 	"io/fs"
@@ -161,7 +162,13 @@ func renderOne(tfs fs.FS, src string, p *Plan, data templateData) (File, bool, e
 const leftDelim, rightDelim = "[[", "]]"
 
 // funcs are zdgen's own template helpers, on top of sprig's hermetic set.
+// Free text (the description) reaches files only through the escaper of
+// the file's language: yamlString, goComment, markdown, dockerString.
 var funcs = template.FuncMap{
+	"yamlString":   yamlString,
+	"goComment":    goComment,
+	"markdown":     markdown,
+	"dockerString": dockerString,
 	// yamlList prints a string list as a YAML flow sequence of quoted
 	// strings: ["/app", "sleep", "5s"].
 	"yamlList": func(items []string) string {
@@ -171,4 +178,38 @@ var funcs = template.FuncMap{
 		}
 		return "[" + strings.Join(q, ", ") + "]"
 	},
+}
+
+// yamlString quotes s as a YAML double-quoted scalar (a JSON string is
+// one): colons, '#', quotes and leading dashes stay text.
+func yamlString(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return `""`
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// goComment makes s safe inside a // comment: one line.
+func goComment(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// markdown escapes the characters Markdown would read as markup or HTML.
+func markdown(s string) string {
+	var b strings.Builder
+	for _, r := range goComment(s) {
+		if strings.ContainsRune("\\`*_[]<>#|~!{}", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// dockerString quotes s for a Dockerfile instruction: inside double
+// quotes, backslash and quote are escaped and '$' is kept from expanding.
+func dockerString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`)
+	return `"` + r.Replace(goComment(s)) + `"`
 }

@@ -2,6 +2,8 @@
 // downtime. Run it with no arguments to serve; settings come from the
 // environment (see internal/config).
 //
+// Greets callers: "hello" #1, {{even}} mid-rollout & $HOME-free.
+//
 // "greeter sleep 5s" only sleeps: the Deployment's exec preStop hook runs
 // it, because distroless and scratch images have no sleep binary.
 package main
