@@ -212,3 +212,41 @@ func TestGRPCServiceWithRealClients(t *testing.T) {
 		t.Error("the service did not exit after a second SIGTERM")
 	}
 }
+
+// gosec, the Go security linter, finds nothing in generated code, run as
+// the generated Makefile's lint target runs it. (-exclude-generated skips
+// only protoc's output, which must stay byte-identical to protoc's.)
+func TestGosec(t *testing.T) {
+	if testing.Short() {
+		t.Skip("type-checks generated modules")
+	}
+	gosec := requireTool(t, "gosec")
+	for _, kv := range [][]string{matrix[0], matrix[5]} {
+		_, dir := writeSet(t, kv...)
+		if !strings.Contains(runIn(t, dir, "cat", "Makefile"), "gosec -quiet -exclude-generated ./...") {
+			t.Fatal("the Makefile's lint target no longer runs gosec as this test does")
+		}
+		cmd := exec.Command(gosec, "-exclude-generated", "-fmt", "json", "./...") // not -quiet: it prints nothing at all when clean
+		cmd.Dir = dir
+		out, _ := cmd.Output() // exit 1 when it finds issues: the report says which
+		var report struct {
+			Issues []struct {
+				RuleID string `json:"rule_id"`
+				File   string `json:"file"`
+				Line   string `json:"line"`
+			} `json:"Issues"`
+			Stats struct {
+				Files int `json:"files"`
+			} `json:"Stats"`
+		}
+		if err := json.Unmarshal(out, &report); err != nil {
+			t.Fatalf("%v: gosec output: %v\n%s", kv, err, out)
+		}
+		if report.Stats.Files == 0 {
+			t.Errorf("%v: gosec scanned no file", kv)
+		}
+		for _, i := range report.Issues {
+			t.Errorf("%v: gosec %s at %s:%s", kv, i.RuleID, i.File, i.Line)
+		}
+	}
+}

@@ -124,7 +124,7 @@ func (s *Server) Run(ctx, abort context.Context) error {
 	}
 	hln, err := lc.Listen(ctx, "tcp", ":"+strconv.Itoa(s.cfg.HealthPort))
 	if err != nil {
-		ln.Close()
+		_ = ln.Close() // not serving yet: nothing to lose, and the health port's error is the one to report
 		return fmt.Errorf("health port: %w", err)
 	}
 	api, live := s.GRPCServer(), s.HealthServer()

@@ -102,7 +102,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		// Read the body to the end, so the connection is reused.
 		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		if cerr := resp.Body.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return load.Result{Code: "-1", Err: err}
 		}

@@ -36,5 +36,7 @@ func (s *Server) work(w http.ResponseWriter, r *http.Request) {
 		return // the client went away: nobody is left to answer
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]int{"worked_ms": ms})
+	if err := json.NewEncoder(w).Encode(map[string]int{"worked_ms": ms}); err != nil {
+		s.log.Debug("work: response not written", "error", err.Error()) // the client went away
+	}
 }

@@ -45,13 +45,23 @@ func New(cfg config.Config, log *slog.Logger) *Server {
 }
 
 // Handler is the service's HTTP handler: the routes of handlers.go and
-// /readyz, wrapped in the drain and panic middleware.
+// /readyz, wrapped in the drain and panic middleware and a body size cap.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /readyz", s.readyz)
 	s.routes(mux)
-	return s.recoverPanics(s.closeWhileDraining(mux))
+	return s.wrap(mux)
 }
+
+// wrap puts the middleware every route gets around h: the body size cap,
+// panic recovery and the drain's Connection: close.
+func (s *Server) wrap(h http.Handler) http.Handler {
+	return http.MaxBytesHandler(s.recoverPanics(s.closeWhileDraining(h)), MaxBodyBytes)
+}
+
+// MaxBodyBytes caps a request body: /work reads none. Raise it for
+// endpoints that take uploads.
+const MaxBodyBytes = 1 << 20
 
 // HealthHandler serves /livez: it answers 200 as long as the process runs.
 // It must not depend on downstream systems or on the drain.
@@ -120,7 +130,7 @@ func (s *Server) Run(ctx, abort context.Context) error {
 	}
 	hln, err := lc.Listen(ctx, "tcp", ":"+strconv.Itoa(s.cfg.HealthPort))
 	if err != nil {
-		ln.Close()
+		_ = ln.Close() // not serving yet: nothing to lose, and the health port's error is the one to report
 		return fmt.Errorf("health port: %w", err)
 	}
 	api := &http.Server{
@@ -147,7 +157,7 @@ func (s *Server) Run(ctx, abort context.Context) error {
 
 	select {
 	case err := <-serveErr:
-		api.Close()
+		_ = api.Close() // a listener failed: the serve error is the one to report
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -83,6 +84,21 @@ func TestPanicIsA500AndTheServerStaysUp(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if rec.Code != 500 {
 		t.Errorf("panic answered %d, want 500", rec.Code)
+	}
+}
+
+// Every route's body is capped, so a client cannot make the service
+// buffer without bound.
+func TestBodiesAreCapped(t *testing.T) {
+	s := New(config.Defaults(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var readErr error
+	h := s.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, readErr = io.ReadAll(r.Body)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("x", MaxBodyBytes+1))))
+	var tooBig *http.MaxBytesError
+	if !errors.As(readErr, &tooBig) {
+		t.Errorf("a body over MaxBodyBytes read without error: %v", readErr)
 	}
 }
 
