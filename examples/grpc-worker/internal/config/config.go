@@ -32,6 +32,10 @@ type Config struct {
 	// jitter), so that long-lived HTTP/2 connections rebalance onto new
 	// pods behind a ClusterIP instead of sticking to the old ones.
 	MaxConnectionAge time.Duration
+	// StartupDelay simulates a slow start (a cache to warm, say): the
+	// service listens at once but is ready only after it, so the startup
+	// probe can be tried. 0 in production.
+	StartupDelay time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel slog.Level
 }
@@ -50,8 +54,8 @@ func Defaults() Config {
 }
 
 // FromEnv reads PORT, HEALTH_PORT, DRAIN_DELAY, SHUTDOWN_TIMEOUT, WORK_MAX,
-// MAX_CONNECTION_AGE and LOG_LEVEL through getenv (os.Getenv in main),
-// keeping the default for any that is unset or empty.
+// MAX_CONNECTION_AGE, STARTUP_DELAY and LOG_LEVEL through getenv
+// (os.Getenv in main), keeping the default for any that is unset or empty.
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Defaults()
 	for _, v := range []struct {
@@ -64,6 +68,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		{"SHUTDOWN_TIMEOUT", durationVar(&c.ShutdownTimeout)},
 		{"WORK_MAX", durationVar(&c.WorkMax)},
 		{"MAX_CONNECTION_AGE", durationVar(&c.MaxConnectionAge)},
+		{"STARTUP_DELAY", durationVar(&c.StartupDelay)},
 		{"LOG_LEVEL", func(s string) error { return c.LogLevel.UnmarshalText([]byte(s)) }},
 	} {
 		if s := getenv(v.key); s != "" {

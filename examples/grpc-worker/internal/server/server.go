@@ -118,11 +118,11 @@ func (s *Server) logCalls(ctx context.Context, req any, info *grpc.UnaryServerIn
 // an orderly shutdown.
 func (s *Server) Run(ctx, abort context.Context) error {
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", ":"+strconv.Itoa(s.cfg.Port))
+	ln, err := lc.Listen(context.Background(), "tcp", ":"+strconv.Itoa(s.cfg.Port))
 	if err != nil {
 		return fmt.Errorf("service port: %w", err)
 	}
-	hln, err := lc.Listen(ctx, "tcp", ":"+strconv.Itoa(s.cfg.HealthPort))
+	hln, err := lc.Listen(context.Background(), "tcp", ":"+strconv.Itoa(s.cfg.HealthPort))
 	if err != nil {
 		_ = ln.Close() // not serving yet: nothing to lose, and the health port's error is the one to report
 		return fmt.Errorf("health port: %w", err)
@@ -134,10 +134,22 @@ func (s *Server) Run(ctx, abort context.Context) error {
 	defer live.Stop() // liveness answers until the very end
 
 	s.liveness.SetServingStatus(LivenessService, healthpb.HealthCheckResponse_SERVING)
-	for _, name := range []string{"", ReadinessService} {
-		s.readiness.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
-	}
 	s.log.Info("listening", "addr", ln.Addr().String(), "health_addr", hln.Addr().String())
+
+	// Ready only once started: until then readiness answers NOT_SERVING
+	// and the startup probe waits.
+	drain := s.cfg.DrainDelay
+	select {
+	case <-time.After(s.cfg.StartupDelay):
+		for _, name := range []string{"", ReadinessService} {
+			s.readiness.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+		}
+		s.log.Info("ready")
+	case <-ctx.Done():
+		// Never ready, so no router sends here: nothing to drain.
+		s.log.Info("shutdown: signal during startup; never ready, nothing to drain", "phase", "drain")
+		drain = 0
+	}
 
 	select {
 	case err := <-serveErr:
@@ -145,18 +157,18 @@ func (s *Server) Run(ctx, abort context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	return s.shutdown(api, abort)
+	return s.shutdown(api, abort, drain)
 }
 
-func (s *Server) shutdown(api *grpc.Server, abort context.Context) error {
+func (s *Server) shutdown(api *grpc.Server, abort context.Context, drain time.Duration) error {
 	start := time.Now()
 	// Only the readiness server: Shutdown sets every service it knows
 	// NOT_SERVING, which is right here and would be wrong for liveness.
 	s.readiness.Shutdown()
-	s.log.Info("shutdown: not ready; draining", "phase", "drain", "drain_delay", s.cfg.DrainDelay.String())
+	s.log.Info("shutdown: not ready; draining", "phase", "drain", "drain_delay", drain.String())
 
 	select {
-	case <-time.After(s.cfg.DrainDelay):
+	case <-time.After(drain):
 		s.log.Info("shutdown: drain done", "phase", "drain", "took", since(start))
 	case <-abort.Done():
 		s.log.Warn("shutdown: second signal; stopping now", "phase", "abort", "took", since(start))

@@ -70,6 +70,9 @@ func start(t *testing.T, env ...string) *proc {
 	line := p.waitLog(t, "listening")
 	p.addr = loopback(line["addr"].(string))
 	p.health = loopback(line["health_addr"].(string))
+	if !strings.Contains(strings.Join(env, " "), "STARTUP_DELAY") {
+		p.waitLog(t, "ready")
+	}
 	return p
 }
 
@@ -278,4 +281,37 @@ func envOf(kv ...string) func(string) string {
 		m[k] = v
 	}
 	return func(k string) string { return m[k] }
+}
+
+// SIGTERM while the service is still starting: it was never ready, so no
+// router sends to it; it skips the drain and exits at once.
+func TestSIGTERMDuringStartup(t *testing.T) {
+	p := start(t, "STARTUP_DELAY=60s", "DRAIN_DELAY=60s")
+	if got := p.get(t, "http://"+p.addr+"/readyz").StatusCode; got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while starting = %d, want 503", got)
+	}
+	if got := p.get(t, "http://"+p.health+"/livez").StatusCode; got != 200 {
+		t.Errorf("/livez while starting = %d, want 200", got)
+	}
+	p.signal(t, syscall.SIGTERM)
+	p.waitLog(t, "shutdown: signal during startup")
+	if code := p.wait(t); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+}
+
+// SIGKILL leaves nothing behind: a new process takes the same ports at
+// once, as a restarted container would.
+func TestSIGKILLLeavesNothingBehind(t *testing.T) {
+	p := start(t)
+	_, port, _ := net.SplitHostPort(p.addr)
+	_, healthPort, _ := net.SplitHostPort(p.health)
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t)
+	again := start(t, "PORT="+port, "HEALTH_PORT="+healthPort)
+	if got := again.get(t, "http://"+again.addr+"/readyz").StatusCode; got != 200 {
+		t.Errorf("restarted service /readyz = %d, want 200", got)
+	}
 }

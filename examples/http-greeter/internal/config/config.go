@@ -27,6 +27,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// WorkMax caps /work?ms=, so no request outlives ShutdownTimeout.
 	WorkMax time.Duration
+	// StartupDelay simulates a slow start (a cache to warm, say): the
+	// service listens at once but is ready only after it, so the startup
+	// probe can be tried. 0 in production.
+	StartupDelay time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel slog.Level
 }
@@ -43,9 +47,9 @@ func Defaults() Config {
 	}
 }
 
-// FromEnv reads PORT, HEALTH_PORT, DRAIN_DELAY, SHUTDOWN_TIMEOUT, WORK_MAX
-// and LOG_LEVEL through getenv (os.Getenv in main), keeping the default for
-// any that is unset or empty.
+// FromEnv reads PORT, HEALTH_PORT, DRAIN_DELAY, SHUTDOWN_TIMEOUT, WORK_MAX,
+// STARTUP_DELAY and LOG_LEVEL through getenv (os.Getenv in main), keeping
+// the default for any that is unset or empty.
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Defaults()
 	for _, v := range []struct {
@@ -57,6 +61,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		{"DRAIN_DELAY", durationVar(&c.DrainDelay)},
 		{"SHUTDOWN_TIMEOUT", durationVar(&c.ShutdownTimeout)},
 		{"WORK_MAX", durationVar(&c.WorkMax)},
+		{"STARTUP_DELAY", durationVar(&c.StartupDelay)},
 		{"LOG_LEVEL", func(s string) error { return c.LogLevel.UnmarshalText([]byte(s)) }},
 	} {
 		if s := getenv(v.key); s != "" {
