@@ -143,3 +143,31 @@ func TestWriteDoesNotFollowSymlinks(t *testing.T) {
 		t.Error("wrote into a target that is a symlink")
 	}
 }
+
+// cancelAfter is a context that is cancelled after its Err has been asked
+// n times: Ctrl-C arriving part-way through a write.
+type cancelAfter struct {
+	context.Context
+	n int
+}
+
+func (c *cancelAfter) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+func TestWriteInterruptedMidwayLeavesNothing(t *testing.T) {
+	for n := 1; n <= 3; n++ {
+		parent := t.TempDir()
+		ctx := &cancelAfter{Context: context.Background(), n: n}
+		err := Write(ctx, filepath.Join(parent, "svc"), files("a.txt", "b/c.txt", "d.txt"), false)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled after %d files: got %v", n, err)
+		}
+		if got := entries(t, parent); len(got) != 0 {
+			t.Errorf("cancelled after %d files, the parent holds %v", n, got)
+		}
+	}
+}
