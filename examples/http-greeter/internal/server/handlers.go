@@ -19,24 +19,31 @@ func (s *Server) routes(mux *http.ServeMux) {
 // that are still running when SIGTERM arrives. N is capped at WORK_MAX so no
 // request outlives the shutdown timeout.
 func (s *Server) work(w http.ResponseWriter, r *http.Request) {
-	ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
-	if r.URL.Query().Get("ms") == "" {
-		ms, err = 0, nil
+	ms := 0
+	var err error
+	if q := r.URL.Query().Get("ms"); q != "" {
+		ms, err = strconv.Atoi(q)
 	}
 	maxMS := int(s.cfg.WorkMax / time.Millisecond)
 	if err != nil || ms < 0 || ms > maxMS {
 		http.Error(w, "ms must be a whole number from 0 to "+strconv.Itoa(maxMS), http.StatusBadRequest)
 		return
 	}
-	t := time.NewTimer(time.Duration(ms) * time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-r.Context().Done():
-		return // the client went away: nobody is left to answer
+	if ms > 0 {
+		t := time.NewTimer(time.Duration(ms) * time.Millisecond)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return // the client went away: nobody is left to answer
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if err := json.NewEncoder(w).Encode(map[string]int{"worked_ms": ms}); err != nil {
+	if err := json.NewEncoder(w).Encode(workResponse{WorkedMS: ms}); err != nil {
 		s.log.Debug("work: response not written", "error", err.Error()) // the client went away
 	}
+}
+
+type workResponse struct {
+	WorkedMS int `json:"worked_ms"`
 }

@@ -45,7 +45,7 @@ func New(cfg config.Config, log *slog.Logger) *Server {
 }
 
 // Handler is the service's HTTP handler: the routes of handlers.go and
-// /readyz, wrapped in the drain and panic middleware and a body size cap.
+// /readyz, wrapped as wrap says.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -53,10 +53,27 @@ func (s *Server) Handler() http.Handler {
 	return s.wrap(mux)
 }
 
-// wrap puts the middleware every route gets around h: the body size cap,
-// panic recovery and the drain's Connection: close.
-func (s *Server) wrap(h http.Handler) http.Handler {
-	return http.MaxBytesHandler(s.recoverPanics(s.closeWhileDraining(h)), MaxBodyBytes)
+// wrap puts what every route gets around h, in one handler (it runs on
+// every request, so it stays cheap): panic recovery, the body size cap, the
+// drain's Connection: close, and a debug log line.
+func (s *Server) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer s.recoverPanic(w, r)
+		if r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		}
+		// End keep-alive politely during the drain: the client gets its
+		// response and then re-dials. Closing idle connections instead
+		// (SetKeepAlivesEnabled(false)) races clients already sending on
+		// them.
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		if s.log.Enabled(r.Context(), slog.LevelDebug) {
+			s.log.Debug("request", "method", r.Method, "path", r.URL.Path)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // MaxBodyBytes caps a request body: /work reads none. Raise it for
@@ -88,34 +105,18 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	}
 }
 
-// closeWhileDraining ends keep-alive politely during the drain: the client
-// gets its response and then re-dials. Closing idle connections instead
-// (SetKeepAlivesEnabled(false)) races clients already sending on them.
-func (s *Server) closeWhileDraining(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.draining.Load() {
-			w.Header().Set("Connection", "close")
-		}
-		s.log.Debug("request", "method", r.Method, "path", r.URL.Path)
-		next.ServeHTTP(w, r)
-	})
-}
-
-// recoverPanics turns a handler panic into a 500 for that request; the
-// process, and every other request, carries on.
-func (s *Server) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v) // the documented way to abort a response
-				}
-				s.log.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
-				http.Error(w, "internal error", http.StatusInternalServerError)
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
+// recoverPanic, deferred, turns a handler panic into a 500 for that
+// request; the process, and every other request, carries on.
+func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v) // the documented way to abort a response
+	}
+	s.log.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
+	http.Error(w, "internal error", http.StatusInternalServerError)
 }
 
 // Run listens on both ports, serves until ctx is cancelled, then shuts down

@@ -79,7 +79,7 @@ func TestWork(t *testing.T) {
 
 func TestPanicIsA500AndTheServerStaysUp(t *testing.T) {
 	s := New(config.Defaults(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	h := s.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	h := s.wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if rec.Code != 500 {
