@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"go/format"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -125,7 +127,7 @@ func renderOne(tfs fs.FS, src string, p *Plan, data templateData) (File, bool, e
 	rel := src[strings.Index(src, "/")+1:]
 	rel = strings.TrimSuffix(rel, ".tmpl")
 	out := strings.ReplaceAll(rel, "_name_", p.Answers.Name)
-	t, err := template.New(src).Delims(leftDelim, rightDelim).Funcs(sprig.HermeticTxtFuncMap()).Funcs(funcs).Option("missingkey=error").Parse(string(raw))
+	t, err := template.New(src).Delims(leftDelim, rightDelim).Funcs(funcMap()).Option("missingkey=error").Parse(string(raw))
 	if err != nil {
 		return File{}, false, fmt.Errorf("template %s: %w", src, err)
 	}
@@ -139,12 +141,13 @@ func renderOne(tfs fs.FS, src string, p *Plan, data templateData) (File, bool, e
 	if len(bytes.TrimSpace(content)) == 0 {
 		return File{}, true, nil
 	}
+	// Templates are written gofmt-clean for every answer set (a test checks
+	// it), so parsing is enough here: formatting would cost most of the
+	// render time.
 	if path.Ext(out) == ".go" {
-		formatted, err := format.Source(content)
-		if err != nil {
+		if _, err := parser.ParseFile(token.NewFileSet(), out, content, parser.SkipObjectResolution); err != nil {
 			return File{}, false, fmt.Errorf("template %s renders Go that does not parse: %w", src, err)
 		}
-		content = formatted
 	}
 	mode := fs.FileMode(0o644)
 	if strings.HasSuffix(out, ".sh") {
@@ -156,6 +159,16 @@ func renderOne(tfs fs.FS, src string, p *Plan, data templateData) (File, bool, e
 	}
 	return File{Path: out, Mode: mode, Content: content, Owner: owner}, false, nil
 }
+
+// funcMap is sprig's hermetic set plus zdgen's own, built once: sprig
+// builds a fresh map of some 200 functions on every call.
+var funcMap = sync.OnceValue(func() template.FuncMap {
+	m := sprig.HermeticTxtFuncMap()
+	for name, f := range funcs {
+		m[name] = f
+	}
+	return m
+})
 
 // Template actions are written [[ .Like.This ]]: "{{" is common in Go
 // (nested composite literals) and would end a template's text early.
