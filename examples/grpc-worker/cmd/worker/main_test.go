@@ -153,12 +153,14 @@ func (p *proc) slowCall(t *testing.T, conn *grpc.ClientConn, ms int64) <-chan er
 // drain; a call in flight finishes; and the process exits as soon as the
 // work is done, long before the shutdown timeout.
 func TestShutdownSequence(t *testing.T) {
-	p := start(t, "DRAIN_DELAY=1s", "SHUTDOWN_TIMEOUT=60s")
+	// A drain long enough for the checks below on a busy machine, and a
+	// request that outlasts it.
+	p := start(t, "DRAIN_DELAY=3s", "SHUTDOWN_TIMEOUT=60s")
 	conn, live := dial(t, p.addr), dial(t, p.health)
 	if got := healthOf(t, conn, server.ReadinessService); got != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("readiness before SIGTERM = %s", got)
 	}
-	slow := p.slowCall(t, conn, 2500)
+	slow := p.slowCall(t, conn, 6000)
 	sigterm := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -175,11 +175,13 @@ func (p *proc) slowRequest(t *testing.T, ms int) <-chan error {
 // process exits as soon as the work is done, long before the shutdown
 // timeout.
 func TestShutdownSequence(t *testing.T) {
-	p := start(t, "DRAIN_DELAY=1s", "SHUTDOWN_TIMEOUT=60s")
+	// A drain long enough for the checks below on a busy machine, and a
+	// request that outlasts it.
+	p := start(t, "DRAIN_DELAY=3s", "SHUTDOWN_TIMEOUT=60s")
 	if got := p.get(t, "http://"+p.addr+"/readyz").StatusCode; got != 200 {
 		t.Fatalf("/readyz before SIGTERM = %d, want 200", got)
 	}
-	slow := p.slowRequest(t, 2500)
+	slow := p.slowRequest(t, 6000)
 	sigterm := time.Now()
 	p.signal(t, syscall.SIGTERM)
 	p.waitLog(t, "shutdown: not ready")
@@ -211,7 +213,7 @@ func TestShutdownSequence(t *testing.T) {
 	if code := p.wait(t); code != 0 {
 		t.Errorf("exit code %d, want 0", code)
 	}
-	// Drain (1 s) + the slow request's remainder (< 2.5 s): the process must
+	// Drain (3 s) + the slow request's remainder (< 3 s): the process must
 	// not sit out its 60 s shutdown timeout.
 	if took := time.Since(sigterm); took > 30*time.Second {
 		t.Errorf("exit %s after SIGTERM: it waited for the shutdown timeout instead of the work", took)
