@@ -18,7 +18,9 @@ import (
 	svcv1 "example.com/svc/api/svc/v1"
 )
 
-type work struct{ svcv1.UnimplementedWorkServiceServer }
+type work struct {
+	svcv1.UnimplementedWorkServiceServer
+}
 
 func (work) Work(ctx context.Context, req *svcv1.WorkRequest) (*svcv1.WorkResponse, error) {
 	t := time.NewTimer(time.Duration(req.GetDurationMs()) * time.Millisecond)
