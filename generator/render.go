@@ -75,6 +75,8 @@ func renderFS(tfs fs.FS, p *Plan) ([]File, error) {
 			files = append(files, f)
 		}
 	}
+	// Sorted by path, so the lock does not depend on where a template lives.
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	l := NewLock(p.Answers, files)
 	if p.Proto != nil {
 		l.Tools = map[string]string{"protoc-gen-go": p.Proto.GenGoVersion, "protoc-gen-go-grpc": p.Proto.GenGoGRPCVersion}

@@ -338,3 +338,11 @@ func TestVersionCompletionAndHelp(t *testing.T) {
 		t.Errorf("two names: exit %d, want 2", code)
 	}
 }
+
+func names(es []os.DirEntry) []string {
+	var ns []string
+	for _, e := range es {
+		ns = append(ns, e.Name())
+	}
+	return ns
+}

@@ -2,63 +2,177 @@ package main
 
 import (
 	"bytes"
-	"errors"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/zdgen/zdgen/generator"
 )
 
-// ptyScreen runs the real zdgen binary on a pseudo-terminal, so the survey
-// prompts run exactly as a person sees them.
+// ptyTimeout bounds every wait on the terminal, so a prompt that never
+// comes (or never goes) fails the test instead of hanging it.
+const ptyTimeout = 30 * time.Second
+
+// TestTerminal runs the built zdgen binary on a pseudo-terminal, so that
+// the survey prompts run exactly as a person sees them: raw mode, cursor
+// queries, arrow keys, Enter, Ctrl-C.
+func TestTerminal(t *testing.T) {
+	bin := buildZdgen(t)
+
+	// Enter at every prompt accepts every default, in Fields order.
+	t.Run("EnterAcceptsEveryDefault", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "svc")
+		term := startTerminal(t, bin, "new", "svc", "--output", dir)
+		for _, f := range askedFields() {
+			term.waitFor(f.Prompt)
+			term.typeText("\r")
+		}
+		if code := term.wait(); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, term.output())
+		}
+		term.waitFor("Wrote")
+		for _, p := range []string{"go.mod", "Dockerfile", "deploy/k8s/deployment.yaml", ".zdgen.yaml", "cmd/svc/main.go"} {
+			if !exists(t, filepath.Join(dir, p)) {
+				t.Errorf("%s was not written", p)
+			}
+		}
+		if a := lockOf(t, dir).Answers; a != generator.Defaults("svc") {
+			t.Errorf("answers %+v, want the defaults %+v", a, generator.Defaults("svc"))
+		}
+	})
+
+	// Arrow keys move a Select; "other" asks for an image reference,
+	// which is checked; a bad typed answer is asked again with its rule.
+	t.Run("ArrowKeysAndBadAnswers", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "svc")
+		term := startTerminal(t, bin, "new", "svc", "--output", dir)
+		const down = "\x1b[B"
+		for _, f := range askedFields() {
+			term.waitFor(f.Prompt)
+			switch f.Key {
+			case "protocol":
+				term.typeText(down + "\r") // http -> grpc
+			case "base-image":
+				term.typeText(strings.Repeat(down, len(generator.BaseImageChoices)) + "\r") // other
+				term.waitFor("Image reference")
+				term.typeText("nginx\r")
+				term.waitFor("needs a tag or digest")
+				term.typeText("nginx:1.27\r")
+			case "replicas":
+				term.typeText("0\r")
+				term.waitFor("must be 1 to 100")
+				term.typeText("5\r")
+			case "health-port":
+				term.typeText("8080\r") // the service port's
+				term.waitFor("must differ from port")
+				term.typeText("9090\r")
+			default:
+				term.typeText("\r")
+			}
+		}
+		if code := term.wait(); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, term.output())
+		}
+		a := lockOf(t, dir).Answers
+		if a.Protocol != "grpc" || a.BaseImage != "nginx:1.27" || a.Replicas != 5 || a.HealthPort != 9090 {
+			t.Errorf("answers %+v: want grpc, nginx:1.27, 5 replicas, health port 9090", a)
+		}
+	})
+
+	// Ctrl-C at the first prompt: exit 130, nothing written.
+	t.Run("CtrlC", func(t *testing.T) {
+		parent := t.TempDir()
+		term := startTerminal(t, bin, "new", "svc", "--output", filepath.Join(parent, "svc"))
+		term.waitFor("Protocol")
+		term.typeText("\x03")
+		if code := term.wait(); code != exitInterrupted {
+			t.Errorf("exit %d, want 130:\n%s", code, term.output())
+		}
+		term.waitFor("nothing was written")
+		if es := entries(t, parent); len(es) != 0 {
+			t.Errorf("left behind: %v", names(es))
+		}
+	})
+
+	// A signal while a prompt waits for a key (SIGTERM, or SIGINT when
+	// the terminal is not in raw mode) stops zdgen too: it must not be
+	// swallowed while survey blocks on the keyboard.
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run("Signal"+strings.TrimPrefix(sig.String(), "signal "), func(t *testing.T) {
+			parent := t.TempDir()
+			term := startTerminal(t, bin, "new", "svc", "--output", filepath.Join(parent, "svc"))
+			term.waitFor("Protocol")
+			term.typeText("\r")
+			term.waitFor("Base image")
+			if err := term.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if code := term.wait(); code != exitInterrupted {
+				t.Errorf("exit %d, want 130:\n%s", code, term.output())
+			}
+			if es := entries(t, parent); len(es) != 0 {
+				t.Errorf("left behind: %v", names(es))
+			}
+		})
+	}
+}
+
+// askedFields are the prompts `zdgen new NAME` shows, in order: every
+// answer but the name (given) and the optional overrides.
+func askedFields() []generator.Field {
+	var fs []generator.Field
+	for _, f := range generator.Fields {
+		if f.Key != "name" && !f.Optional() {
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
+
+// buildZdgen builds the command once for the test that needs it.
+func buildZdgen(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "zdgen")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// ptyScreen is zdgen running on a pseudo-terminal and what it has shown.
 type ptyScreen struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	tty  *os.File
+	done chan struct{} // closed when the process has exited
+
 	mu   sync.Mutex
 	out  bytes.Buffer
-	done chan struct{}
+	seen int // output before this offset has been matched by waitFor
 }
 
-var buildOnce struct {
-	sync.Once
-	path string
-	err  error
-}
-
-func zdgenBinary(t *testing.T) string {
+func startTerminal(t *testing.T, bin string, args ...string) *ptyScreen {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "zdgen-bin-")
-		if err != nil {
-			buildOnce.err = err
-			return
-		}
-		buildOnce.path = filepath.Join(dir, "zdgen")
-		if out, err := exec.Command("go", "build", "-o", buildOnce.path, ".").CombinedOutput(); err != nil {
-			buildOnce.err = errors.New(string(out))
-		}
-	})
-	if buildOnce.err != nil {
-		t.Fatalf("go build: %v", buildOnce.err)
-	}
-	return buildOnce.path
-}
-
-func startTerminal(t *testing.T, args ...string) *ptyScreen {
-	t.Helper()
-	cmd := exec.Command(zdgenBinary(t), args...)
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 160})
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "TERM=xterm", "NO_COLOR=1")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
 	if err != nil {
 		t.Skipf("no pseudo-terminal here: %v", err)
 	}
 	term := &ptyScreen{t: t, cmd: cmd, tty: tty, done: make(chan struct{})}
+	reading := make(chan struct{})
 	go func() {
+		defer close(reading)
 		buf := make([]byte, 4096)
 		answered := 0
 		for {
@@ -71,7 +185,7 @@ func startTerminal(t *testing.T, args ...string) *ptyScreen {
 			asked := bytes.Count(term.out.Bytes(), []byte("\x1b[6n"))
 			term.mu.Unlock()
 			for ; answered < asked; answered++ {
-				tty.WriteString("\x1b[1;1R")
+				_, _ = tty.WriteString("\x1b[1;1R")
 			}
 			if err != nil {
 				return
@@ -79,13 +193,14 @@ func startTerminal(t *testing.T, args ...string) *ptyScreen {
 		}
 	}()
 	go func() {
-		cmd.Wait()
+		_ = cmd.Wait()
 		close(term.done)
 	}()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill()
 		<-term.done
-		tty.Close()
+		_ = tty.Close()
+		<-reading
 	})
 	return term
 }
@@ -96,13 +211,25 @@ func (term *ptyScreen) output() string {
 	return term.out.String()
 }
 
-// waitFor waits until the screen has shown text.
+// waitFor waits until the screen shows text after what earlier waits
+// matched, so that each prompt is waited for in turn.
 func (term *ptyScreen) waitFor(text string) {
 	term.t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(term.output(), text); time.Sleep(20 * time.Millisecond) {
+	deadline := time.Now().Add(ptyTimeout)
+	for {
+		term.mu.Lock()
+		i := strings.Index(term.out.String()[term.seen:], text)
+		if i >= 0 {
+			term.seen += i + len(text)
+		}
+		term.mu.Unlock()
+		if i >= 0 {
+			return
+		}
 		if time.Now().After(deadline) {
 			term.t.Fatalf("the terminal never showed %q:\n%s", text, term.output())
 		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -113,55 +240,13 @@ func (term *ptyScreen) typeText(s string) {
 	}
 }
 
-// finish presses Enter until zdgen exits, and returns its exit code.
-func (term *ptyScreen) finish() int {
+// wait waits for zdgen to exit and returns its exit code.
+func (term *ptyScreen) wait() int {
 	term.t.Helper()
-	deadline := time.After(60 * time.Second)
-	for {
-		select {
-		case <-term.done:
-			return term.cmd.ProcessState.ExitCode()
-		case <-deadline:
-			term.t.Fatalf("zdgen did not finish:\n%s", term.output())
-		case <-time.After(300 * time.Millisecond):
-			term.tty.WriteString("\r")
-		}
-	}
-}
-
-func TestTerminalPromptsAcceptDefaultsAndReaskBadAnswers(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "svc")
-	term := startTerminal(t, "new", "svc", "--output", dir)
-	term.waitFor("Protocol")
-	term.typeText("\r")
-	term.waitFor("Base image")
-	term.typeText("\r")
-	term.waitFor("Replicas")
-	term.typeText("0\r")
-	term.waitFor("must be 1 to 100")
-	term.typeText("5\r")
-	if code := term.finish(); code != 0 {
-		t.Fatalf("exit %d:\n%s", code, term.output())
-	}
-	if a := lockOf(t, dir).Answers; a.Replicas != 5 || a.Protocol != "http" || a.BaseImage != "distroless" {
-		t.Errorf("answers %+v", a)
-	}
-}
-
-func TestTerminalCtrlC(t *testing.T) {
-	parent := t.TempDir()
-	term := startTerminal(t, "new", "svc", "--output", filepath.Join(parent, "svc"))
-	term.waitFor("Protocol")
-	term.typeText("\x03")
 	select {
 	case <-term.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("zdgen did not stop on Ctrl-C")
+	case <-time.After(ptyTimeout):
+		term.t.Fatalf("zdgen did not exit:\n%s", term.output())
 	}
-	if code := term.cmd.ProcessState.ExitCode(); code != exitInterrupted {
-		t.Errorf("exit %d, want 130:\n%s", code, term.output())
-	}
-	if len(entries(t, parent)) != 0 {
-		t.Error("something was written")
-	}
+	return term.cmd.ProcessState.ExitCode()
 }
