@@ -109,7 +109,42 @@ rolling update.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newNewCmd(e), newVersionCmd())
+	addCompletionAndHelp(root, e.stdout)
 	return root
+}
+
+// addCompletionAndHelp adds cobra's own help and completion commands now,
+// rather than when it executes, so that they get examples like every other
+// command, and so that `zdgen completion SHELL` with an unknown SHELL is a
+// usage error (exit 2) instead of help and success.
+func addCompletionAndHelp(root *cobra.Command, stdout io.Writer) {
+	root.SetOut(stdout) // the completion commands keep the writer they see now
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	examples := map[string]string{
+		"help":                  "  zdgen help new",
+		"completion":            "  source <(zdgen completion bash)\n  zdgen completion zsh > \"${fpath[1]}/_zdgen\"",
+		"completion bash":       "  source <(zdgen completion bash)",
+		"completion zsh":        "  zdgen completion zsh > \"${fpath[1]}/_zdgen\"",
+		"completion fish":       "  zdgen completion fish | source",
+		"completion powershell": "  zdgen completion powershell | Out-String | Invoke-Expression",
+	}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		path := strings.TrimPrefix(c.CommandPath(), root.Name()+" ")
+		if ex, ok := examples[path]; ok && c.Example == "" {
+			c.Example = ex
+		}
+		if path == "completion" && !c.Runnable() {
+			// Runnable, so that cobra checks its arguments (none: a shell
+			// is a subcommand) and an unknown shell exits 2.
+			c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }
 
 func newVersionCmd() *cobra.Command {

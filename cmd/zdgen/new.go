@@ -172,7 +172,7 @@ func flagName(key string) string {
 func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) error {
 	prompter := e.prompter
 	if prompter == nil && !o.yes {
-		prompter = terminalPrompter(e.stdin, e.stdout, e.stderr)
+		prompter = terminalPrompter(cmd.Context(), e.stdin, e.stdout, e.stderr)
 	}
 	a, err := resolveAnswers(given, prompter, o.yes)
 	if err != nil {

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/AlecAivazis/survey/v2"
 	"github.com/AlecAivazis/survey/v2/terminal"
@@ -23,8 +26,9 @@ const otherImage = "other (an image reference)"
 
 // terminalPrompter returns a survey-backed prompter when stdin and stdout
 // are terminals, and nil otherwise: survey fails on a non-terminal, and a
-// pipeline must never wait for an answer that cannot come.
-func terminalPrompter(stdin io.Reader, stdout, stderr io.Writer) Prompter {
+// pipeline must never wait for an answer that cannot come. A prompt gives
+// up as soon as ctx is done.
+func terminalPrompter(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) Prompter {
 	in, ok1 := stdin.(*os.File)
 	out, ok2 := stdout.(*os.File)
 	if !ok1 || !ok2 || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {
@@ -34,12 +38,91 @@ func terminalPrompter(stdin io.Reader, stdout, stderr io.Writer) Prompter {
 	if errOut == nil {
 		errOut = out
 	}
-	return surveyPrompter{stdio: survey.WithStdio(in, out, errOut)}
+	return surveyPrompter{ctx: ctx, stdio: survey.WithStdio(&keyboard{f: in, ctx: ctx}, out, errOut)}
 }
 
-type surveyPrompter struct{ stdio survey.AskOpt }
+type surveyPrompter struct {
+	ctx   context.Context
+	stdio survey.AskOpt
+}
 
+// Ask asks on the terminal. main turns SIGINT and SIGTERM into ctx, so a
+// signal at a prompt (SIGTERM; SIGINT when Ctrl-C comes while the terminal
+// is not in raw mode) ends survey's read of the keyboard: survey then puts
+// the terminal back itself, and Ask reports the interruption.
 func (s surveyPrompter) Ask(f generator.Field, def string, check func(string) error) (string, error) {
+	answer, err := s.ask(f, def, check)
+	if err != nil && s.ctx.Err() != nil {
+		return "", errInterrupted
+	}
+	return answer, err
+}
+
+// keyboard is survey's input: the terminal, read in a goroutine so that a
+// read waiting for a key ends when ctx is done. (A read of the terminal
+// itself cannot be woken; leaving survey blocked in one would swallow the
+// signal, and leave the terminal raw if survey had not set it yet.)
+type keyboard struct {
+	f       *os.File
+	ctx     context.Context
+	start   sync.Once
+	chunks  chan keys
+	pending []byte
+	err     error
+}
+
+type keys struct {
+	b   []byte
+	err error
+}
+
+// Fd is the terminal's, for survey's raw mode and size.
+func (k *keyboard) Fd() uintptr { return k.f.Fd() }
+
+func (k *keyboard) Read(p []byte) (int, error) {
+	k.start.Do(func() {
+		k.chunks = make(chan keys)
+		go func() {
+			for {
+				b := make([]byte, 256)
+				n, err := k.f.Read(b)
+				k.chunks <- keys{b[:n], err}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	})
+	if err := k.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(k.pending) == 0 {
+		if k.err != nil {
+			return 0, k.err
+		}
+		select {
+		case c := <-k.chunks:
+			k.pending, k.err = c.b, c.err
+			if len(c.b) == 0 {
+				return 0, c.err
+			}
+		case <-k.ctx.Done():
+			return 0, k.ctx.Err()
+		}
+	}
+	// Hand out keys up to the first 'R' at most: survey reads the terminal's
+	// cursor report (ESC[row;colR) through a buffer it then drops, so keys
+	// typed just after the report, in the same read, would be lost.
+	b := k.pending
+	if i := bytes.IndexByte(b, 'R'); i >= 0 {
+		b = b[:i+1]
+	}
+	n := copy(p, b)
+	k.pending = k.pending[n:]
+	return n, nil
+}
+
+func (s surveyPrompter) ask(f generator.Field, def string, check func(string) error) (string, error) {
 	validate := survey.WithValidator(func(v any) error {
 		if o, ok := v.(survey.OptionAnswer); ok {
 			v = o.Value

@@ -1,3 +1,5 @@
+//go:build !windows
+
 package main
 
 import (
@@ -105,8 +107,8 @@ func TestTerminal(t *testing.T) {
 	// A signal while a prompt waits for a key (SIGTERM, or SIGINT when
 	// the terminal is not in raw mode) stops zdgen too: it must not be
 	// swallowed while survey blocks on the keyboard.
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		t.Run("Signal"+strings.TrimPrefix(sig.String(), "signal "), func(t *testing.T) {
+	for name, sig := range map[string]syscall.Signal{"SIGTERM": syscall.SIGTERM, "SIGINT": syscall.SIGINT} {
+		t.Run(name+"AtAPrompt", func(t *testing.T) {
 			parent := t.TempDir()
 			term := startTerminal(t, bin, "new", "svc", "--output", filepath.Join(parent, "svc"))
 			term.waitFor("Protocol")
@@ -163,20 +165,31 @@ type ptyScreen struct {
 
 func startTerminal(t *testing.T, bin string, args ...string) *ptyScreen {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "TERM=xterm", "NO_COLOR=1")
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
+	// pty.Start would close the terminal's own end once zdgen has it; the
+	// test keeps it open, so that after zdgen exits it can still check the
+	// terminal was left as a shell needs it (echo on).
+	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Skipf("no pseudo-terminal here: %v", err)
 	}
-	term := &ptyScreen{t: t, cmd: cmd, tty: tty, done: make(chan struct{})}
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: 200}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "TERM=xterm")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true} // as a shell starts it: its own session, the terminal its controlling one
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	term := &ptyScreen{t: t, cmd: cmd, tty: ptmx, done: make(chan struct{})}
 	reading := make(chan struct{})
 	go func() {
 		defer close(reading)
 		buf := make([]byte, 4096)
 		answered := 0
 		for {
-			n, err := tty.Read(buf)
+			n, err := ptmx.Read(buf)
 			term.mu.Lock()
 			term.out.Write(buf[:n])
 			// Survey asks the terminal where the cursor is (ESC[6n) and
@@ -185,7 +198,7 @@ func startTerminal(t *testing.T, bin string, args ...string) *ptyScreen {
 			asked := bytes.Count(term.out.Bytes(), []byte("\x1b[6n"))
 			term.mu.Unlock()
 			for ; answered < asked; answered++ {
-				_, _ = tty.WriteString("\x1b[1;1R")
+				_, _ = ptmx.WriteString("\x1b[1;1R")
 			}
 			if err != nil {
 				return
@@ -199,6 +212,7 @@ func startTerminal(t *testing.T, bin string, args ...string) *ptyScreen {
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-term.done
+		_ = ptmx.Close()
 		_ = tty.Close()
 		<-reading
 	})
@@ -240,7 +254,8 @@ func (term *ptyScreen) typeText(s string) {
 	}
 }
 
-// wait waits for zdgen to exit and returns its exit code.
+// wait waits for zdgen to exit, checks it left the terminal usable, and
+// returns its exit code.
 func (term *ptyScreen) wait() int {
 	term.t.Helper()
 	select {
@@ -248,5 +263,15 @@ func (term *ptyScreen) wait() int {
 	case <-time.After(ptyTimeout):
 		term.t.Fatalf("zdgen did not exit:\n%s", term.output())
 	}
+	// Survey puts the terminal in raw mode (no echo) while it asks; zdgen
+	// must leave it as it found it, or the person's shell types blind.
+	term.mu.Lock()
+	seen := term.seen
+	term.mu.Unlock()
+	term.typeText("typed-after-exit\r")
+	term.waitFor("typed-after-exit")
+	term.mu.Lock()
+	term.seen = seen // what zdgen showed before it exited is still to be checked
+	term.mu.Unlock()
 	return term.cmd.ProcessState.ExitCode()
 }
