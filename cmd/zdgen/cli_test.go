@@ -2,62 +2,75 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/zdgen/zdgen/generator"
 )
 
-// zdgen runs the command line in-process with no terminal, as a pipeline
-// would, and returns the exit code and what it printed.
-func zdgen(t *testing.T, p Prompter, args ...string) (int, string, string) {
+// zdgen runs the command line in-process with no terminal (stdin is not a
+// file), as a pipeline would, and returns the exit code and what it printed.
+func zdgen(t *testing.T, p Prompter, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return zdgenCtx(t, context.Background(), p, args...)
+}
+
+func zdgenCtx(t *testing.T, ctx context.Context, p Prompter, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut strings.Builder
-	code := run(context.Background(), args, env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, prompter: p})
+	code := run(ctx, args, env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, prompter: p})
 	return code, out.String(), errOut.String()
-}
-
-// scripted answers prompts from a script, keyed by field, like a person at
-// a terminal would: it checks each answer as survey does and records what
-// it was asked. An answer "^C" is Ctrl-C.
-type scripted struct {
-	answers  map[string][]string // field -> answers, tried in order
-	asked    []string
-	defaults map[string]string
-	rejected map[string]string // field -> the error a rejected answer got
-}
-
-func (s *scripted) Ask(f generator.Field, def string, check func(string) error) (string, error) {
-	s.asked = append(s.asked, f.Key)
-	s.defaults[f.Key] = def
-	tries := s.answers[f.Key]
-	if len(tries) == 0 {
-		tries = []string{def} // Enter: accept the default
-	}
-	for _, a := range tries {
-		if a == "^C" {
-			return "", errInterrupted
-		}
-		if err := check(a); err != nil {
-			s.rejected[f.Key] = err.Error()
-			continue // survey asks again
-		}
-		return a, nil
-	}
-	return "", errInterrupted // the script ran out of good answers: give up like Ctrl-C
-}
-
-func newScript(answers map[string][]string) *scripted {
-	return &scripted{answers: answers, defaults: map[string]string{}, rejected: map[string]string{}}
 }
 
 func exists(t *testing.T, path string) bool {
 	t.Helper()
-	_, err := os.Stat(path)
+	_, err := os.Lstat(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
 	return err == nil
+}
+
+func entries(t *testing.T, dir string) []os.DirEntry {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+func names(es []os.DirEntry) []string {
+	var ns []string
+	for _, e := range es {
+		ns = append(ns, e.Name())
+	}
+	return ns
+}
+
+// onlyEntries checks dir holds exactly want: in particular, no temporary
+// directory left beside a target.
+func onlyEntries(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	got := names(entries(t, dir))
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s holds %q, want %q", dir, got, want)
+	}
 }
 
 func lockOf(t *testing.T, dir string) generator.Lock {
@@ -73,276 +86,626 @@ func lockOf(t *testing.T, dir string) generator.Lock {
 	return l
 }
 
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// filesIn lists the files below dir, slash-separated and sorted.
+func filesIn(t *testing.T, dir string) []string {
+	t.Helper()
+	var fs []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			fs = append(fs, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(fs)
+	return fs
+}
+
+// summary is what --json prints.
+type summary struct {
+	Output  string `json:"output"`
+	DryRun  bool   `json:"dryRun"`
+	Version string `json:"generatorVersion"`
+	Plan    struct {
+		Answers generator.Answers   `json:"answers"`
+		Grace   int                 `json:"terminationGracePeriodSeconds"`
+		Derived []generator.Derived `json:"derived"`
+	} `json:"plan"`
+	Files []struct {
+		Path   string `json:"path"`
+		Bytes  int    `json:"bytes"`
+		SHA256 string `json:"sha256"`
+		Owner  string `json:"owner"`
+	} `json:"files"`
+}
+
+func parseSummary(t *testing.T, out string) summary {
+	t.Helper()
+	var s summary
+	dec := json.NewDecoder(strings.NewReader(out))
+	if err := dec.Decode(&s); err != nil {
+		t.Fatalf("--json printed no valid summary: %v\n%s", err, out)
+	}
+	if dec.More() {
+		t.Fatalf("--json printed more than one JSON value:\n%s", out)
+	}
+	return s
+}
+
+func (s summary) paths() []string {
+	var ps []string
+	for _, f := range s.Files {
+		ps = append(ps, f.Path)
+	}
+	sort.Strings(ps)
+	return ps
+}
+
+// requiredFlags are the answers a pipeline must give without --yes.
+func requiredFlags() []string {
+	var fs []string
+	for _, f := range generator.Fields {
+		if !f.Optional() {
+			fs = append(fs, flagName(f.Key))
+		}
+	}
+	return fs
+}
+
 func TestYesWithoutTerminalWritesTheService(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "demo")
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "demo")
 	code, out, errOut := zdgen(t, nil, "new", "demo", "--yes", "--output", dir)
-	if code != 0 {
+	if code != exitOK || errOut != "" {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, f := range []string{"go.mod", "Dockerfile", "deploy/k8s/deployment.yaml", ".zdgen.yaml", "cmd/demo/main.go", "cmd/loadtest/main.go"} {
+	for _, f := range []string{"go.mod", "Dockerfile", "deploy/k8s/deployment.yaml", ".zdgen.yaml", "cmd/demo/main.go", "cmd/loadtest/main.go", "README.md"} {
 		if !exists(t, filepath.Join(dir, f)) {
 			t.Errorf("%s was not written", f)
 		}
 	}
-	if !strings.Contains(out, "Wrote") {
-		t.Errorf("no summary: %q", out)
+	if b, _ := os.ReadFile(filepath.Join(dir, "go.mod")); !strings.HasPrefix(string(b), "module example.com/demo\n") {
+		t.Errorf("go.mod does not declare the default module:\n%s", b)
 	}
-	if l := lockOf(t, dir); l.Answers != generator.Defaults("demo") {
+	l := lockOf(t, dir)
+	if l.Answers != generator.Defaults("demo") {
 		t.Errorf("--yes answers %+v, want the defaults", l.Answers)
 	}
+	if !strings.HasPrefix(out, fmt.Sprintf("Wrote %d files to %s:\n", len(filesIn(t, dir)), dir)) || !strings.Contains(out, "  go.mod (") || !strings.Contains(out, "Next: cd "+dir) {
+		t.Errorf("summary:\n%s", out)
+	}
+	onlyEntries(t, parent, "demo")
 }
 
-func TestMissingAnswersWithoutTerminalAreListed(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "demo")
-	code, _, errOut := zdgen(t, nil, "new", "demo", "--replicas", "2", "--output", dir)
-	if code != exitUsage {
-		t.Errorf("exit %d, want 2", code)
+// Without --output the service goes to ./NAME.
+func TestOutputDefaultsToName(t *testing.T) {
+	wd := t.TempDir()
+	t.Chdir(wd)
+	if code, _, errOut := zdgen(t, nil, "new", "orders", "--yes"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"not a terminal", "--protocol", "--base-image", "--yes"} {
-		if !strings.Contains(errOut, want) {
-			t.Errorf("error lacks %q: %s", want, errOut)
+	onlyEntries(t, wd, "orders")
+	if lockOf(t, filepath.Join(wd, "orders")).Answers.Name != "orders" {
+		t.Error("wrong service in ./orders")
+	}
+}
+
+// Without a terminal zdgen never asks: without --yes it fails at once,
+// listing every missing answer, and writes nothing.
+func TestMissingAnswersWithoutTerminal(t *testing.T) {
+	t.Run("NothingGiven", func(t *testing.T) {
+		parent := t.TempDir()
+		code, out, errOut := zdgen(t, nil, "new", "--output", filepath.Join(parent, "svc"))
+		if code != exitUsage || out != "" {
+			t.Errorf("exit %d, want 2; stdout %q", code, out)
 		}
-	}
-	if strings.Contains(errOut, "--replicas") {
-		t.Errorf("a given flag is listed as missing: %s", errOut)
-	}
-	if exists(t, dir) {
-		t.Error("something was written")
-	}
-	if code, _, errOut := zdgen(t, nil, "new", "--yes", "--output", dir); code != exitUsage || !strings.Contains(errOut, "NAME") {
-		t.Errorf("no NAME: exit %d, %s", code, errOut)
-	}
+		for _, want := range append(requiredFlags(), "not a terminal", "--yes") {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("error lacks %q: %s", want, errOut)
+			}
+		}
+		for _, optional := range []string{"--grace-period", "--shutdown-timeout", "--description"} {
+			if strings.Contains(errOut, optional) {
+				t.Errorf("optional %s is listed as missing: %s", optional, errOut)
+			}
+		}
+		onlyEntries(t, parent)
+	})
+	t.Run("SomeGiven", func(t *testing.T) {
+		parent := t.TempDir()
+		code, _, errOut := zdgen(t, nil, "new", "svc", "--protocol", "grpc", "--port", "9000", "--output", filepath.Join(parent, "svc"))
+		if code != exitUsage {
+			t.Errorf("exit %d, want 2", code)
+		}
+		for _, want := range []string{"--replicas", "--base-image", "--health-port"} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("error lacks %q: %s", want, errOut)
+			}
+		}
+		for _, given := range []string{"NAME", "--protocol", "--port,"} {
+			if strings.Contains(errOut, given) {
+				t.Errorf("given %s is listed as missing: %s", given, errOut)
+			}
+		}
+		onlyEntries(t, parent)
+	})
+	// Stdin and stdout real files but not terminals (a pipe, /dev/null):
+	// the terminal check itself, not just the absence of a file, says no.
+	t.Run("PipeStdin", func(t *testing.T) {
+		parent := t.TempDir()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		defer w.Close() // never written: a prompt would wait for ever
+		devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer devNull.Close()
+		var errOut strings.Builder
+		done := make(chan int, 1)
+		go func() {
+			done <- run(context.Background(), []string{"new", "svc", "--output", filepath.Join(parent, "svc")}, env{stdin: r, stdout: devNull, stderr: &errOut})
+		}()
+		select {
+		case code := <-done:
+			if code != exitUsage || !strings.Contains(errOut.String(), "--replicas") {
+				t.Errorf("exit %d, want 2 listing the missing flags: %s", code, errOut.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("zdgen waited for an answer on a pipe")
+		}
+		onlyEntries(t, parent)
+	})
+	// Every required answer given: no --yes needed.
+	t.Run("AllGiven", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "svc")
+		args := []string{"new", "svc", "--output", dir}
+		for _, f := range generator.Fields {
+			if f.Key != "name" && !f.Optional() {
+				args = append(args, "--"+f.Key, f.Default(&generator.Answers{Name: "svc"}))
+			}
+		}
+		args = append(args, "--replicas", "2")
+		if code, _, errOut := zdgen(t, nil, args...); code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if a := lockOf(t, dir).Answers; a.Replicas != 2 || a.Module != "example.com/svc" {
+			t.Errorf("answers %+v", a)
+		}
+	})
+	t.Run("YesWithoutName", func(t *testing.T) {
+		wd := t.TempDir()
+		t.Chdir(wd)
+		if code, _, errOut := zdgen(t, nil, "new", "--yes"); code != exitUsage || !strings.Contains(errOut, "NAME") {
+			t.Errorf("exit %d, want 2 asking for NAME: %s", code, errOut)
+		}
+		onlyEntries(t, wd)
+	})
 }
 
+// --config answers, flags override them, the positional NAME overrides
+// the file's name; a generated .zdgen.yaml is itself an answers file.
 func TestConfigFileAndFlagsOverrideIt(t *testing.T) {
 	tmp := t.TempDir()
 	config := filepath.Join(tmp, "answers.yaml")
-	os.WriteFile(config, []byte("name: orders\nreplicas: 5\nbase-image: scratch\npropagation-lag: 20s\n"), 0o644)
+	writeFile(t, config, "name: orders\nreplicas: 5\nbase-image: scratch\npropagation-lag: 20s\nprotocol: grpc\nport: 9000\n")
 	dir := filepath.Join(tmp, "out")
-	code, _, errOut := zdgen(t, nil, "new", "--config", config, "--replicas", "7", "--yes", "--output", dir)
-	if code != 0 {
+	code, out, errOut := zdgen(t, nil, "new", "--config", config, "--replicas", "7", "--port", "9100", "--yes", "--json", "--output", dir)
+	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	a := lockOf(t, dir).Answers
-	if a.Name != "orders" || a.Replicas != 7 || a.BaseImage != "scratch" || a.PropagationLag.Seconds() != 20 {
-		t.Errorf("answers %+v: want name and image from the file, replicas from the flag", a)
+	want := generator.Defaults("orders")
+	want.Replicas, want.Port = 7, 9100 // flags
+	want.BaseImage, want.Protocol, want.PropagationLag = "scratch", "grpc", generator.Duration(20*time.Second)
+	if a != want {
+		t.Errorf(".zdgen.yaml answers\n %+v, want\n %+v", a, want)
 	}
-	// A generated repository's .zdgen.yaml is an answers file too.
+	if s := parseSummary(t, out); s.Plan.Answers != a {
+		t.Errorf("--json answers %+v differ from .zdgen.yaml's %+v", s.Plan.Answers, a)
+	}
+
+	// The argument names the service even when the file does.
+	renamed := filepath.Join(tmp, "renamed")
+	if code, _, errOut := zdgen(t, nil, "new", "billing", "--config", config, "--yes", "--output", renamed); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if a := lockOf(t, renamed).Answers; a.Name != "billing" || a.Replicas != 5 {
+		t.Errorf("answers %+v, want name billing and the file's 5 replicas", a)
+	}
+
+	// Regenerating from .zdgen.yaml, without --yes: every answer is there.
 	again := filepath.Join(tmp, "again")
-	if code, _, errOut := zdgen(t, nil, "new", "--config", filepath.Join(dir, ".zdgen.yaml"), "--yes", "--output", again); code != 0 {
+	if code, _, errOut := zdgen(t, nil, "new", "--config", filepath.Join(dir, ".zdgen.yaml"), "--output", again); code != exitOK {
 		t.Fatalf("from .zdgen.yaml: exit %d: %s", code, errOut)
 	}
 	if lockOf(t, again).Answers != a {
 		t.Error("regenerating from .zdgen.yaml changed the answers")
 	}
+	for _, f := range []string{"go.mod", "deploy/k8s/deployment.yaml", "cmd/orders/main.go"} {
+		x, _ := os.ReadFile(filepath.Join(dir, f))
+		y, _ := os.ReadFile(filepath.Join(again, f))
+		if string(x) != string(y) || len(x) == 0 {
+			t.Errorf("%s differs when regenerated from .zdgen.yaml", f)
+		}
+	}
 }
 
+// A bad answers file exits 2 naming the key (or the file) and writes
+// nothing.
 func TestBadConfigFiles(t *testing.T) {
-	tmp := t.TempDir()
-	for name, content := range map[string]string{
-		"unknown-key": "name: x\nreplica: 3\n",
-		"not-yaml":    "name: [unclosed\n",
-		"nested":      "name: x\nreplicas: {a: 1}\n",
-	} {
-		config := filepath.Join(tmp, name+".yaml")
-		os.WriteFile(config, []byte(content), 0o644)
-		dir := filepath.Join(tmp, name)
-		code, _, errOut := zdgen(t, nil, "new", "--config", config, "--yes", "--output", dir)
-		if code != exitUsage || exists(t, dir) {
-			t.Errorf("%s: exit %d (want 2), written %v: %s", name, code, exists(t, dir), errOut)
-		}
-		if name == "unknown-key" && !strings.Contains(errOut, "replica") {
-			t.Errorf("the unknown key is not named: %s", errOut)
-		}
-	}
-	if code, _, _ := zdgen(t, nil, "new", "x", "--yes", "--config", filepath.Join(tmp, "absent.yaml")); code != exitUsage {
-		t.Errorf("missing config file: exit %d, want 2", code)
-	}
-}
-
-// Each bad answer exits 2 naming its field, and writes nothing.
-func TestBadFlagValues(t *testing.T) {
 	for _, c := range []struct {
-		args  []string
-		field string
+		name, content string
+		want          []string // in stderr
 	}{
-		{[]string{"--replicas", "0"}, "replicas"},
-		{[]string{"--replicas", "101"}, "replicas"},
-		{[]string{"--module", "not a module path!"}, "module"},
-		{[]string{"--base-image", "Upper:case"}, "base-image"},
-		{[]string{"--base-image", "nginx"}, "base-image"},
-		{[]string{"--base-image", "nginx:latest"}, "base-image"},
-		{[]string{"--k8s-version", "1.10"}, "k8s-version"},
-		{[]string{"--k8s-version", "banana"}, "k8s-version"},
-		{[]string{"--port", "80"}, "port"},
-		{[]string{"--port", "9000", "--health-port", "9000"}, "health-port"},
-		{[]string{"--propagation-lag", "1.5s"}, "propagation-lag"},
-		{[]string{"--grace-period", "10s"}, "grace-period"},
-		{[]string{"--prestop", "sleep", "--k8s-version", "1.29"}, "prestop"},
-		{[]string{"--protocol", "ftp"}, "protocol"},
-		{[]string{"--max-request", "forever"}, "max-request"},
+		{"unknown-key", "name: x\nreplica: 3\n", []string{"zdgen: --config ", ": replica: unknown answer"}},
+		{"unknown-key-nested", "answers:\n  name: x\n  colour: blue\n", []string{": colour: unknown answer"}},
+		{"not-yaml", "name: [unclosed\n", []string{"config: not a YAML map"}},
+		{"a-list", "- name: x\n", []string{"config: not a YAML map"}},
+		{"nested-value", "name: x\nreplicas: {a: 1}\n", []string{"replicas: want a single value"}},
+		{"null-value", "name: x\nreplicas:\n", []string{"replicas: want a single value"}},
+		{"bad-value", "name: x\nreplicas: 0\n", []string{"replicas: \"0\": must be 1 to 100"}},
+		{"bad-name", "name: Bad_Name\n", []string{"name: \"Bad_Name\""}},
 	} {
-		dir := filepath.Join(t.TempDir(), "svc")
-		code, _, errOut := zdgen(t, nil, append([]string{"new", "svc", "--yes", "--output", dir}, c.args...)...)
-		if code != exitUsage || !strings.HasPrefix(errOut, "zdgen: "+c.field+":") {
-			t.Errorf("%v: exit %d, %q; want 2 and an error naming %s", c.args, code, errOut, c.field)
+		t.Run(c.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			config := filepath.Join(tmp, "answers.yaml")
+			writeFile(t, config, c.content)
+			code, out, errOut := zdgen(t, nil, "new", "--config", config, "--yes", "--output", filepath.Join(tmp, "out"))
+			if code != exitUsage || out != "" {
+				t.Errorf("exit %d (want 2), stdout %q", code, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q lacks %q", errOut, w)
+				}
+			}
+			onlyEntries(t, tmp, "answers.yaml")
+		})
+	}
+	t.Run("missing-file", func(t *testing.T) {
+		tmp := t.TempDir()
+		absent := filepath.Join(tmp, "absent.yaml")
+		code, _, errOut := zdgen(t, nil, "new", "x", "--yes", "--config", absent, "--output", filepath.Join(tmp, "x"))
+		if code != exitUsage || !strings.Contains(errOut, "--config") || !strings.Contains(errOut, absent) {
+			t.Errorf("exit %d (want 2 naming the file): %s", code, errOut)
 		}
-		if exists(t, dir) || len(entries(t, filepath.Dir(dir))) != 0 {
-			t.Errorf("%v: something was written", c.args)
-		}
-	}
-	for _, name := range []string{"Bad_Name", "../x", "a/b"} {
-		dir := filepath.Join(t.TempDir(), "svc")
-		if code, _, errOut := zdgen(t, nil, "new", name, "--yes", "--output", dir); code != exitUsage || !strings.Contains(errOut, "name:") || exists(t, dir) {
-			t.Errorf("name %q: exit %d, %q", name, code, errOut)
-		}
-	}
-}
-
-func entries(t *testing.T, dir string) []os.DirEntry {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return es
-}
-
-func TestNonEmptyTargetIsRefusedUnlessForced(t *testing.T) {
-	dir := t.TempDir()
-	mine := filepath.Join(dir, "notes.txt")
-	os.WriteFile(mine, []byte("mine"), 0o644)
-	if code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--output", dir); code != exitFailure || !strings.Contains(errOut, "--force") {
-		t.Errorf("non-empty target: exit %d, %q; want 1 and a hint about --force", code, errOut)
-	}
-	if exists(t, filepath.Join(dir, "go.mod")) {
-		t.Error("wrote into a non-empty directory")
-	}
-	if code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--output", dir, "--force"); code != 0 {
-		t.Fatalf("--force: exit %d: %s", code, errOut)
-	}
-	if b, _ := os.ReadFile(mine); string(b) != "mine" || !exists(t, filepath.Join(dir, "go.mod")) {
-		t.Error("--force lost the user's file or wrote nothing")
-	}
-}
-
-func TestDryRunAndJSON(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "svc")
-	code, out, errOut := zdgen(t, nil, "new", "svc", "--yes", "--dry-run", "--output", dir)
-	if code != 0 || exists(t, dir) || !strings.Contains(out, "Would write") || !strings.Contains(out, "deploy/k8s/deployment.yaml") {
-		t.Errorf("--dry-run: exit %d, written %v:\n%s%s", code, exists(t, dir), out, errOut)
-	}
-	code, out, _ = zdgen(t, nil, "new", "svc", "--yes", "--dry-run", "--json", "--protocol", "grpc", "--output", dir)
-	var summary struct {
-		DryRun bool `json:"dryRun"`
-		Plan   struct {
-			Answers generator.Answers   `json:"answers"`
-			Grace   int                 `json:"terminationGracePeriodSeconds"`
-			Derived []generator.Derived `json:"derived"`
-		} `json:"plan"`
-		Files []struct {
-			Path   string `json:"path"`
-			SHA256 string `json:"sha256"`
-		} `json:"files"`
-	}
-	if err := json.Unmarshal([]byte(out), &summary); err != nil || code != 0 {
-		t.Fatalf("--json: exit %d, %v:\n%s", code, err, out)
-	}
-	paths := map[string]bool{}
-	for _, f := range summary.Files {
-		paths[f.Path] = len(f.SHA256) == 64
-	}
-	if !summary.DryRun || summary.Plan.Grace != 22 || summary.Plan.Answers.Protocol != "grpc" || len(summary.Plan.Derived) == 0 ||
-		!paths[".zdgen.yaml"] || !paths["api/svc/v1/svc.pb.go"] || exists(t, dir) {
-		t.Errorf("--json summary %+v", summary)
-	}
-}
-
-// On a terminal: every answer is asked in order with its default; Enter
-// accepts it; a bad answer is asked again.
-func TestPromptsAskEachAnswer(t *testing.T) {
-	p := newScript(map[string][]string{
-		"replicas":     {"0", "4"},
-		"grace-period": {"5s"}, // never asked: an override, not a question
+		onlyEntries(t, tmp)
 	})
-	dir := filepath.Join(t.TempDir(), "svc")
-	code, _, errOut := zdgen(t, p, "new", "svc", "--output", dir, "--base-image", "alpine")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	want := []string{"protocol", "replicas", "module", "k8s-version", "port", "health-port", "propagation-lag", "max-request", "startup-time", "prestop", "drain-delay"}
-	if strings.Join(p.asked, " ") != strings.Join(want, " ") {
-		t.Errorf("asked %v, want %v (name and base-image were given)", p.asked, want)
-	}
-	if p.defaults["module"] != "example.com/svc" || p.defaults["replicas"] != "3" {
-		t.Errorf("defaults offered: %v", p.defaults)
-	}
-	if !strings.Contains(p.rejected["replicas"], "1 to 100") {
-		t.Errorf("replicas 0 was not rejected with its rule: %q", p.rejected["replicas"])
-	}
-	if a := lockOf(t, dir).Answers; a.Replicas != 4 || a.BaseImage != "alpine" {
-		t.Errorf("answers %+v", a)
+}
+
+// Each bad answer exits 2 with an error that names its field and the rule,
+// and writes nothing: no output directory, no temporary one beside it.
+func TestBadAnswers(t *testing.T) {
+	for _, c := range []struct {
+		args  []string // after `new`
+		field string
+		rule  string
+	}{
+		{[]string{"svc", "--replicas", "0"}, "replicas", "must be 1 to 100"},
+		{[]string{"svc", "--replicas", "101"}, "replicas", "must be 1 to 100"},
+		{[]string{"svc", "--replicas", "three"}, "replicas", "whole number"},
+		{[]string{"Bad_Name"}, "name", "DNS-1035"},
+		{[]string{"../x"}, "name", "DNS-1035"},
+		{[]string{"a/b"}, "name", "DNS-1035"},
+		{[]string{"1svc"}, "name", "starting with a letter"},
+		{[]string{"deploy"}, "name", "reserved"},
+		{[]string{"svc", "--module", "not a module path!"}, "module", "not a valid Go module path"},
+		{[]string{"svc", "--base-image", "UPPER:case"}, "base-image", "not a valid image reference"},
+		{[]string{"svc", "--base-image", "nginx"}, "base-image", "needs a tag or digest"},
+		{[]string{"svc", "--base-image", "nginx:latest"}, "base-image", "latest"},
+		{[]string{"svc", "--k8s-version", "1.10"}, "k8s-version", "supports Kubernetes 1.23 to 1.37"},
+		{[]string{"svc", "--k8s-version", "banana"}, "k8s-version", "want a Kubernetes version"},
+		{[]string{"svc", "--port", "80"}, "port", "1024 to 65535"},
+		{[]string{"svc", "--port", "9000", "--health-port", "9000"}, "health-port", "must differ from port"},
+		{[]string{"svc", "--health-port", "8080"}, "health-port", "must differ from port"},
+		{[]string{"svc", "--propagation-lag", "1.5s"}, "propagation-lag", "whole number of seconds"},
+		{[]string{"svc", "--propagation-lag", "-1s"}, "propagation-lag", "must be 0s to 5m0s"},
+		{[]string{"svc", "--max-request", "forever"}, "max-request", "want a duration"},
+		{[]string{"svc", "--grace-period", "10s"}, "grace-period", "must be >= preStop"},
+		{[]string{"svc", "--shutdown-timeout", "5s"}, "shutdown-timeout", "must be >= max-request"},
+		{[]string{"svc", "--prestop", "sleep", "--k8s-version", "1.29"}, "prestop", "needs Kubernetes >= 1.30"},
+		{[]string{"svc", "--prestop", "none", "--drain-delay", "1s"}, "drain-delay", "must cover the propagation lag"},
+		{[]string{"svc", "--prestop", "later"}, "prestop", "must be auto, sleep, exec or none"},
+		{[]string{"svc", "--protocol", "ftp"}, "protocol", "must be http or grpc"},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			parent := t.TempDir()
+			args := append([]string{"new"}, c.args...)
+			args = append(args, "--yes", "--output", filepath.Join(parent, "svc"))
+			code, out, errOut := zdgen(t, nil, args...)
+			if code != exitUsage {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if !strings.HasPrefix(errOut, "zdgen: "+c.field+": ") || !strings.Contains(errOut, c.rule) {
+				t.Errorf("stderr %q: want it to name %s and the rule %q", errOut, c.field, c.rule)
+			}
+			if out != "" {
+				t.Errorf("stdout %q", out)
+			}
+			onlyEntries(t, parent)
+		})
 	}
 }
 
-// A prompt that breaks a timing rule is asked again at once, naming the
-// rule, rather than failing after the last question.
-func TestPromptsReaskABrokenRule(t *testing.T) {
-	p := newScript(map[string][]string{
-		"k8s-version": {"1.29"},
-		"prestop":     {"sleep", "exec"},
+func TestTargetDirectory(t *testing.T) {
+	t.Run("NonEmptyRefused", func(t *testing.T) {
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "svc")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, "notes.txt"), "mine")
+		code, out, errOut := zdgen(t, nil, "new", "svc", "--yes", "--output", dir)
+		if code != exitFailure || !strings.Contains(errOut, "not empty") || !strings.Contains(errOut, "--force") || out != "" {
+			t.Errorf("exit %d, %q; want 1 and a hint about --force", code, errOut)
+		}
+		onlyEntries(t, dir, "notes.txt")
+		onlyEntries(t, parent, "svc")
 	})
-	dir := filepath.Join(t.TempDir(), "svc")
-	if code, _, errOut := zdgen(t, p, "new", "svc", "--output", dir); code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	if !strings.Contains(p.rejected["prestop"], "1.30") {
-		t.Errorf("prestop sleep on 1.29 was not rejected with its rule: %q", p.rejected["prestop"])
-	}
-	if a := lockOf(t, dir).Answers; a.PreStop != "exec" {
-		t.Errorf("prestop %q, want exec", a.PreStop)
-	}
+	t.Run("ForceKeepsTheUsersFiles", func(t *testing.T) {
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "svc")
+		if err := os.MkdirAll(filepath.Join(dir, "cmd", "svc"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, "notes.txt"), "mine")
+		writeFile(t, filepath.Join(dir, "cmd", "svc", "extra.go"), "package main\n")
+		writeFile(t, filepath.Join(dir, "go.mod"), "stale")
+		if code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--output", dir, "--force"); code != exitOK {
+			t.Fatalf("--force: exit %d: %s", code, errOut)
+		}
+		for f, want := range map[string]string{"notes.txt": "mine", "cmd/svc/extra.go": "package main\n"} {
+			if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || string(b) != want {
+				t.Errorf("--force changed the user's %s: %q, %v", f, b, err)
+			}
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "go.mod")); !strings.HasPrefix(string(b), "module example.com/svc") {
+			t.Errorf("--force did not replace zdgen's go.mod: %q", b)
+		}
+		if !exists(t, filepath.Join(dir, "cmd", "svc", "main.go")) || !exists(t, filepath.Join(dir, ".zdgen.yaml")) {
+			t.Error("--force wrote nothing")
+		}
+		onlyEntries(t, parent, "svc")
+	})
+	t.Run("EmptyDirectoryIsFine", func(t *testing.T) {
+		dir := t.TempDir()
+		if code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--output", dir); code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if !exists(t, filepath.Join(dir, "go.mod")) {
+			t.Error("nothing written")
+		}
+	})
+	t.Run("TargetIsAFile", func(t *testing.T) {
+		parent := t.TempDir()
+		file := filepath.Join(parent, "svc")
+		writeFile(t, file, "mine")
+		if code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--output", file, "--force"); code != exitFailure || !strings.Contains(errOut, "not a directory") {
+			t.Errorf("exit %d, %q; want 1", code, errOut)
+		}
+		if b, _ := os.ReadFile(file); string(b) != "mine" {
+			t.Error("the file was changed")
+		}
+		onlyEntries(t, parent, "svc")
+	})
 }
 
-func TestCtrlCWritesNothingAndExits130(t *testing.T) {
-	p := newScript(map[string][]string{"replicas": {"^C"}})
+// --dry-run lists every file it would write, and writes nothing.
+func TestDryRun(t *testing.T) {
 	parent := t.TempDir()
-	code, _, errOut := zdgen(t, p, "new", "svc", "--output", filepath.Join(parent, "svc"))
-	if code != exitInterrupted || !strings.Contains(errOut, "nothing was written") {
+	dir := filepath.Join(parent, "svc")
+	code, out, errOut := zdgen(t, nil, "new", "svc", "--yes", "--dry-run", "--output", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	onlyEntries(t, parent)
+	_, js, _ := zdgen(t, nil, "new", "svc", "--yes", "--dry-run", "--json", "--output", dir)
+	s := parseSummary(t, js)
+	if !strings.HasPrefix(out, fmt.Sprintf("Would write %d files to %s:\n", len(s.Files), dir)) || strings.Contains(out, "Next:") {
+		t.Errorf("--dry-run summary:\n%s", out)
+	}
+	for _, f := range s.Files {
+		if !strings.Contains(out, fmt.Sprintf("\n  %s (%d bytes)\n", f.Path, f.Bytes)) {
+			t.Errorf("--dry-run does not list %s (%d bytes)", f.Path, f.Bytes)
+		}
+	}
+	if !s.DryRun || s.Output != dir {
+		t.Errorf("--json --dry-run: dryRun %v, output %q", s.DryRun, s.Output)
+	}
+	onlyEntries(t, parent)
+}
+
+var graceRE = regexp.MustCompile(`terminationGracePeriodSeconds: (\d+)`)
+
+// --json describes exactly what was written: every file with its size and
+// checksum, the answers, and the derived numbers.
+func TestJSON(t *testing.T) {
+	for _, protocol := range []string{"http", "grpc"} {
+		t.Run(protocol, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "svc")
+			code, out, errOut := zdgen(t, nil, "new", "svc", "--yes", "--json", "--protocol", protocol, "--propagation-lag", "12s", "--output", dir)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			s := parseSummary(t, out)
+			l := lockOf(t, dir)
+			if s.DryRun || s.Output != dir || s.Version != generator.Version || s.Plan.Answers != l.Answers || s.Plan.Answers.Protocol != protocol {
+				t.Errorf("summary %+v", s)
+			}
+			if len(s.Plan.Derived) == 0 {
+				t.Error("no derived numbers")
+			}
+			deployment, err := os.ReadFile(filepath.Join(dir, "deploy/k8s/deployment.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := graceRE.FindSubmatch(deployment)
+			if m == nil || string(m[1]) != strconv.Itoa(s.Plan.Grace) || s.Plan.Grace <= 12 {
+				t.Errorf("plan terminationGracePeriodSeconds %d; the manifest says %q", s.Plan.Grace, m)
+			}
+			onDisk := filesIn(t, dir)
+			if strings.Join(onDisk, " ") != strings.Join(s.paths(), " ") || !contains(s.paths(), ".zdgen.yaml") {
+				t.Errorf("files listed %v, on disk %v", s.paths(), onDisk)
+			}
+			for _, f := range s.Files {
+				b, _ := os.ReadFile(filepath.Join(dir, f.Path))
+				sum := sha256.Sum256(b)
+				if f.Path != generator.LockPath && (hex.EncodeToString(sum[:]) != f.SHA256 || len(b) != f.Bytes) {
+					t.Errorf("%s: listed %d bytes %s, on disk %d bytes %x", f.Path, f.Bytes, f.SHA256, len(b), sum)
+				}
+				if f.Owner == "" {
+					t.Errorf("%s: no owner", f.Path)
+				}
+			}
+		})
+	}
+}
+
+// A cancelled context (Ctrl-C or SIGTERM after the last answer) exits 130
+// and leaves nothing behind.
+func TestInterruptedBeforeWriting(t *testing.T) {
+	parent := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	code, out, errOut := zdgenCtx(t, ctx, nil, "new", "svc", "--yes", "--output", filepath.Join(parent, "svc"))
+	if code != exitInterrupted || !strings.Contains(errOut, "nothing was written") || out != "" {
 		t.Errorf("exit %d, %q; want 130", code, errOut)
 	}
-	if len(entries(t, parent)) != 0 {
-		t.Error("something was written")
+	onlyEntries(t, parent)
+}
+
+// Unknown commands and flags, and other bad command lines, exit 2 and do
+// nothing.
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"bogus"},
+		{"bogus", "svc"},
+		{"--bogus"},
+		{"new", "svc", "--yes", "--bogus"},
+		{"new", "svc", "--yes", "-Z"},
+		{"new", "svc", "--yes", "--replicas"},
+		{"new", "svc", "--yes=maybe"},
+		{"new", "a", "b", "--yes"},
+		{"version", "extra"},
+		{"version", "--bogus"},
+		{"completion", "bogus"},
+		{"completion", "bash", "extra"},
+		{"completion", "bash", "--bogus"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			wd := t.TempDir()
+			t.Chdir(wd)
+			code, out, errOut := zdgen(t, nil, args...)
+			if code != exitUsage || !strings.HasPrefix(errOut, "zdgen: ") {
+				t.Errorf("exit %d, stderr %q; want 2 and an error", code, errOut)
+			}
+			if out != "" {
+				t.Errorf("stdout %q", out)
+			}
+			onlyEntries(t, wd)
+		})
 	}
 }
 
-func TestVersionCompletionAndHelp(t *testing.T) {
-	if code, out, _ := zdgen(t, nil, "version"); code != 0 || !strings.HasPrefix(out, "zdgen ") || !strings.Contains(out, generator.Version) {
+func TestVersion(t *testing.T) {
+	code, out, _ := zdgen(t, nil, "version")
+	if code != exitOK || out != fmt.Sprintf("zdgen dev (templates %s, commit none, built unknown)\n", generator.Version) {
 		t.Errorf("version: exit %d, %q", code, out)
 	}
-	if code, out, _ := zdgen(t, nil, "completion", "bash"); code != 0 || !strings.Contains(out, "zdgen") {
-		t.Errorf("completion bash: exit %d", code)
-	}
-	for _, cmd := range []string{"new", "version"} {
-		if code, out, _ := zdgen(t, nil, cmd, "--help"); code != 0 || !strings.Contains(out, "Examples:") {
-			t.Errorf("%s --help: exit %d, no examples:\n%s", cmd, code, out)
-		}
-	}
-	if code, _, _ := zdgen(t, nil, "bogus"); code != exitUsage {
-		t.Errorf("unknown command: exit %d, want 2", code)
-	}
-	if code, _, _ := zdgen(t, nil, "new", "x", "--bogus"); code != exitUsage {
-		t.Errorf("unknown flag: exit %d, want 2", code)
-	}
-	if code, _, _ := zdgen(t, nil, "new", "a", "b"); code != exitUsage {
-		t.Errorf("two names: exit %d, want 2", code)
+	defer func(v, c, d string) { version, commit, date = v, c, d }(version, commit, date)
+	version, commit, date = "1.2.3", "abc1234", "2026-01-02"
+	if _, out, _ := zdgen(t, nil, "version"); !strings.HasPrefix(out, "zdgen 1.2.3 ") || !strings.Contains(out, "abc1234") || !strings.Contains(out, "2026-01-02") {
+		t.Errorf("stamped version: %q", out)
 	}
 }
 
-func names(es []os.DirEntry) []string {
-	var ns []string
-	for _, e := range es {
-		ns = append(ns, e.Name())
+func TestCompletion(t *testing.T) {
+	for shell, marker := range map[string]string{
+		"bash":       "__start_zdgen",
+		"zsh":        "#compdef zdgen",
+		"fish":       "complete -c zdgen",
+		"powershell": "Register-ArgumentCompleter",
+	} {
+		code, out, errOut := zdgen(t, nil, "completion", shell)
+		if code != exitOK || !strings.Contains(out, "zdgen") || !strings.Contains(out, marker) {
+			t.Errorf("completion %s: exit %d, %d bytes without %q; %s", shell, code, len(out), marker, errOut)
+		}
 	}
-	return ns
+	// The script asks zdgen itself; flags with choices complete them.
+	for flag, want := range map[string]string{"--protocol": "http\ngrpc\n", "--prestop": "auto\nsleep\nexec\nnone\n"} {
+		code, out, _ := zdgen(t, nil, "__complete", "new", "svc", flag, "")
+		if code != exitOK || !strings.HasPrefix(out, want) {
+			t.Errorf("completing %s: exit %d, %q", flag, code, out)
+		}
+	}
+	if _, out, _ := zdgen(t, nil, "__complete", ""); !strings.Contains(out, "new\t") || !strings.Contains(out, "version\t") {
+		t.Errorf("completing commands: %q", out)
+	}
+}
+
+// Every command's --help has an example.
+func TestHelpHasExamples(t *testing.T) {
+	var paths [][]string
+	root := newRootCmd(env{stdin: strings.NewReader(""), stdout: &strings.Builder{}, stderr: &strings.Builder{}})
+	var visit func(path []string, c *cobra.Command)
+	visit = func(path []string, c *cobra.Command) {
+		if c.Hidden {
+			return
+		}
+		paths = append(paths, path)
+		for _, sub := range c.Commands() {
+			visit(append(append([]string{}, path...), sub.Name()), sub)
+		}
+	}
+	visit(nil, root)
+	if len(paths) < 8 { // zdgen, new, version, help, completion and its four shells
+		t.Fatalf("commands %v", paths)
+	}
+	for _, path := range paths {
+		code, out, errOut := zdgen(t, nil, append(path, "--help")...)
+		if code != exitOK || !strings.Contains(out, "Examples:\n  ") {
+			t.Errorf("zdgen %s --help: exit %d, no examples:\n%s%s", strings.Join(path, " "), code, out, errOut)
+		}
+	}
+	code, out, _ := zdgen(t, nil, "new", "--help")
+	for _, want := range []string{"zdgen new orders", "--yes", "--dry-run", "--json", "--config", "--force", "--output", "--replicas", "--grace-period", "(default 3)"} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("new --help lacks %q", want)
+		}
+	}
+	if code, out, _ := zdgen(t, nil); code != exitOK || !strings.Contains(out, "Examples:") || !strings.Contains(out, "completion") {
+		t.Errorf("zdgen alone: exit %d:\n%s", code, out)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		code int
+	}{
+		{errInterrupted, exitInterrupted},
+		{fmt.Errorf("writing: %w", context.Canceled), exitInterrupted},
+		{usageError{errors.New("bad")}, exitUsage},
+		{fmt.Errorf("--config x: %w", &generator.InputError{Field: "replicas", Rule: "r"}), exitUsage},
+		{errors.New(`unknown command "x" for "zdgen"`), exitUsage},
+		{errors.New("disk full"), exitFailure},
+	} {
+		if got := exitCode(c.err); got != c.code {
+			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.code)
+		}
+	}
 }
