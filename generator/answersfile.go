@@ -2,36 +2,52 @@ package generator
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
-	"sigs.k8s.io/yaml"
+	"go.yaml.in/yaml/v3"
 )
 
 // ParseAnswersFile reads a YAML map of answer keys to values, as written by
 // hand for --config. It also accepts a generated repository's .zdgen.yaml
-// (answers under "answers:"). Values stay strings until each field's Set
-// parses them.
+// (answers under "answers:"). Values are kept as written — k8s-version: 1.30
+// stays "1.30", not the number 1.3 — until each field's Set parses them.
 func ParseAnswersFile(b []byte) (map[string]string, error) {
-	var raw map[string]any
-	if err := yaml.Unmarshal(b, &raw); err != nil {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, &InputError{Field: "config", Rule: "not a YAML map of answers: " + err.Error()}
 	}
-	if inner, ok := raw["answers"].(map[string]any); ok {
-		raw = inner
+	m := &doc
+	if m.Kind == yaml.DocumentNode && len(m.Content) == 1 {
+		m = m.Content[0]
+	}
+	if m.Kind != yaml.MappingNode {
+		return nil, &InputError{Field: "config", Rule: "not a YAML map of answers"}
+	}
+	if answers := mappingValue(m, "answers"); answers != nil && answers.Kind == yaml.MappingNode {
+		m = answers
 	}
 	out := map[string]string{}
-	for k, v := range raw {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i].Value, m.Content[i+1]
 		if _, ok := FieldByKey(k); !ok {
 			return nil, &InputError{Field: k, Rule: "unknown answer; known: " + strings.Join(FieldKeys(), ", ")}
 		}
-		switch v.(type) {
-		case map[string]any, []any, nil:
+		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
 			return nil, &InputError{Field: k, Rule: "want a single value"}
 		}
-		out[k] = fmt.Sprint(v)
+		out[k] = v.Value
 	}
 	return out, nil
+}
+
+// mappingValue finds key's value in a YAML mapping node.
+func mappingValue(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
 }
 
 // FieldKeys lists the answer keys in prompt order.

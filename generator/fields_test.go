@@ -167,3 +167,24 @@ func TestCheckSoFar(t *testing.T) {
 		t.Error("equal ports: want only health-port blamed")
 	}
 }
+
+// Values in an answers file are kept as written: YAML would read 1.30 as
+// the number 1.3, and yes as true.
+func TestAnswersFileKeepsValuesAsWritten(t *testing.T) {
+	given, err := ParseAnswersFile([]byte("name: x\nk8s-version: 1.30\ndescription: yes\nreplicas: 0x10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if given["k8s-version"] != "1.30" || given["description"] != "yes" || given["replicas"] != "0x10" {
+		t.Errorf("got %v", given)
+	}
+	lock, err := ParseAnswersFile([]byte("generator: zdgen\nanswers:\n  name: y\n  replicas: 2\nfiles: []\n"))
+	if err != nil || lock["name"] != "y" || lock["replicas"] != "2" || len(lock) != 2 {
+		t.Errorf("a .zdgen.yaml: %v, %v", lock, err)
+	}
+	for _, bad := range []string{"- a\n- b\n", "name: [a]\n", "name:\n", "bogus: 1\n", "name: {a: 1}\n"} {
+		if _, err := ParseAnswersFile([]byte(bad)); !IsInputError(err) {
+			t.Errorf("%q: %v, want an InputError", bad, err)
+		}
+	}
+}
