@@ -59,20 +59,6 @@ var Fields = []Field{
 		},
 	},
 	{
-		Key: "description", Prompt: "Description (optional)",
-		Help:    "one line on what the service does; it goes into the README, the image labels and the manifests' annotations",
-		Default: func(*Answers) string { return "" },
-		Get:     func(a *Answers) string { return a.Description },
-		Set: func(a *Answers, v string) error {
-			d, err := checkDescription(v)
-			if err != nil {
-				return err
-			}
-			a.Description = d
-			return nil
-		},
-	},
-	{
 		Key: "protocol", Prompt: "Protocol",
 		Help:    "http: net/http with /work, /livez, /readyz; grpc: grpc-go with the standard health service",
 		Choices: []string{ProtocolHTTP, ProtocolGRPC},
@@ -117,6 +103,20 @@ var Fields = []Field{
 				return &InputError{"module", v, "not a valid Go module path: " + strings.TrimPrefix(err.Error(), "malformed module path \""+v+"\": ")}
 			}
 			a.Module = v
+			return nil
+		},
+	},
+	{
+		Key: "description", Prompt: "Description (optional)",
+		Help:    "one line on what the service does; it goes into the README, the image labels and the manifests' annotations",
+		Default: func(*Answers) string { return "" },
+		Get:     func(a *Answers) string { return a.Description },
+		Set: func(a *Answers, v string) error {
+			d, err := checkDescription(v)
+			if err != nil {
+				return err
+			}
+			a.Description = d
 			return nil
 		},
 	},
@@ -229,9 +229,12 @@ func FieldByKey(key string) (Field, bool) {
 
 // Optional reports whether a field may be left out even without --yes:
 // overrides whose zero value means "derive it", and free text.
-func (f Field) Optional() bool {
-	return f.Key == "shutdown-timeout" || f.Key == "grace-period" || f.Key == "description"
-}
+func (f Field) Optional() bool { return f.Override() || f.Key == "description" }
+
+// Override reports whether a field overrides a number the plan derives.
+// Prompts do not ask for these: the derived value is the answer unless a
+// flag or config file says otherwise.
+func (f Field) Override() bool { return f.Key == "shutdown-timeout" || f.Key == "grace-period" }
 
 // MaxDescription bounds the description: it is a line, not a document.
 const MaxDescription = 200

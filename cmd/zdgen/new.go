@@ -138,7 +138,7 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool) (generator.An
 			continue
 		case f.Key == "name" && (p == nil || yes):
 			return a, usageError{fmt.Errorf("missing NAME: zdgen new NAME")}
-		case p == nil || yes || f.Optional():
+		case p == nil || yes || f.Override():
 			v = f.Default(&a)
 		default:
 			// Each answer is checked alone and against the answers before

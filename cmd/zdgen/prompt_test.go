@@ -69,7 +69,7 @@ func (p *fakePrompter) Ask(f generator.Field, def string, check func(string) err
 func askedKeys() []string {
 	var keys []string
 	for _, f := range generator.Fields {
-		if !f.Optional() {
+		if !f.Override() {
 			keys = append(keys, f.Key)
 		}
 	}
@@ -122,7 +122,7 @@ func TestPromptsSkipGivenAnswers(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	want := []string{"protocol", "module", "k8s-version", "propagation-lag", "max-request", "startup-time", "prestop", "drain-delay"}
+	want := []string{"protocol", "module", "description", "k8s-version", "propagation-lag", "max-request", "startup-time", "prestop", "drain-delay"}
 	if strings.Join(p.asked, " ") != strings.Join(want, " ") {
 		t.Errorf("asked %v, want %v", p.asked, want)
 	}

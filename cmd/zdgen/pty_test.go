@@ -132,7 +132,7 @@ func TestTerminal(t *testing.T) {
 func askedFields() []generator.Field {
 	var fs []generator.Field
 	for _, f := range generator.Fields {
-		if f.Key != "name" && !f.Optional() {
+		if f.Key != "name" && !f.Override() {
 			fs = append(fs, f)
 		}
 	}
