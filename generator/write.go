@@ -34,13 +34,10 @@ func (e *TargetError) Unwrap() error { return e.Err }
 // over its target one by one, and files not generated are left alone.
 func Write(ctx context.Context, dir string, files []File, force bool) (err error) {
 	dir = filepath.Clean(dir)
-	empty, err := isEmptyDir(dir)
-	if err != nil {
-		return &TargetError{dir, err}
+	if err := CheckTarget(dir, force); err != nil {
+		return err
 	}
-	if !empty && !force {
-		return &TargetError{dir, ErrTargetNotEmpty}
-	}
+	empty, _ := isEmptyDir(dir)
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return &TargetError{dir, err}
@@ -79,6 +76,21 @@ func Write(ctx context.Context, dir string, files []File, force bool) (err error
 		if err := moveInto(stage, dir, f.Path); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// CheckTarget says whether Write would accept dir: absent or empty, or
+// any directory with force; never a file or a symbolic link. --dry-run
+// asks it too, so that it fails where the real run would.
+func CheckTarget(dir string, force bool) error {
+	dir = filepath.Clean(dir)
+	empty, err := isEmptyDir(dir)
+	if err != nil {
+		return &TargetError{dir, err}
+	}
+	if !empty && !force {
+		return &TargetError{dir, ErrTargetNotEmpty}
 	}
 	return nil
 }

@@ -527,6 +527,18 @@ func TestDryRun(t *testing.T) {
 		t.Errorf("--json --dry-run: dryRun %v, output %q", s.DryRun, s.Output)
 	}
 	onlyEntries(t, parent)
+
+	// It fails where the real run would: a non-empty target without --force.
+	full := t.TempDir()
+	if err := os.WriteFile(filepath.Join(full, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--dry-run", "--output", full); code != exitFailure || !strings.Contains(errOut, "--force") {
+		t.Errorf("--dry-run into a non-empty directory: exit %d, %q; want 1 naming --force", code, errOut)
+	}
+	if code, _, _ := zdgen(t, nil, "new", "svc", "--yes", "--dry-run", "--force", "--output", full); code != exitOK {
+		t.Errorf("--dry-run --force: exit %d", code)
+	}
 }
 
 var graceRE = regexp.MustCompile(`terminationGracePeriodSeconds: (\d+)`)

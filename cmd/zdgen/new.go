@@ -186,7 +186,11 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 	if dir == "" {
 		dir = a.Name
 	}
-	if !o.dryRun {
+	if o.dryRun {
+		if err := generator.CheckTarget(dir, o.force); err != nil {
+			return err
+		}
+	} else {
 		if err := generator.Write(cmd.Context(), dir, files, o.force); err != nil {
 			if cmd.Context().Err() != nil {
 				return errInterrupted
