@@ -62,7 +62,7 @@ func FuzzRender(f *testing.F) {
 		if Check(a) != nil {
 			return
 		}
-		p, files, err := Generate(a)
+		_, files, err := Generate(a)
 		if err != nil {
 			t.Fatalf("accepted answers %+v do not render: %v", a, err)
 		}
@@ -99,8 +99,8 @@ func FuzzRender(f *testing.F) {
 		if a.Description != "" && !bytes.Contains(main, []byte("\n// "+a.Description+"\n")) {
 			t.Fatalf("main.go's doc comment lacks the description on one line")
 		}
-		f, err := parser.ParseFile(token.NewFileSet(), "main.go", main, parser.ParseComments|parser.PackageClauseOnly)
-		if err != nil || f.Name.Name != "main" {
+		parsed, err := parser.ParseFile(token.NewFileSet(), "main.go", main, parser.ParseComments|parser.PackageClauseOnly)
+		if err != nil || parsed.Name.Name != "main" {
 			t.Fatalf("main.go's package clause: %v", err)
 		}
 		labels := 0
@@ -112,7 +112,6 @@ func FuzzRender(f *testing.F) {
 		if want := 1 + btoi(a.Description != ""); labels != want {
 			t.Fatalf("Dockerfile has %d LABEL lines, want %d", labels, want)
 		}
-		_ = p
 	})
 }
 

@@ -97,6 +97,16 @@ func TestRenderedFilesAreClean(t *testing.T) {
 	}
 }
 
+// minorOf is the plan's target Kubernetes minor version, as a number.
+func minorOf(t *testing.T, p *Plan) int {
+	t.Helper()
+	minor, err := K8sMinor(p.Answers.K8sVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return minor
+}
+
 // probeAsks reports whether a probe's handler is the one the plan chose.
 func probeAsks(h corev1.ProbeHandler, want ProbeCheck) bool {
 	switch {
@@ -158,11 +168,11 @@ func TestManifestsFollowThePlan(t *testing.T) {
 			checks["HTTP probes: readiness on /readyz, liveness on the health port"] = c.ReadinessProbe.HTTPGet.Path == "/readyz" &&
 				c.LivenessProbe.HTTPGet.Path == "/livez" && c.LivenessProbe.HTTPGet.Port.StrVal == "health"
 		case p.Checks.Readiness.GRPCPort != 0:
-			checks["native gRPC probes from 1.24, numeric ports"] = p.Answers.K8sVersion >= "1.24" &&
+			checks["native gRPC probes from 1.24, numeric ports"] = minorOf(t, p) >= nativeGRPCMinor &&
 				c.ReadinessProbe.GRPC.Port == int32(p.Answers.Port) && *c.ReadinessProbe.GRPC.Service == ReadinessService &&
 				c.LivenessProbe.GRPC.Port == int32(p.Answers.HealthPort) && *c.LivenessProbe.GRPC.Service == LivenessService
 		default:
-			checks["exec gRPC probes before 1.24, run by the service's binary"] = p.Answers.K8sVersion < "1.24" &&
+			checks["exec gRPC probes before 1.24, run by the service's binary"] = minorOf(t, p) < nativeGRPCMinor &&
 				c.ReadinessProbe.Exec.Command[0] == p.Image.BinaryPath && c.ReadinessProbe.Exec.Command[1] == "probe"
 		}
 		switch p.PreStop.Form {

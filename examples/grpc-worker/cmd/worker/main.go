@@ -15,8 +15,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -45,26 +43,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
-	// The first SIGTERM (from the kubelet) or SIGINT (Ctrl-C) starts the
-	// graceful shutdown; a second one cuts it short. One channel for both,
-	// registered before serving, so no signal falls between two handlers.
-	ctx, shutdown := context.WithCancel(context.Background())
-	defer shutdown()
-	abort, abortNow := context.WithCancel(context.Background())
-	defer abortNow()
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGTERM, os.Interrupt)
-	defer signal.Stop(signals)
-	go func() {
-		for _, stop := range []context.CancelFunc{shutdown, abortNow} {
-			select {
-			case <-signals:
-				stop()
-			case <-abort.Done():
-				return
-			}
-		}
-	}()
+	ctx, abort, stop := shutdownSignals()
+	defer stop()
 
 	if err := server.New(cfg, log).Run(ctx, abort); err != nil {
 		log.Error("worker stopped", "error", err.Error())
