@@ -21,9 +21,10 @@ import (
 )
 
 // Version is the version of the generator's templates. It is recorded in
-// every generated repository's .zdgen.yaml; bump it whenever a template
-// changes what is generated, so `zdgen upgrade` knows which base to rebuild.
-const Version = "0.1.0"
+// every generated repository's .zdgen.yaml; a release that changes what is
+// generated raises it (see package templates), so `zdgen upgrade` knows
+// which base to rebuild.
+const Version = templates.Version
 
 // File is one generated file, in memory.
 type File struct {
@@ -56,15 +57,25 @@ func (f File) Sum() string {
 // Render turns a plan into the files of the service, sorted by path, plus
 // the lock file. It touches no disk.
 func Render(p *Plan) ([]File, error) {
-	return renderFS(templates.FS, p)
+	return renderFS(templates.FS, p, Version)
 }
 
-func renderFS(tfs fs.FS, p *Plan) ([]File, error) {
+// RenderVersion renders a plan with the templates of an earlier release, as
+// that release rendered it: the merge base of an upgrade.
+func RenderVersion(version string, p *Plan) ([]File, error) {
+	tfs, err := templates.ForVersion(version)
+	if err != nil {
+		return nil, err
+	}
+	return renderFS(tfs, p, version)
+}
+
+func renderFS(tfs fs.FS, p *Plan, version string) ([]File, error) {
 	sources, err := collect(tfs, p.Answers.Protocol)
 	if err != nil {
 		return nil, err
 	}
-	data := templateData{Plan: p, Version: Version}
+	data := templateData{Plan: p, Version: version}
 	var files []File
 	for _, src := range sources {
 		f, skip, err := renderOne(tfs, src, p, data)
@@ -78,6 +89,7 @@ func renderFS(tfs fs.FS, p *Plan) ([]File, error) {
 	// Sorted by path, so the lock does not depend on where a template lives.
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	l := NewLock(p.Answers, files)
+	l.Version = version
 	if p.Proto != nil {
 		l.Tools = map[string]string{"protoc-gen-go": p.Proto.GenGoVersion, "protoc-gen-go-grpc": p.Proto.GenGoGRPCVersion}
 	}

@@ -3,14 +3,87 @@
 // look, ending in .tmpl, with actions written [[ .Like.This ]] (Go code is
 // full of "{{"); "_name_" in a path stands for the service name.
 //
-// common/ is shared by every protocol; http/ (and later grpc/) hold what is
-// specific to one. A file in a protocol folder replaces the common file of
-// the same path.
+// common/ is shared by every protocol; http/ and grpc/ hold what is specific
+// to one. A file in a protocol folder replaces the common file of the same
+// path.
+//
+// The templates of every earlier release stay in the binary, frozen in
+// releases/VERSION.txtar: `zdgen upgrade` rebuilds what that release
+// generated for a repository (the merge base) from them. Releasing a new
+// version is: freeze the current tree (go test ./templates -freeze), then
+// raise Version. A frozen release is never edited; a test checks each
+// against the checksum it was frozen with.
 package templates
 
-import "embed"
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
 
-// FS is the template tree.
+	"golang.org/x/mod/semver"
+	"golang.org/x/tools/txtar"
+)
+
+// Version is the version of the templates in common/, http/ and grpc/. It is
+// recorded in every generated repository's .zdgen.yaml.
+const Version = "0.2.0"
+
+// FS is the current template tree.
 //
 //go:embed all:common all:http all:grpc
 var FS embed.FS
+
+//go:embed releases/*.txtar
+var releases embed.FS
+
+// Releases lists the versions whose templates this binary carries, oldest
+// first, the current one last.
+func Releases() []string {
+	entries, _ := fs.ReadDir(releases, "releases")
+	vs := []string{Version}
+	for _, e := range entries {
+		vs = append(vs, strings.TrimSuffix(e.Name(), ".txtar"))
+	}
+	sort.Slice(vs, func(i, j int) bool { return Compare(vs[i], vs[j]) < 0 })
+	return vs
+}
+
+// Compare orders two versions as semantic versions ("0.1.0" < "0.10.0").
+func Compare(a, b string) int { return semver.Compare("v"+a, "v"+b) }
+
+// Valid reports whether v is a semantic version as zdgen writes them
+// ("0.2.0", no "v").
+func Valid(v string) bool { return !strings.HasPrefix(v, "v") && semver.IsValid("v"+v) }
+
+// ForVersion returns the template tree of a release: the current tree for
+// Version, a frozen one for an earlier release.
+func ForVersion(v string) (fs.FS, error) {
+	if v == Version {
+		return FS, nil
+	}
+	load, ok := frozen()[v]
+	if !ok {
+		return nil, fmt.Errorf("zdgen %s carries no templates of version %q (it has %s)", Version, v, strings.Join(Releases(), ", "))
+	}
+	return load()
+}
+
+// frozen maps each frozen release to a loader of its tree, parsed once.
+var frozen = sync.OnceValue(func() map[string]func() (fs.FS, error) {
+	m := map[string]func() (fs.FS, error){}
+	entries, _ := fs.ReadDir(releases, "releases")
+	for _, e := range entries {
+		name := "releases/" + e.Name()
+		m[strings.TrimSuffix(e.Name(), ".txtar")] = sync.OnceValues(func() (fs.FS, error) {
+			b, err := releases.ReadFile(name)
+			if err != nil {
+				return nil, err
+			}
+			return txtar.FS(txtar.Parse(b))
+		})
+	}
+	return m
+})
