@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -159,4 +160,111 @@ func isEmptyDir(dir string) (bool, error) {
 		return false, err
 	}
 	return len(entries) == 0, nil
+}
+
+// commitHook, when set (by tests), runs before each rename of the commit
+// phase of ApplyUpgrade; an error stops it there, as a crash would.
+var commitHook func(i int) error
+
+// ApplyUpgrade writes an upgrade into the repository at dir, all or
+// nothing as far as a process can promise it:
+//
+//   - every new content is first written to a staging directory inside dir
+//     (same file system, so renames are atomic); an error or a cancelled ctx
+//     (Ctrl-C) in this phase removes the staging directory and leaves the
+//     tree exactly as it was;
+//   - then the staged files are renamed over their targets, files to remove
+//     are removed, and .zdgen.yaml is renamed last. This phase takes
+//     milliseconds and does not stop for ctx. If the process is killed
+//     within it, the old lock is still in place, and running the upgrade
+//     again finishes it with the same result (files already new count as
+//     unchanged).
+func ApplyUpgrade(ctx context.Context, dir string, u *Upgrade) (err error) {
+	dir = filepath.Clean(dir)
+	stage, err := os.MkdirTemp(dir, ".zdgen-upgrade-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rmErr := os.RemoveAll(stage); rmErr != nil && err == nil {
+			err = rmErr
+		}
+	}()
+	var moves, removals []string
+	for _, c := range u.Changes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !c.Writes() {
+			continue
+		}
+		if !c.NewExists {
+			removals = append(removals, c.Path)
+			continue
+		}
+		mode := c.Mode
+		if fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(c.Path))); err == nil {
+			mode = fi.Mode() // keep the owner's permissions
+		}
+		if err := writeFile(stage, File{Path: c.Path, Mode: mode, Content: c.New}); err != nil {
+			return err
+		}
+		moves = append(moves, c.Path)
+	}
+	if !bytes.Equal(u.LockOld, u.Lock.Content) {
+		if err := writeFile(stage, u.Lock); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	step := 0
+	next := func() error {
+		step++
+		if commitHook != nil {
+			return commitHook(step)
+		}
+		return nil
+	}
+	for _, p := range moves {
+		if err := next(); err != nil {
+			return err
+		}
+		if err := moveInto(stage, dir, p); err != nil {
+			return err
+		}
+	}
+	for _, p := range removals {
+		if err := next(); err != nil {
+			return err
+		}
+		if err := removeFrom(dir, p); err != nil {
+			return err
+		}
+	}
+	if bytes.Equal(u.LockOld, u.Lock.Content) {
+		return nil
+	}
+	if err := next(); err != nil {
+		return err
+	}
+	return moveInto(stage, dir, LockPath)
+}
+
+// removeFrom removes a file below dir, and the directories it leaves empty.
+func removeFrom(dir, rel string) error {
+	p, err := within(dir, rel)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for d := filepath.Dir(p); d != dir && strings.HasPrefix(d, dir); d = filepath.Dir(d) {
+		if os.Remove(d) != nil { // not empty: stop
+			break
+		}
+	}
+	return nil
 }

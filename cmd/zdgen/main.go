@@ -5,6 +5,7 @@
 //	zdgen new orders                 # asks for what it needs
 //	zdgen new orders --yes           # accepts every default
 //	zdgen new orders --replicas 5 --base-image scratch --yes --output ./orders
+//	zdgen upgrade                    # to this version's templates, keeping edits
 //
 // Exit codes: 0 success, 1 failure, 2 bad usage or input, 130 interrupted.
 package main
@@ -82,10 +83,11 @@ func run(ctx context.Context, args []string, e env) int {
 
 func exitCode(err error) int {
 	var ue usageError
+	var le *generator.LockError
 	switch {
 	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.As(err, &ue), generator.IsInputError(err):
+	case errors.As(err, &ue), generator.IsInputError(err), errors.As(err, &le):
 		return exitUsage
 	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown shorthand flag"):
 		return exitUsage // cobra's own usage errors are plain errors
@@ -103,12 +105,13 @@ and a README that explains every number — that loses no request during a
 rolling update.`,
 		Example: `  zdgen new orders
   zdgen new orders --yes --output ./orders
+  zdgen upgrade --set replicas=5
   zdgen version`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newNewCmd(e), newVersionCmd())
+	root.AddCommand(newNewCmd(e), newUpgradeCmd(e), newVersionCmd())
 	addCompletionAndHelp(root, e.stdout)
 	return root
 }

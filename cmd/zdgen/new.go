@@ -114,8 +114,9 @@ func givenAnswers(cmd *cobra.Command, configPath string, args []string) (map[str
 // resolveAnswers turns what was given into complete answers: each field in
 // order is taken from given, else asked (on a terminal), else defaulted
 // (with --yes). Without a terminal and without --yes, every missing answer
-// is reported at once.
-func resolveAnswers(given map[string]string, p Prompter, yes bool) (generator.Answers, error) {
+// is reported at once. With recorded answers (an upgrade), those are the
+// defaults instead of zdgen's.
+func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *generator.Answers) (generator.Answers, error) {
 	if p == nil && !yes {
 		var missing []string
 		for _, f := range generator.Fields {
@@ -129,6 +130,10 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool) (generator.An
 	}
 	var a generator.Answers
 	for _, f := range generator.Fields {
+		def := f.Default(&a)
+		if recorded != nil {
+			def = f.Get(recorded)
+		}
 		v, ok := given[f.Key]
 		switch {
 		case ok:
@@ -139,7 +144,7 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool) (generator.An
 		case f.Key == "name" && (p == nil || yes):
 			return a, usageError{fmt.Errorf("missing NAME: zdgen new NAME")}
 		case p == nil || yes || f.Override():
-			v = f.Default(&a)
+			v = def
 		default:
 			// Each answer is checked alone and against the answers before
 			// it, so a broken rule is asked again at once.
@@ -151,7 +156,7 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool) (generator.An
 				return generator.CheckSoFar(scratch, f.Key)
 			}
 			var err error
-			if v, err = p.Ask(f, f.Default(&a), check); err != nil {
+			if v, err = p.Ask(f, def, check); err != nil {
 				return a, err
 			}
 		}
@@ -174,7 +179,7 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 	if prompter == nil && !o.yes {
 		prompter = terminalPrompter(cmd.Context(), e.stdin, e.stdout, e.stderr)
 	}
-	a, err := resolveAnswers(given, prompter, o.yes)
+	a, err := resolveAnswers(given, prompter, o.yes, nil)
 	if err != nil {
 		return err
 	}

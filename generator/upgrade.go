@@ -1,0 +1,293 @@
+package generator
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/zdgen/zdgen/templates"
+)
+
+// LockError is a .zdgen.yaml that upgrade cannot work from: corrupt,
+// edited by hand, or written by a newer zdgen. Nothing is written.
+type LockError struct{ Reason string }
+
+func (e *LockError) Error() string { return LockPath + ": " + e.Reason }
+
+// Outcome is what an upgrade does to one file.
+type Outcome string
+
+// The outcomes, decided from the merge base (what the recorded version
+// generated), the file on disk and the new render.
+const (
+	Unchanged    Outcome = "unchanged"             // nothing to do
+	Updated      Outcome = "updated"               // untouched since generated: replaced by the new render
+	Kept         Outcome = "kept"                  // only the owner changed it: left as the owner has it
+	Merged       Outcome = "merged"                // both changed it, in different lines: both kept
+	Conflict     Outcome = "conflict"              // both changed the same lines: markers written
+	Added        Outcome = "added"                 // new in this version
+	Removed      Outcome = "removed"               // no longer generated and untouched
+	KeptObsolete Outcome = "kept, not generated"   // no longer generated but edited: left, with a warning
+	StaysDeleted Outcome = "stays deleted"         // the owner deleted it: not brought back
+	Yours        Outcome = "yours, not touched"    // owned by the user: never touched
+	AddConflict  Outcome = "conflict (both added)" // new here, but the owner already has a different file there
+)
+
+// Change is the decision for one path, with the content before and after.
+type Change struct {
+	Path      string
+	Outcome   Outcome
+	Old       []byte // on disk now; nil when absent
+	OldExists bool
+	New       []byte // after the upgrade; nil when absent
+	NewExists bool
+	Mode      fs.FileMode // for a file written new
+	Conflicts int         // conflict hunks written into New
+}
+
+// Writes reports whether the change touches the disk.
+func (c Change) Writes() bool {
+	return c.OldExists != c.NewExists || !bytes.Equal(c.Old, c.New)
+}
+
+// Upgrade is a computed upgrade, all in memory: nothing is on disk until
+// ApplyUpgrade.
+type Upgrade struct {
+	From, To string // template versions
+	Plan     *Plan  // the new plan
+	Changes  []Change
+	// Lock is the new .zdgen.yaml, written last. LockOld is the one on disk.
+	Lock    File
+	LockOld []byte
+}
+
+// Conflicts lists the paths left with conflict markers.
+func (u *Upgrade) Conflicts() []string {
+	var ps []string
+	for _, c := range u.Changes {
+		if c.Conflicts > 0 {
+			ps = append(ps, c.Path)
+		}
+	}
+	return ps
+}
+
+// Pending reports whether applying the upgrade would change anything on
+// disk, the lock included.
+func (u *Upgrade) Pending() bool {
+	for _, c := range u.Changes {
+		if c.Writes() {
+			return true
+		}
+	}
+	return !bytes.Equal(u.LockOld, u.Lock.Content)
+}
+
+// Disk reads one repository file by its slash-separated path: its content,
+// or ok=false when it does not exist.
+type Disk func(path string) (content []byte, ok bool, err error)
+
+// PlanUpgrade decides, file by file, how to bring a repository generated
+// with old (its parsed .zdgen.yaml, whose bytes are lockOld) to this zdgen's
+// templates and the answers a, three-way:
+//
+//   - base: what old.Version generated for old.Answers, rebuilt from that
+//     version's frozen templates and checked against the lock's checksums;
+//   - ours: the file on disk, as its owner left it;
+//   - theirs: what this version generates for a.
+//
+// The new lock records the new render's checksums (not the merged files'),
+// so the next upgrade's base is exactly this render and a second upgrade
+// changes nothing.
+func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, error) {
+	if err := checkLock(old); err != nil {
+		return nil, err
+	}
+	base, err := rebuildBase(old)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFields(a); err != nil {
+		return nil, err
+	}
+	plan, err := NewPlan(a)
+	if err != nil {
+		return nil, err
+	}
+	rendered, err := Render(plan)
+	if err != nil {
+		return nil, err
+	}
+	next := byPath(rendered)
+	// The lock says who owns a file: the template's default, or the owner's
+	// own choice of `owner: user` in .zdgen.yaml, which sticks.
+	owner := map[string]string{}
+	for _, lf := range old.Files {
+		owner[lf.Path] = lf.Owner
+	}
+
+	paths := map[string]bool{}
+	for p := range base {
+		paths[p] = true
+	}
+	for p := range next {
+		paths[p] = true
+	}
+	u := &Upgrade{From: old.Version, To: Version, Plan: plan, LockOld: lockOld}
+	for _, p := range sortedKeys(paths) {
+		b, inBase := base[p]
+		n, inNext := next[p]
+		d, onDisk, err := disk(p)
+		if err != nil {
+			return nil, err
+		}
+		c := Change{Path: p, Old: d, OldExists: onDisk, New: d, NewExists: onDisk, Mode: n.Mode}
+		switch {
+		case inBase && owner[p] == OwnerUser:
+			c.Outcome = Yours
+		case inBase && inNext:
+			c = decide(c, b.Content, n.Content, old.Version)
+		case inBase: // no longer generated
+			switch {
+			case !onDisk:
+				c.Outcome = Unchanged
+			case bytes.Equal(d, b.Content):
+				c.Outcome, c.New, c.NewExists = Removed, nil, false
+			default:
+				c.Outcome = KeptObsolete
+			}
+		default: // new in this version
+			switch {
+			case !onDisk:
+				c.Outcome, c.New, c.NewExists = Added, n.Content, true
+			case bytes.Equal(d, n.Content):
+				c.Outcome = Unchanged
+			case n.Owner == OwnerUser:
+				c.Outcome = Yours
+			default:
+				c.New, c.Conflicts = Merge3(nil, d, n.Content, "yours", "(none)", "zdgen "+Version)
+				c.Outcome = AddConflict
+			}
+		}
+		u.Changes = append(u.Changes, c)
+	}
+
+	l := NewLock(a, rendered[:0:0])
+	for _, f := range rendered {
+		if f.Path == LockPath {
+			continue
+		}
+		o := f.Owner
+		if owner[f.Path] == OwnerUser {
+			o = OwnerUser
+		}
+		l.Files = append(l.Files, LockFile{Path: f.Path, SHA256: f.Sum(), Owner: o})
+	}
+	if plan.Proto != nil {
+		l.Tools = map[string]string{"protoc-gen-go": plan.Proto.GenGoVersion, "protoc-gen-go-grpc": plan.Proto.GenGoGRPCVersion}
+	}
+	if u.Lock, err = l.File(); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// decide handles a file both the base and the new version generate.
+func decide(c Change, base, next []byte, from string) Change {
+	d := c.Old
+	switch {
+	case !c.OldExists:
+		c.Outcome = StaysDeleted
+	case bytes.Equal(d, next):
+		c.Outcome = Unchanged
+	case bytes.Equal(d, base):
+		c.Outcome, c.New = Updated, next
+	case bytes.Equal(base, next):
+		c.Outcome = Kept
+	default:
+		c.New, c.Conflicts = Merge3(base, d, next, "yours", "zdgen "+from, "zdgen "+Version)
+		c.Outcome = Merged
+		if c.Conflicts > 0 {
+			c.Outcome = Conflict
+		}
+	}
+	return c
+}
+
+// checkLock refuses a lock this zdgen cannot rebuild a base from.
+func checkLock(l Lock) error {
+	switch {
+	case l.Generator != "zdgen":
+		return &LockError{fmt.Sprintf("generator is %q, not zdgen", l.Generator)}
+	case !templates.Valid(l.Version):
+		return &LockError{fmt.Sprintf("version %q is not a zdgen version", l.Version)}
+	case templates.Compare(l.Version, Version) > 0:
+		return &LockError{fmt.Sprintf("written by zdgen %s, newer than this zdgen (templates %s): install zdgen %s or later to upgrade this repository", l.Version, Version, l.Version)}
+	}
+	if _, err := templates.ForVersion(l.Version); err != nil {
+		return &LockError{err.Error()}
+	}
+	return nil
+}
+
+// rebuildBase renders what the lock's version generated for its answers
+// and checks it file by file against the recorded checksums: a base that
+// differs would blame the owner for the generator's changes, or the other
+// way round.
+func rebuildBase(l Lock) (map[string]File, error) {
+	err := checkFields(l.Answers)
+	var p *Plan
+	if err == nil {
+		p, err = NewPlan(l.Answers)
+	}
+	if err != nil {
+		return nil, &LockError{fmt.Sprintf("its answers are not valid (%v): was it edited by hand? Change answers with zdgen upgrade --set", err)}
+	}
+	files, err := RenderVersion(l.Version, p)
+	if err != nil {
+		return nil, err
+	}
+	base := byPath(files)
+	recorded := map[string]string{}
+	for _, lf := range l.Files {
+		recorded[lf.Path] = lf.SHA256
+	}
+	var bad []string
+	for p, f := range base {
+		if recorded[p] != f.Sum() {
+			bad = append(bad, p)
+		}
+	}
+	for p := range recorded {
+		if _, ok := base[p]; !ok {
+			bad = append(bad, p)
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return nil, &LockError{fmt.Sprintf("zdgen %s's templates with the recorded answers do not give the recorded checksums (%s): the lock is corrupt or was edited; restore it from version control", l.Version, strings.Join(bad, ", "))}
+	}
+	return base, nil
+}
+
+// byPath indexes rendered files by path, leaving out the lock.
+func byPath(files []File) map[string]File {
+	m := map[string]File{}
+	for _, f := range files {
+		if f.Path != LockPath {
+			m[f.Path] = f
+		}
+	}
+	return m
+}
+
+func sortedKeys(m map[string]bool) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
