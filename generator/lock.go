@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"bytes"
 	"fmt"
 
 	"sigs.k8s.io/yaml"
@@ -43,6 +42,7 @@ func NewLock(a Answers, files []File) Lock {
 const lockHeader = `# Written by zdgen: how this repository was generated. ` + "`zdgen upgrade`" + `
 # reads it to rebuild the generated base and merge your edits into a newer
 # version. Change answers with ` + "`zdgen upgrade --set key=value`" + `, not here.
+# To keep a file yours (upgrades never touch it), set its owner to user.
 `
 
 // File renders the lock as the repository's .zdgen.yaml.
@@ -54,10 +54,11 @@ func (l Lock) File() (File, error) {
 	return File{Path: LockPath, Mode: 0o644, Content: append([]byte(lockHeader), b...), Owner: OwnerZdgen}, nil
 }
 
-// ParseLock reads a .zdgen.yaml, rejecting unknown keys.
+// ParseLock reads a .zdgen.yaml, rejecting unknown keys. The header is
+// YAML comments, whatever version wrote it.
 func ParseLock(b []byte) (Lock, error) {
 	var l Lock
-	if err := yaml.UnmarshalStrict(bytes.TrimPrefix(b, []byte(lockHeader)), &l); err != nil {
+	if err := yaml.UnmarshalStrict(b, &l); err != nil {
 		return Lock{}, fmt.Errorf("%s: %w", LockPath, err)
 	}
 	return l, nil
