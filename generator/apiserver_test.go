@@ -1,0 +1,243 @@
+package generator
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// apiServer runs kubectl against the API server test/apiserver/run.sh
+// starts; the test is skipped without one.
+type apiServer struct {
+	kubectl, kubeconfig, cacheDir string
+}
+
+func needAPIServer(t *testing.T) apiServer {
+	t.Helper()
+	kubeconfig := os.Getenv("ZDGEN_KUBECONFIG")
+	if kubeconfig == "" {
+		t.Skip("no API server: test/apiserver/run.sh starts one and sets ZDGEN_KUBECONFIG")
+	}
+	kubectl := os.Getenv("ZDGEN_KUBECTL")
+	if kubectl == "" {
+		kubectl = "kubectl"
+	}
+	return apiServer{kubectl: kubectl, kubeconfig: kubeconfig, cacheDir: t.TempDir()}
+}
+
+// dryRun is `kubectl apply --dry-run=server --validate=strict`: the server
+// decodes, defaults, validates and admits the objects as for a real apply,
+// rejecting unknown and duplicate fields, and stores nothing.
+func (s apiServer) dryRun(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.kubectl, append([]string{
+		"--kubeconfig", s.kubeconfig, "--cache-dir", s.cacheDir, "--request-timeout", "30s",
+		"apply", "--dry-run=server", "--validate=strict"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// resources maps the kinds zdgen writes to the names kubectl prints.
+var resources = map[string]string{
+	"Deployment":          "deployment.apps",
+	"Service":             "service",
+	"NetworkPolicy":       "networkpolicy.networking.k8s.io",
+	"PodDisruptionBudget": "poddisruptionbudget.policy",
+}
+
+// acceptsTree applies dir/deploy/k8s through its kustomization and checks
+// that the server accepted each manifest of the folder, and nothing else.
+// what names the tree in failures.
+func (s apiServer) acceptsTree(t *testing.T, what, dir string) {
+	t.Helper()
+	k8s := filepath.Join(dir, "deploy", "k8s")
+	out, err := s.dryRun("-k", k8s)
+	if err != nil {
+		t.Errorf("%s: rejected: %v\n%s", what, err, out)
+		return
+	}
+	manifests, _ := filepath.Glob(filepath.Join(k8s, "*.yaml"))
+	var want []string
+	for _, m := range manifests {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var obj struct {
+			metav1.TypeMeta   `json:",inline"`
+			metav1.ObjectMeta `json:"metadata"`
+		}
+		if err := yaml.Unmarshal(b, &obj); err != nil {
+			t.Fatal(err)
+		}
+		if obj.Kind == "Kustomization" {
+			continue
+		}
+		want = append(want, fmt.Sprintf("%s/%s created (server dry run)", resources[obj.Kind], obj.Name))
+	}
+	got := strings.Split(out, "\n")
+	if len(got) != len(want) {
+		t.Errorf("%s: %d objects accepted, want %d:\n%s", what, len(got), len(want), out)
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("%s: no %q in:\n%s", what, w, out)
+		}
+	}
+}
+
+// Every generated tree of the wide matrix, and the committed examples, are
+// accepted by a real kube-apiserver with strict validation. The server is
+// the one test/apiserver/run.sh builds (1.34): it serves every field of
+// every target version's manifests, newer targets included, because the
+// forms zdgen chooses by version (native sleep preStop, native gRPC
+// probes) are all older than 1.34. Older targets are held to 1.34's rules,
+// which would also accept a field an older server does not serve.
+func TestAPIServerAcceptsEveryTree(t *testing.T) {
+	s := needAPIServer(t)
+	t.Run("matrix", func(t *testing.T) {
+		for _, kv := range wideMatrix() {
+			_, dir := writeSet(t, kv...)
+			s.acceptsTree(t, fmt.Sprint(kv), dir)
+		}
+	})
+	t.Run("examples", func(t *testing.T) {
+		trees, _ := filepath.Glob("../examples/*/deploy/k8s")
+		if len(trees) < 2 {
+			t.Fatalf("found %d example trees, want at least 2", len(trees))
+		}
+		for _, k8s := range trees {
+			s.acceptsTree(t, k8s, filepath.Dir(filepath.Dir(k8s)))
+		}
+	})
+}
+
+// dig walks a decoded manifest by map keys and list indices to the map at
+// the end of the path, creating maps on the way.
+func dig(t *testing.T, obj map[string]any, path ...any) map[string]any {
+	t.Helper()
+	var cur any = obj
+	for _, step := range path {
+		switch k := step.(type) {
+		case string:
+			m := cur.(map[string]any)
+			if m[k] == nil {
+				m[k] = map[string]any{}
+			}
+			cur = m[k]
+		case int:
+			cur = cur.([]any)[k]
+		}
+	}
+	return cur.(map[string]any)
+}
+
+var container0 = []any{"spec", "template", "spec", "containers", 0}
+
+// Manifests that break what only the API server knows are rejected by it,
+// with its own message. Each starts from a generated manifest with one
+// thing broken, so that the break is the only difference from a manifest
+// TestAPIServerAcceptsEveryTree shows accepted; this is also what shows that
+// check can fail. The last case is accepted: the server does not check
+// that a PodDisruptionBudget selects any pod, which is why
+// TestSelectorsSelectThePods does.
+func TestAPIServerRejectsBrokenManifests(t *testing.T) {
+	s := needAPIServer(t)
+	cases := []struct {
+		name   string
+		kv     []string // the answers generated from
+		file   string   // in deploy/k8s
+		breaks func(t *testing.T, obj map[string]any)
+		want   string // a fragment of the server's message; empty: accepted
+	}{{
+		name: "preStop sleep longer than the grace period",
+		file: "deployment.yaml",
+		breaks: func(t *testing.T, obj map[string]any) {
+			dig(t, obj, append(container0, "lifecycle", "preStop", "sleep")...)["seconds"] = 23 // grace period 22
+		},
+		want: "spec.template.spec.containers[0].lifecycle.preStop.sleep: Invalid value: 23: must be non-negative and less than terminationGracePeriodSeconds (22)",
+	}, {
+		name: "maxSurge and maxUnavailable both 0",
+		file: "deployment.yaml",
+		breaks: func(t *testing.T, obj map[string]any) {
+			dig(t, obj, "spec", "strategy", "rollingUpdate")["maxSurge"] = 0
+		},
+		want: "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when `maxSurge` is 0",
+	}, {
+		name: "gRPC probe port out of range",
+		kv:   []string{"protocol=grpc"},
+		file: "deployment.yaml",
+		breaks: func(t *testing.T, obj map[string]any) {
+			dig(t, obj, append(container0, "readinessProbe", "grpc")...)["port"] = 70000
+		},
+		want: "spec.template.spec.containers[0].readinessProbe.grpc.port: Invalid value: 70000: must be between 1 and 65535, inclusive",
+	}, {
+		name: "PodDisruptionBudget with minAvailable and maxUnavailable",
+		file: "pdb.yaml",
+		breaks: func(t *testing.T, obj map[string]any) {
+			dig(t, obj, "spec")["minAvailable"] = 1
+		},
+		want: "minAvailable and maxUnavailable cannot be both set",
+	}, {
+		name: "Deployment selector not matching its pods",
+		file: "deployment.yaml",
+		breaks: func(t *testing.T, obj map[string]any) {
+			dig(t, obj, "spec", "selector", "matchLabels")["app.kubernetes.io/name"] = "other"
+		},
+		want: "`selector` does not match template `labels`",
+	}, {
+		// Kubernetes 1.36 added it (GenericWorkload). Strict validation
+		// rejects it on a server that does not serve it; with
+		// --validate=ignore the server would drop it without a word.
+		name: "a field the server does not serve: schedulingGroup",
+		file: "deployment.yaml",
+		breaks: func(t *testing.T, obj map[string]any) {
+			dig(t, obj, "spec", "template", "spec", "schedulingGroup")["podGroupName"] = "svc"
+		},
+		want: `strict decoding error: unknown field "spec.template.spec.schedulingGroup"`,
+	}, {
+		name: "accepted: PodDisruptionBudget selecting no pod",
+		file: "pdb.yaml",
+		breaks: func(t *testing.T, obj map[string]any) {
+			dig(t, obj, "spec", "selector", "matchLabels")["app.kubernetes.io/name"] = "other"
+		},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, files := renderSet(t, c.kv...)
+			var obj map[string]any
+			if err := yaml.Unmarshal(files["deploy/k8s/"+c.file], &obj); err != nil {
+				t.Fatal(err)
+			}
+			c.breaks(t, obj)
+			b, err := yaml.Marshal(obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), c.file)
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := s.dryRun("-f", path)
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("rejected: %v\n%s", err, out)
+			case c.want != "" && err == nil:
+				t.Errorf("accepted:\n%s\n%s", out, b)
+			case !strings.Contains(out, c.want):
+				t.Errorf("the server's answer lacks %q:\n%s", c.want, out)
+			default:
+				t.Logf("%s", out)
+			}
+		})
+	}
+}

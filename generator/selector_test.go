@@ -1,0 +1,189 @@
+package generator
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// Kubernetes versions the wide matrix targets: each switch of form (exec
+// preStop and exec gRPC probes on 1.23; native gRPC probes from 1.24; native
+// sleep preStop from 1.30), the edges of each range, the default and the
+// newest supported.
+var matrixVersions = []string{"1.23", "1.24", "1.29", "1.30", "1.34", "1.35", "1.37"}
+
+// wideMatrix is every protocol x base image kind x replica count (32 answer
+// sets), with the Kubernetes versions and the preStop forms dealt round
+// them in turn, followed by the hand-picked sets of matrix (other names,
+// ports, a custom image, no propagation lag). TestWideMatrixCoversEveryForm
+// checks that every form is reached.
+func wideMatrix() [][]string {
+	var out [][]string
+	i := 0
+	for _, protocol := range []string{ProtocolHTTP, ProtocolGRPC} {
+		for _, image := range BaseImageChoices {
+			for _, replicas := range []int{1, 2, 3, 10} {
+				kv := []string{"protocol=" + protocol, "base-image=" + image, fmt.Sprintf("replicas=%d", replicas),
+					"k8s-version=" + matrixVersions[i%len(matrixVersions)]}
+				switch i % 3 {
+				case 1:
+					kv = append(kv, "prestop=exec")
+				case 2:
+					kv = append(kv, "prestop=none", "drain-delay=7s") // drain >= the 5 s lag
+				}
+				out = append(out, kv)
+				i++
+			}
+		}
+	}
+	return append(out, matrix...)
+}
+
+// manifests are a generated tree's Kubernetes objects, decoded strictly.
+type manifests struct {
+	plan       *Plan
+	deployment appsv1.Deployment
+	service    corev1.Service
+	policy     networkingv1.NetworkPolicy
+	pdb        *policyv1.PodDisruptionBudget // nil with one replica
+}
+
+func decodeManifests(t *testing.T, kv []string) manifests {
+	t.Helper()
+	p, files := renderSet(t, kv...)
+	m := manifests{plan: p}
+	strict(t, files["deploy/k8s/deployment.yaml"], &m.deployment)
+	strict(t, files["deploy/k8s/service.yaml"], &m.service)
+	strict(t, files["deploy/k8s/networkpolicy.yaml"], &m.policy)
+	if b, ok := files["deploy/k8s/pdb.yaml"]; ok {
+		m.pdb = &policyv1.PodDisruptionBudget{}
+		strict(t, b, m.pdb)
+	}
+	return m
+}
+
+// The wide matrix reaches every value of every dimension and every form
+// the Kubernetes version or the answers choose, so that the checks run on
+// it (here and in TestAPIServer) cover them all.
+func TestWideMatrixCoversEveryForm(t *testing.T) {
+	seen := map[string]bool{}
+	for _, kv := range wideMatrix() {
+		m := decodeManifests(t, kv)
+		p, c := m.plan, m.deployment.Spec.Template.Spec.Containers[0]
+		seen["protocol "+p.Answers.Protocol] = true
+		seen["image "+p.Image.Kind] = true
+		seen[fmt.Sprintf("replicas %d", p.Answers.Replicas)] = true
+		seen["k8s "+p.Answers.K8sVersion] = true
+		seen["preStop "+p.PreStop.Form] = true
+		seen[fmt.Sprintf("pdb %v", m.pdb != nil)] = true
+		switch h := c.ReadinessProbe.ProbeHandler; {
+		case h.HTTPGet != nil:
+			seen["probe httpGet"] = true
+		case h.GRPC != nil:
+			seen["probe grpc"] = true
+		case h.Exec != nil:
+			seen["probe exec"] = true
+		}
+	}
+	want := []string{"protocol http", "protocol grpc", "image custom", "replicas 1", "replicas 2", "replicas 3", "replicas 10",
+		"preStop sleep", "preStop exec", "preStop none", "pdb true", "pdb false", "probe httpGet", "probe grpc", "probe exec"}
+	for _, image := range BaseImageChoices {
+		want = append(want, "image "+image)
+	}
+	for _, v := range matrixVersions {
+		want = append(want, "k8s "+v)
+	}
+	for _, w := range want {
+		if !seen[w] {
+			t.Errorf("the wide matrix never reaches %s", w)
+		}
+	}
+}
+
+// selects reports what is wrong with sel as a selector of pods labelled
+// podLabels: an empty selector is wrong too, because in a
+// PodDisruptionBudget or a NetworkPolicy it selects every pod of the
+// namespace, and a Service with none gets no endpoints at all.
+func selects(sel labels.Selector, podLabels map[string]string) error {
+	if sel.Empty() {
+		return fmt.Errorf("empty selector")
+	}
+	if !sel.Matches(labels.Set(podLabels)) {
+		return fmt.Errorf("%q does not select pods labelled %v", sel, podLabels)
+	}
+	return nil
+}
+
+func labelSelector(t *testing.T, ls *metav1.LabelSelector) labels.Selector {
+	t.Helper()
+	if ls == nil {
+		return labels.Nothing()
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sel
+}
+
+// Everything that finds the pods by label finds them: the Deployment's own
+// selector (the API server checks that one too), the Service (else it has
+// no endpoints and every request fails), the PodDisruptionBudget (else
+// node drains may evict every replica at once), the NetworkPolicy and the
+// pod anti-affinity that spreads replicas over nodes. The API server
+// checks none but the first, and kube-score only some.
+func TestSelectorsSelectThePods(t *testing.T) {
+	for _, kv := range wideMatrix() {
+		m := decodeManifests(t, kv)
+		pod := m.deployment.Spec.Template.Labels
+		checks := map[string]error{
+			"Deployment":    selects(labelSelector(t, m.deployment.Spec.Selector), pod),
+			"Service":       selects(labels.SelectorFromSet(m.service.Spec.Selector), pod),
+			"NetworkPolicy": selects(labelSelector(t, &m.policy.Spec.PodSelector), pod),
+		}
+		if m.pdb != nil {
+			checks["PodDisruptionBudget"] = selects(labelSelector(t, m.pdb.Spec.Selector), pod)
+		}
+		if a := m.deployment.Spec.Template.Spec.Affinity; a != nil {
+			for i, term := range a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
+				checks[fmt.Sprintf("pod anti-affinity term %d", i)] = selects(labelSelector(t, term.PodAffinityTerm.LabelSelector), pod)
+			}
+		}
+		for what, err := range checks {
+			if err != nil {
+				t.Errorf("%v: the %s selector: %v", kv, what, err)
+			}
+		}
+		// The Service sends traffic to a port the container declares.
+		target := m.service.Spec.Ports[0].TargetPort.StrVal
+		if !slices.ContainsFunc(m.deployment.Spec.Template.Spec.Containers[0].Ports, func(p corev1.ContainerPort) bool { return p.Name == target }) {
+			t.Errorf("%v: the Service's targetPort %q is not a container port", kv, target)
+		}
+	}
+}
+
+// selects can fail: a selector that asks for a label the pods lack, or
+// none at all, is caught.
+func TestSelectsCatchesMismatches(t *testing.T) {
+	pod := map[string]string{"app.kubernetes.io/name": "svc", "app.kubernetes.io/component": "server"}
+	for _, sel := range []labels.Selector{
+		labels.SelectorFromSet(labels.Set{"app.kubernetes.io/name": "other"}),
+		labels.SelectorFromSet(labels.Set{"app.kubernetes.io/name": "svc", "tier": "web"}),
+		labels.SelectorFromSet(nil),
+		labels.Nothing(),
+	} {
+		if selects(sel, pod) == nil {
+			t.Errorf("%q passed as a selector of %v", sel, pod)
+		}
+	}
+	if err := selects(labels.SelectorFromSet(labels.Set{"app.kubernetes.io/name": "svc"}), pod); err != nil {
+		t.Errorf("a matching selector failed: %v", err)
+	}
+}
