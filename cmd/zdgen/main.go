@@ -108,7 +108,7 @@ rolling update.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newNewCmd(e), newVersionCmd())
+	root.AddCommand(newNewCmd(e), newRehearseCmd(e), newVersionCmd())
 	addCompletionAndHelp(root, e.stdout)
 	return root
 }
