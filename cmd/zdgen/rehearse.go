@@ -206,6 +206,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float6
 type progress struct {
 	w        io.Writer
 	tty      bool
+	width    int // the terminal's columns: a longer status line would wrap and not be rewritten
 	mu       sync.Mutex
 	line     string // the status line now shown (terminal only)
 	finished bool
@@ -213,7 +214,14 @@ type progress struct {
 
 func newProgress(w io.Writer) *progress {
 	f, ok := w.(*os.File)
-	return &progress{w: w, tty: ok && term.IsTerminal(int(f.Fd()))}
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return &progress{w: w}
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || width < 20 {
+		width = 80
+	}
+	return &progress{w: w, tty: true, width: width}
 }
 
 func (p *progress) event(ev rehearse.Event) {
@@ -244,6 +252,9 @@ func (p *progress) status(s rehearse.Status) {
 	}
 	p.line = fmt.Sprintf("%6.1fs  %s  pods: %d ready, %d starting, %d terminating  proxy: %d connections, %d misrouted",
 		s.Elapsed.Seconds(), s.Phase, s.Ready, s.Starting, s.Terminating, s.ProxyConns, s.ProxyFailed)
+	if len(p.line) >= p.width {
+		p.line = p.line[:p.width-1]
+	}
 	fmt.Fprintf(p.w, "\r\x1b[K%s", p.line)
 }
 
