@@ -14,6 +14,7 @@ const supported = true
 // ownGroup makes cmd the leader of a new process group.
 func ownGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithParent(cmd.SysProcAttr)
 }
 
 // signalProcess sends sig to the process only, as the container runtime
