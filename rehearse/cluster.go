@@ -196,6 +196,29 @@ func (c *cluster) counts() (ready, starting, terminating int) {
 	return
 }
 
+// names says which pods listen at addrs, for the timeline.
+func (c *cluster) names(addrs []string) []string {
+	c.mu.Lock()
+	pods := append([]*Pod(nil), c.pods...)
+	c.mu.Unlock()
+	byAddr := map[string]string{}
+	for _, p := range pods {
+		p.mu.Lock()
+		if p.c != nil {
+			byAddr[p.c.addr] = p.Name
+		}
+		p.mu.Unlock()
+	}
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = byAddr[a]
+		if out[i] == "" {
+			out[i] = a // a pod already gone
+		}
+	}
+	return out
+}
+
 // killAll ends every pod's processes at once (cleanup, and Ctrl-C).
 func (c *cluster) killAll() {
 	c.mu.Lock()

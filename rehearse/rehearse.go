@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -131,8 +132,9 @@ func Run(ctx context.Context, dir string, o Options) (*Result, error) {
 	}
 
 	runCtx, stop := context.WithCancel(context.Background())
+	var cl *cluster
 	eps := newEndpoints(o.Lag, func(addrs []string) {
-		tl.add("", EvEndpoints, fmt.Sprintf("the proxy routes to %d pod(s)", len(addrs)))
+		tl.add("", EvEndpoints, fmt.Sprintf("the proxy routes to %d pod(s): %s", len(addrs), strings.Join(cl.names(addrs), ", ")))
 	})
 	go eps.run(runCtx)
 	proxy, err := newProxy(eps)
@@ -142,7 +144,7 @@ func Run(ctx context.Context, dir string, o Options) (*Result, error) {
 	}
 	go proxy.serve()
 	k := &kubelet{w: w, binary: binary, naive: o.Naive, tl: tl}
-	cl := newCluster(k, strategy{Replicas: w.Replicas, MaxSurge: w.MaxSurge, MaxUnavailable: w.MaxUnavailable}, eps)
+	cl = newCluster(k, strategy{Replicas: w.Replicas, MaxSurge: w.MaxSurge, MaxUnavailable: w.MaxUnavailable}, eps)
 	go cl.run(runCtx)
 	var lt *loadTest
 	var phase atomic.Value // read by the status goroutine

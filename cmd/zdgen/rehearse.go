@@ -73,8 +73,11 @@ break the timing model (the message names the rule); 130 interrupted.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			if !cmd.Flags().Changed("lag") {
+			switch {
+			case !cmd.Flags().Changed("lag"):
 				o.lag = -1 // the answers' propagation-lag
+			case o.lag < 0:
+				return usageError{fmt.Errorf("--lag %s: a propagation lag cannot be negative", o.lag)}
 			}
 			return runRehearse(cmd, e, dir, o)
 		},

@@ -120,6 +120,7 @@ func TestRehearseUsageErrors(t *testing.T) {
 		{"rehearse", dir, "--report", "out.txt"},
 		{"rehearse", dir, dir},
 		{"rehearse", dir, "--rate", "fast"},
+		{"rehearse", dir, "--lag", "-1s"},
 		{"rehearse", t.TempDir()}, // not a zdgen repository
 	} {
 		code, _, errOut := zdgen(t, nil, args...)
