@@ -5,6 +5,7 @@
 //	zdgen new orders                 # asks for what it needs
 //	zdgen new orders --yes           # accepts every default
 //	zdgen new orders --replicas 5 --base-image scratch --yes --output ./orders
+//	zdgen rehearse ./orders          # rolling updates on 127.0.0.1 under load
 //
 // Exit codes: 0 success, 1 failure, 2 bad usage or input, 130 interrupted.
 package main
@@ -103,6 +104,7 @@ and a README that explains every number — that loses no request during a
 rolling update.`,
 		Example: `  zdgen new orders
   zdgen new orders --yes --output ./orders
+  zdgen rehearse ./orders
   zdgen version`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
