@@ -399,15 +399,7 @@ func (k *kubelet) exec(ctx context.Context, c *container, argv []string) error {
 	if len(argv) == 0 {
 		return errors.New("empty command")
 	}
-	args := append([]string(nil), argv...)
-	if filepath.Base(args[0]) == k.w.Answers.Name {
-		args[0] = k.binary
-	}
-	for i := 1; i < len(args); i++ {
-		for cp, hp := range c.ports {
-			args[i] = strings.ReplaceAll(args[i], ":"+strconv.Itoa(int(cp)), ":"+strconv.Itoa(hp))
-		}
-	}
+	args := execArgs(k.w.Answers.Name, k.binary, argv, c.ports)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = c.env
 	ownGroup(cmd)
@@ -418,6 +410,24 @@ func (k *kubelet) exec(ctx context.Context, c *container, argv []string) error {
 		return fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// execArgs maps a command written for the image to this machine: the
+// service's binary (/NAME or NAME) becomes the built one, and "HOST:PORT"
+// arguments naming a container port name the port it was moved to.
+func execArgs(name, binary string, argv []string, ports map[int32]int) []string {
+	args := append([]string(nil), argv...)
+	if filepath.Base(args[0]) == name {
+		args[0] = binary
+	}
+	for i := 1; i < len(args); i++ {
+		for cp, hp := range ports {
+			if j := strings.LastIndex(args[i], ":"); j >= 0 && args[i][j+1:] == strconv.Itoa(int(cp)) {
+				args[i] = args[i][:j+1] + strconv.Itoa(hp)
+			}
+		}
+	}
+	return args
 }
 
 // restart kills the container as the kubelet does after a failed liveness

@@ -142,3 +142,17 @@ func TestNaiveSkipsPreStop(t *testing.T) {
 		t.Errorf("events %v, want %v", got, want)
 	}
 }
+
+func TestExecArgsRunTheBuiltBinaryOnMovedPorts(t *testing.T) {
+	ports := map[int32]int{8080: 41000, 8081: 41001}
+	got := execArgs("worker", "/tmp/build/worker", []string{"/worker", "probe", "-addr", "127.0.0.1:8080", "-service", "readiness", "[::1]:8081"}, ports)
+	want := []string{"/tmp/build/worker", "probe", "-addr", "127.0.0.1:41000", "-service", "readiness", "[::1]:41001"}
+	if !slices.Equal(got, want) {
+		t.Errorf("execArgs = %v, want %v", got, want)
+	}
+	// Other commands run as written; a port that is not the container's stays.
+	got = execArgs("worker", "/tmp/build/worker", []string{"sleep", "5", "127.0.0.1:9090", "10:80801"}, ports)
+	if want := []string{"sleep", "5", "127.0.0.1:9090", "10:80801"}; !slices.Equal(got, want) {
+		t.Errorf("execArgs = %v, want %v", got, want)
+	}
+}
