@@ -56,6 +56,7 @@ type container struct {
 	ready   bool
 	killing bool // the kubelet is ending it: an exit is expected
 	logTail []string
+	logEnd  *io.PipeWriter
 }
 
 func newPod(k *kubelet, name string, revision int) *Pod {
@@ -71,13 +72,17 @@ func (p *Pod) start() error {
 	p.mu.Lock()
 	p.c = c
 	p.mu.Unlock()
+	// The probes' context exists before the process, which may exit (and
+	// end them) at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stop = cancel
 	if err := c.cmd.Start(); err != nil {
+		cancel()
+		_ = c.logEnd.Close()
 		return fmt.Errorf("start %s: %w", p.Name, err)
 	}
 	p.k.tl.add(p.Name, EvCreated, fmt.Sprintf("pid %d, port %s", c.cmd.Process.Pid, c.addr))
 	go p.wait(c)
-	ctx, cancel := context.WithCancel(context.Background())
-	c.stop = cancel
 	ct := p.k.w.Container
 	trigger := make(chan struct{}, 1)
 	if ct.StartupProbe == nil {
@@ -149,12 +154,14 @@ func (k *kubelet) newContainer(p *Pod) (*container, error) {
 	c.cmd.Env = c.env
 	c.cmd.Dir = filepath.Dir(k.binary)
 	ownGroup(c.cmd)
-	out, err := c.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	c.cmd.Stderr = c.cmd.Stdout // one stream, in order
-	go p.readLog(c, out)
+	// Through an io.Pipe rather than StdoutPipe: Wait then returns only
+	// after the last line is copied, so "shutdown: complete" is never lost
+	// to the race between the exit and the read.
+	pr, pw := io.Pipe()
+	c.cmd.Stdout, c.cmd.Stderr = pw, pw // one stream, in order
+	c.cmd.WaitDelay = 2 * time.Second   // a leftover child holding the pipe cannot stall Wait
+	c.logEnd = pw
+	go p.readLog(c, pr)
 	return c, nil
 }
 
@@ -193,6 +200,7 @@ func (p *Pod) readLog(c *container, r io.Reader) {
 // and the container restarts, as with restartPolicy Always.
 func (p *Pod) wait(c *container) {
 	err := c.cmd.Wait()
+	_ = c.logEnd.Close()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/zdgen/zdgen/generator"
 )
@@ -26,13 +27,15 @@ func TestMain(m *testing.M) {
 }
 
 func helperPod(mode string) int {
+	// The handler first, then the listener: once the readiness probe
+	// connects, a SIGTERM is handled as the mode says.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
 	ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
 	if err != nil {
 		return 1
 	}
 	defer ln.Close()
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM)
 	<-term
 	if mode == "ignore-term" {
 		select {} // only SIGKILL ends it
@@ -52,6 +55,9 @@ func testKubelet(t *testing.T, mode string, preStop int64, naive bool) *kubelet 
 		Container: corev1.Container{
 			Ports: []corev1.ContainerPort{{ContainerPort: 8080}, {ContainerPort: 8081}},
 			Env:   []corev1.EnvVar{{Name: "PORT", Value: "8080"}, {Name: "HEALTH_PORT", Value: "8081"}, {Name: "REHEARSE_TEST_POD", Value: mode}},
+			ReadinessProbe: &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
+				TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)},
+			}},
 			Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{
 				Sleep: &corev1.SleepAction{Seconds: preStop},
 			}},
