@@ -132,6 +132,8 @@ z_mb=$(size_mb "$work/zdgen"); hsvc_mb=$(size_mb "$work/http-svc"); gsvc_mb=$(si
 
 ratio() { python3 -c "print('%.2f' % ($1/$2))"; }
 pct() { python3 -c "print('%.1f %%' % (100*$1/$2))"; }
+# Keep the Rehearsal section that bench/rehearse.sh writes.
+rehearsal=$(sed -n '/<!-- rehearse: begin/,/<!-- rehearse: end -->/p' BENCHMARKS.md 2>/dev/null || true)
 cat > BENCHMARKS.md <<EOF
 # Benchmarks
 
@@ -199,5 +201,6 @@ Stripped (\`-ldflags "-s -w" -trimpath\`, \`CGO_ENABLED=0\`) binaries.
 | generated HTTP service | $hsvc_mb MB |
 | generated gRPC service | $gsvc_mb MB |
 EOF
+[ -z "$rehearsal" ] || printf '\n%s\n' "$rehearsal" >> BENCHMARKS.md
 say "wrote BENCHMARKS.md"
 cat BENCHMARKS.md

@@ -6,6 +6,7 @@
 //	zdgen new orders --yes           # accepts every default
 //	zdgen new orders --replicas 5 --base-image scratch --yes --output ./orders
 //	zdgen upgrade                    # to this version's templates, keeping edits
+//	zdgen rehearse ./orders          # rolling updates on 127.0.0.1 under load
 //
 // Exit codes: 0 success, 1 failure, 2 bad usage or input, 130 interrupted.
 package main
@@ -106,12 +107,13 @@ rolling update.`,
 		Example: `  zdgen new orders
   zdgen new orders --yes --output ./orders
   zdgen upgrade --set replicas=5
+  zdgen rehearse ./orders
   zdgen version`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newNewCmd(e), newUpgradeCmd(e), newVersionCmd())
+	root.AddCommand(newNewCmd(e), newUpgradeCmd(e), newRehearseCmd(e), newVersionCmd())
 	addCompletionAndHelp(root, e.stdout)
 	return root
 }

@@ -105,6 +105,29 @@ func TestFailuresAreCountedByKind(t *testing.T) {
 	}
 }
 
+func TestPerSecondLatency(t *testing.T) {
+	var i atomic.Int64
+	r := Run(context.Background(), Config{Conns: 1, Requests: 3}, func(int) Result {
+		if i.Add(1) == 3 {
+			time.Sleep(20 * time.Millisecond) // the slowest call sets the second's max
+		}
+		return Result{OK: true, Code: "200"}
+	})
+	if len(r.PerSecond) == 0 || r.Start.IsZero() {
+		t.Fatalf("no timeline: start %v, per second %v", r.Start, r.PerSecond)
+	}
+	var slowest time.Duration
+	for _, s := range r.PerSecond {
+		if s.P50 > s.P99 || s.P99 > s.Max {
+			t.Errorf("percentiles out of order: %+v", s)
+		}
+		slowest = max(slowest, s.Max)
+	}
+	if slowest < 20*time.Millisecond || slowest != r.Latency.Max {
+		t.Errorf("per-second max %v, overall max %v, want both >= 20ms and equal", slowest, r.Latency.Max)
+	}
+}
+
 func TestPercentiles(t *testing.T) {
 	var d []time.Duration
 	for i := 1; i <= 1000; i++ {

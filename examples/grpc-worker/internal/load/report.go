@@ -17,6 +17,7 @@ import (
 
 // Report is what a run did.
 type Report struct {
+	Start      time.Time      `json:"start"` // when the schedule began: lines the timeline up with other events
 	Conns      int            `json:"conns"`
 	TargetQPS  float64        `json:"targetQPS"`
 	Elapsed    time.Duration  `json:"elapsedNs"`
@@ -40,10 +41,14 @@ type Percentiles struct {
 	Max  time.Duration `json:"maxNs"`
 }
 
-// Second counts the calls that started in one second of the run.
+// Second counts the calls that started in one second of the run, with
+// their latency, so a chart can show when failures and slow calls happened.
 type Second struct {
-	OK     int `json:"ok"`
-	Failed int `json:"failed"`
+	OK     int           `json:"ok"`
+	Failed int           `json:"failed"`
+	P50    time.Duration `json:"p50Ns"`
+	P99    time.Duration `json:"p99Ns"`
+	Max    time.Duration `json:"maxNs"`
 }
 
 // LateAfter is how far behind schedule a call may start before the report
@@ -57,6 +62,7 @@ type recorder struct {
 	mu        sync.Mutex
 	start     time.Time
 	latencies []time.Duration
+	perSecond [][]time.Duration // latencies by second, for Second's percentiles
 	late      []time.Duration
 	r         Report
 }
@@ -74,7 +80,9 @@ func (rec *recorder) add(start time.Time, latency, late time.Duration, res Resul
 	sec := int(start.Sub(rec.start) / time.Second)
 	for len(r.PerSecond) <= sec {
 		r.PerSecond = append(r.PerSecond, Second{})
+		rec.perSecond = append(rec.perSecond, nil)
 	}
+	rec.perSecond[sec] = append(rec.perSecond[sec], latency)
 	if res.OK {
 		r.OK++
 		r.PerSecond[sec].OK++
@@ -99,7 +107,7 @@ func (rec *recorder) report(cfg Config) *Report {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	r := rec.r
-	r.Conns, r.TargetQPS, r.Elapsed = cfg.Conns, cfg.QPS, time.Since(rec.start)
+	r.Start, r.Conns, r.TargetQPS, r.Elapsed = rec.start, cfg.Conns, cfg.QPS, time.Since(rec.start)
 	if cfg.QPS > 0 {
 		limit := max(LateAfter, time.Duration(float64(time.Second)/cfg.QPS))
 		for _, l := range rec.late {
@@ -109,6 +117,11 @@ func (rec *recorder) report(cfg Config) *Report {
 		}
 	}
 	r.Latency = percentiles(rec.latencies)
+	r.PerSecond = append([]Second(nil), r.PerSecond...) // the recorder's copy stays as it was
+	for i, l := range rec.perSecond {
+		p := percentiles(l)
+		r.PerSecond[i].P50, r.PerSecond[i].P99, r.PerSecond[i].Max = p.P50, p.P99, p.Max
+	}
 	return &r
 }
 

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/zdgen/zdgen/rehearse"
+)
+
+type rehearseOptions struct {
+	rate     float64
+	conns    int
+	rollouts int
+	replicas int
+	lag      time.Duration
+	workMS   int
+	naive    bool
+	report   string
+	json     bool
+}
+
+// errRehearsalFailed makes the command exit 1 after it has printed why.
+var errRehearsalFailed = errors.New("rehearsal failed")
+
+func newRehearseCmd(e env) *cobra.Command {
+	var o rehearseOptions
+	cmd := &cobra.Command{
+		Use:   "rehearse [DIR]",
+		Short: "Prove zero downtime: rolling updates of the service on 127.0.0.1 under load",
+		Long: `Rehearse rolling updates of a generated service (DIR, default .) without a
+cluster. zdgen builds the service and its load-test client, runs the
+Deployment's replicas as processes on 127.0.0.1, and rolls them as
+Kubernetes would, with the numbers in deploy/k8s: maxSurge and
+maxUnavailable, the startup, readiness and liveness probes, the preStop
+hook and terminationGracePeriodSeconds. A TCP proxy stands in for the
+Service and, like kube-proxy, learns of endpoint changes only after the
+propagation lag. The load-test client sends --rate requests a second over
+--conns keep-alive connections through it, for --rollouts rollouts.
+
+--naive runs the same rehearsal with the protections off (no preStop hook,
+DRAIN_DELAY=0, so keep-alive connections are not closed politely), to show
+what they buy.
+
+Exit codes: 0 every request succeeded; 1 a request failed, or a pod was
+killed at its grace deadline or restarted; 2 bad usage, or manifests that
+break the timing model (the message names the rule); 130 interrupted.`,
+		Example: `  # In a generated repository:
+  zdgen rehearse
+
+  # Seed 002's test, three rollouts, with a chart of it:
+  zdgen rehearse ./orders --rate 500 --conns 50 --rollouts 3 --report rehearsal.html
+
+  # What the protections buy: the same load with them off (fails):
+  zdgen rehearse --naive`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageError{fmt.Errorf("rehearse takes one DIR, got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			switch {
+			case !cmd.Flags().Changed("lag"):
+				o.lag = -1 // the answers' propagation-lag
+			case o.lag < 0:
+				return usageError{fmt.Errorf("--lag %s: a propagation lag cannot be negative", o.lag)}
+			}
+			return runRehearse(cmd, e, dir, o)
+		},
+	}
+	f := cmd.Flags()
+	f.Float64Var(&o.rate, "rate", 500, "requests per second, in total")
+	f.IntVar(&o.conns, "conns", 50, "keep-alive connections")
+	f.IntVar(&o.rollouts, "rollouts", 3, "rolling updates under load")
+	f.IntVar(&o.replicas, "replicas", 0, "replicas (default: the Deployment's)")
+	f.DurationVar(&o.lag, "lag", 0, "endpoint propagation lag of the Service stand-in (default: the answers' propagation-lag)")
+	f.IntVar(&o.workMS, "work-ms", 10, "how long each request works, in milliseconds")
+	f.BoolVar(&o.naive, "naive", false, "turn the protections off (no preStop, no drain delay): shows what they buy")
+	f.StringVar(&o.report, "report", "", "write a self-contained HTML report (a chart of the run) to this file")
+	f.BoolVar(&o.json, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func runRehearse(cmd *cobra.Command, e env, dir string, o rehearseOptions) error {
+	if o.rate <= 0 || o.conns < 1 || o.rollouts < 1 || o.replicas < 0 || o.workMS < 0 {
+		return usageError{errors.New("--rate must be > 0, --conns and --rollouts >= 1, --replicas and --work-ms >= 0")}
+	}
+	if o.report != "" && !strings.HasSuffix(strings.ToLower(o.report), ".html") {
+		return usageError{fmt.Errorf("--report %s: the report is an HTML page; name it FILE.html", o.report)}
+	}
+	progress := newProgress(e.stderr)
+	defer progress.done()
+	res, err := rehearse.Run(cmd.Context(), dir, rehearse.Options{
+		Rate: o.rate, Conns: o.conns, Rollouts: o.rollouts, Replicas: o.replicas, Lag: o.lag, WorkMS: o.workMS, Naive: o.naive,
+		Watch: progress.event, Status: progress.status,
+	})
+	progress.done()
+	switch {
+	case err == nil:
+	case rehearse.IsInputError(err):
+		return usageError{err}
+	default:
+		return err
+	}
+	if o.report != "" {
+		if err := writeReport(o.report, res); err != nil {
+			return err
+		}
+	}
+	out := cmd.OutOrStdout()
+	if o.json {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		writeRehearsal(out, res, o.report)
+	}
+	if !res.Passed() {
+		return errRehearsalFailed
+	}
+	return nil
+}
+
+func writeReport(path string, res *rehearse.Result) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := rehearse.WriteHTML(f, res); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func writeRehearsal(w io.Writer, r *rehearse.Result, report string) {
+	mode := "protected"
+	if r.Naive {
+		mode = "naive: no preStop, no drain delay"
+	}
+	fmt.Fprintf(w, "%s (%s), %s: %d replicas, maxSurge %d, lag %s, grace %s\n", r.Service, r.Protocol, mode, r.Replicas, r.MaxSurge, r.LagNs, r.GraceNs)
+	l := r.Load
+	fmt.Fprintf(w, "load: %g requests/s over %d connections, %d rollouts\n", r.Rate, r.Conns, len(r.Rollouts))
+	for _, ro := range r.Rollouts {
+		fmt.Fprintf(w, "  rollout to revision %d: %s\n", ro.Revision, ro.DurationNs.Round(10*time.Millisecond))
+	}
+	fmt.Fprintf(w, "requests: %d, ok %d, failed %d\n", l.Total, l.OK, l.Failed)
+	if l.Failed > 0 {
+		fmt.Fprintf(w, "  by code: %s\n", counts(l.Codes, func(k string) bool { return k != "200" && k != "OK" }))
+		if len(l.Errors) > 0 {
+			fmt.Fprintf(w, "  connection errors: %s\n", counts(l.Errors, nil))
+		}
+		fmt.Fprintf(w, "  first: %s\n", l.FirstError)
+	}
+	fmt.Fprintf(w, "latency: p50 %s, p90 %s, p99 %s, p99.9 %s, max %s\n", ms(l.Latency.P50), ms(l.Latency.P90), ms(l.Latency.P99), ms(l.Latency.P999), ms(l.Latency.Max))
+	fmt.Fprintf(w, "proxy: %d connections, %d sent to a pod no longer listening, %d with no endpoint\n", r.Proxy.Accepted, r.Proxy.DialFailed, r.Proxy.NoEndpoints)
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "problem: %s\n", p)
+	}
+	if report != "" {
+		fmt.Fprintf(w, "report: %s\n", report)
+	}
+	switch {
+	case r.Passed():
+		fmt.Fprintln(w, "RESULT: PASS (no request failed)")
+	case r.Naive:
+		fmt.Fprintf(w, "RESULT: FAIL (%d failed requests with the protections off: this is what they buy)\n", l.Failed)
+	default:
+		fmt.Fprintf(w, "RESULT: FAIL (%d failed requests, %d problems)\n", l.Failed, len(r.Problems))
+	}
+}
+
+func counts(m map[string]int, keep func(string) bool) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if keep == nil || keep(k) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+
+// progress shows a rehearsal as it runs: on a terminal, one status line
+// rewritten in place with the pod events scrolling above it; elsewhere
+// (CI logs, pipes) one plain timestamped line per event.
+type progress struct {
+	w        io.Writer
+	tty      bool
+	width    int // the terminal's columns: a longer status line would wrap and not be rewritten
+	mu       sync.Mutex
+	line     string // the status line now shown (terminal only)
+	finished bool
+}
+
+func newProgress(w io.Writer) *progress {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return &progress{w: w}
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || width < 20 {
+		width = 80
+	}
+	return &progress{w: w, tty: true, width: width}
+}
+
+func (p *progress) event(ev rehearse.Event) {
+	if ev.Kind == rehearse.EvLog && !strings.Contains(ev.Detail, "shutdown: not ready") && !strings.Contains(ev.Detail, "complete") {
+		return // the service's other shutdown lines are in the report
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.finished {
+		return
+	}
+	text := fmt.Sprintf("%7.2fs %-16s %-12s %s", ev.At.Seconds(), ev.Pod, ev.Kind, ev.Detail)
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\x1b[K%s\n%s", strings.TrimRight(text, " "), p.line)
+		return
+	}
+	fmt.Fprintln(p.w, strings.TrimRight(text, " "))
+}
+
+func (p *progress) status(s rehearse.Status) {
+	if !p.tty {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.finished {
+		return
+	}
+	p.line = fmt.Sprintf("%6.1fs  %s  pods: %d ready, %d starting, %d terminating  proxy: %d connections, %d misrouted",
+		s.Elapsed.Seconds(), s.Phase, s.Ready, s.Starting, s.Terminating, s.ProxyConns, s.ProxyFailed)
+	if len(p.line) >= p.width {
+		p.line = p.line[:p.width-1]
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K%s", p.line)
+}
+
+func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty && !p.finished && p.line != "" {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+	p.finished = true
+}

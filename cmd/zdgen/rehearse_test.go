@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zdgen/zdgen/internal/chromium"
+	"github.com/zdgen/zdgen/rehearse"
+)
+
+// rehearseJSON runs `zdgen rehearse ... --json` and decodes its result.
+func rehearseJSON(t *testing.T, args ...string) (int, *rehearse.Result, string) {
+	t.Helper()
+	code, out, errOut := zdgen(t, nil, append([]string{"rehearse", "--json"}, args...)...)
+	var res rehearse.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("exit %d, no JSON result (%v); stderr:\n%s", code, err, errOut)
+	}
+	return code, &res, errOut
+}
+
+// TestRehearseExamples is the issue's acceptance test: both examples roll
+// three times under 500 requests a second over 50 connections with no
+// failure, and the same rehearsal with the protections off fails. The two
+// protocols run in parallel; each takes about a minute and a half of real
+// time, because the rollouts run on the manifests' real timings.
+func TestRehearseExamples(t *testing.T) {
+	for _, ex := range []string{"http-greeter", "grpc-worker"} {
+		t.Run(ex, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join("..", "..", "examples", ex)
+			load := []string{dir, "--rate", "500", "--conns", "50", "--replicas", "3", "--rollouts", "3"}
+			report := filepath.Join(t.TempDir(), "rehearsal.html")
+
+			code, res, errOut := rehearseJSON(t, append(load, "--report", report)...)
+			if code != 0 || res.Load.Failed != 0 || len(res.Problems) != 0 {
+				t.Errorf("protected: exit %d, %d of %d requests failed (%v, first: %s), problems %v\n%s",
+					code, res.Load.Failed, res.Load.Total, res.Load.Errors, res.Load.FirstError, res.Problems, errOut)
+			}
+			if len(res.Rollouts) != 3 || res.Replicas != 3 || res.Load.Total < 500*20 {
+				t.Errorf("protected: %d rollouts of %d replicas, %d requests; want 3, 3 and at least 20 s of load", len(res.Rollouts), res.Replicas, res.Load.Total)
+			}
+			// Without a terminal, progress is one plain line per event.
+			if !strings.Contains(errOut, "rollout-start") || strings.Contains(errOut, "\r") {
+				t.Errorf("progress on a non-terminal is not plain lines:\n%s", errOut)
+			}
+			if ex == "http-greeter" {
+				dom := chromium.DumpDOM(t, report)
+				if !strings.Contains(dom, `id="rate-ok"`) || !strings.Contains(dom, `id="latency-p99"`) {
+					t.Error("the report's chart has no request-rate or latency series")
+				}
+				if n := strings.Count(dom, `class="event"`); n < 6*3*3 { // each rollout: 3 new and 3 old pods, several events each
+					t.Errorf("the report marks %d pod events, want the rollouts' events", n)
+				}
+			}
+
+			code, naive, errOut := rehearseJSON(t, append(load, "--naive")...)
+			if code != 1 || naive.Load.Failed == 0 || !naive.Naive {
+				t.Errorf("naive: exit %d with %d of %d requests failed; want exit 1 and failures\n%s", code, naive.Load.Failed, naive.Load.Total, errOut)
+			}
+			t.Logf("%s: protected %d requests, %d failed; naive %d requests, %d failed %v", ex, res.Load.Total, res.Load.Failed, naive.Load.Total, naive.Load.Failed, naive.Load.Errors)
+		})
+	}
+}
+
+// copyExample copies the files a rehearsal reads before it builds
+// anything: the answers and the manifests.
+func copyExample(t *testing.T, ex string) string {
+	t.Helper()
+	src, dst := filepath.Join("..", "..", "examples", ex), t.TempDir()
+	for _, rel := range []string{".zdgen.yaml", "deploy/k8s/kustomization.yaml", "deploy/k8s/deployment.yaml",
+		"deploy/k8s/service.yaml", "deploy/k8s/networkpolicy.yaml", "deploy/k8s/pdb.yaml"} {
+		b, err := os.ReadFile(filepath.Join(src, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dst, rel), string(b))
+	}
+	return dst
+}
+
+func TestRehearseRejectsAShortGracePeriod(t *testing.T) {
+	dir := copyExample(t, "grpc-worker")
+	path := filepath.Join(dir, "deploy", "k8s", "deployment.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, strings.Replace(string(b), "terminationGracePeriodSeconds: 22", "terminationGracePeriodSeconds: 15", 1))
+	code, out, errOut := zdgen(t, nil, "rehearse", dir)
+	if code != exitUsage || out != "" {
+		t.Errorf("exit %d, stdout %q; want 2 and nothing", code, out)
+	}
+	for _, want := range []string{"terminationGracePeriodSeconds 15s is too short", "preStop 5s + drain 2s + shutdown timeout 10s + margin 5s = 22s", "the grace clock starts before preStop"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr does not name the rule (%q):\n%s", want, errOut)
+		}
+	}
+}
+
+func TestRehearseUsageErrors(t *testing.T) {
+	dir := copyExample(t, "http-greeter")
+	for _, args := range [][]string{
+		{"rehearse", dir, "--rate", "0"},
+		{"rehearse", dir, "--conns", "0"},
+		{"rehearse", dir, "--rollouts", "-1"},
+		{"rehearse", dir, "--report", "out.txt"},
+		{"rehearse", dir, dir},
+		{"rehearse", dir, "--rate", "fast"},
+		{"rehearse", dir, "--lag", "-1s"},
+		{"rehearse", t.TempDir()}, // not a zdgen repository
+	} {
+		code, _, errOut := zdgen(t, nil, args...)
+		if code != exitUsage || errOut == "" {
+			t.Errorf("%v: exit %d (%q), want 2 with a message", args, code, errOut)
+		}
+	}
+}
+
+// eventWriter collects progress lines and tells when one matches.
+type eventWriter struct {
+	mu    sync.Mutex
+	b     strings.Builder
+	match func(string) bool
+	hit   chan struct{}
+	once  sync.Once
+}
+
+func (w *eventWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Write(p)
+	if w.match(w.b.String()) {
+		w.once.Do(func() { close(w.hit) })
+	}
+	return len(p), nil
+}
+
+func (w *eventWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestRehearseInterruptedLeavesNoProcess cancels a rehearsal (Ctrl-C) once
+// its pods run and checks that it exits 130 and that every pod process is
+// gone.
+func TestRehearseInterruptedLeavesNoProcess(t *testing.T) {
+	started := regexp.MustCompile(`created +pid (\d+)`)
+	errOut := &eventWriter{hit: make(chan struct{}), match: func(s string) bool {
+		return len(started.FindAllString(s, -1)) == 3 && strings.Contains(s, "ready")
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-errOut.hit:
+		case <-time.After(2 * time.Minute):
+		}
+		cancel()
+	}()
+	code := run(ctx, []string{"rehearse", filepath.Join("..", "..", "examples", "http-greeter")},
+		env{stdin: strings.NewReader(""), stdout: &strings.Builder{}, stderr: errOut})
+	if code != exitInterrupted {
+		t.Errorf("exit %d, want 130\n%s", code, errOut)
+	}
+	pids := started.FindAllStringSubmatch(errOut.String(), -1)
+	if len(pids) == 0 {
+		t.Fatalf("no pod was started:\n%s", errOut)
+	}
+	for _, m := range pids {
+		pid, _ := strconv.Atoi(m[1])
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("pod process %d is still there after the rehearsal returned (kill 0: %v)", pid, err)
+		}
+	}
+}

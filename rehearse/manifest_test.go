@@ -1,0 +1,149 @@
+package rehearse
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// copyRepo copies the parts of an example the rehearsal reads, so a test
+// can edit its manifests.
+func copyRepo(t *testing.T, example string) string {
+	t.Helper()
+	src := filepath.Join("..", "examples", example)
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func editDeployment(t *testing.T, dir, old, new string) {
+	t.Helper()
+	path := filepath.Join(dir, "deploy", "k8s", "deployment.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("deployment.yaml has no %q", old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadExamples(t *testing.T) {
+	for _, ex := range []string{"http-greeter", "grpc-worker"} {
+		t.Run(ex, func(t *testing.T) {
+			w, err := Load(filepath.Join("..", "examples", ex))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []time.Duration{w.Grace, w.PreStop, w.Drain, w.Shutdown, w.Margin}
+			want := []time.Duration{22 * time.Second, 5 * time.Second, 2 * time.Second, 10 * time.Second, 5 * time.Second}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Errorf("grace, preStop, drain, shutdown, margin = %v, want %v", got, want)
+					break
+				}
+			}
+			if w.Replicas != 3 || w.MaxSurge != 1 || w.MaxUnavailable != 0 {
+				t.Errorf("replicas %d surge %d unavailable %d, want 3 1 0", w.Replicas, w.MaxSurge, w.MaxUnavailable)
+			}
+			if w.Container.ReadinessProbe == nil || w.Container.LivenessProbe == nil || w.Container.StartupProbe == nil {
+				t.Error("a probe is missing")
+			}
+			if err := w.Check(w.Answers.PropagationLag.D()); err != nil {
+				t.Errorf("the generated manifests break a rule: %v", err)
+			}
+		})
+	}
+}
+
+func TestCheckNamesTheRule(t *testing.T) {
+	dir := copyRepo(t, "http-greeter")
+	editDeployment(t, dir, "terminationGracePeriodSeconds: 22", "terminationGracePeriodSeconds: 12")
+	w, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.Check(5 * time.Second)
+	if !IsInputError(err) {
+		t.Fatalf("Check = %v, want an input error", err)
+	}
+	for _, want := range []string{"terminationGracePeriodSeconds 12s is too short", "preStop 5s + drain 2s + shutdown timeout 10s + margin 5s = 22s", "the grace clock starts before preStop"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	// A lag longer than the preStop hook and drain together.
+	w.Grace = 60 * time.Second
+	if err := w.Check(10 * time.Second); err == nil || !strings.Contains(err.Error(), "drain >= L") {
+		t.Errorf("Check with lag 10s = %v, want the drain rule", err)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	for _, tc := range []struct{ name, old, new, want string }{
+		{"unknown field", "terminationGracePeriodSeconds: 22", "terminationGracePeriod: 22", "unknown field"},
+		{"env from a secret", `- name: WORK_MAX
+              value: "10s"`, `- name: WORK_MAX
+              valueFrom: {secretKeyRef: {name: s, key: k}}`, "valueFrom"},
+		{"no PORT", "- name: PORT", "- name: SERVICE_PORT", "sets no PORT"},
+		{"bad drain", `value: "2s"`, `value: "soon"`, "DRAIN_DELAY"},
+		{"recreate", "type: RollingUpdate", "type: Recreate", "rolling updates"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyRepo(t, "http-greeter")
+			editDeployment(t, dir, tc.old, tc.new)
+			_, err := Load(dir)
+			if !IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load = %v, want an input error saying %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := Load(t.TempDir()); !IsInputError(err) || !strings.Contains(err.Error(), "not a zdgen repository") {
+		t.Errorf("Load(empty dir) = %v", err)
+	}
+}
+
+func TestExecPreStopAndPercentages(t *testing.T) {
+	if d := execSleep([]string{"/greeter", "sleep", "5s"}); d != 5*time.Second {
+		t.Errorf("zdgen's exec hook: %v", d)
+	}
+	if d := execSleep([]string{"sleep", "20"}); d != 20*time.Second {
+		t.Errorf("the seeds' exec hook: %v", d)
+	}
+	if d := execSleep([]string{"/bin/sh", "-c", "sleep 5"}); d != 0 {
+		t.Errorf("a shell hook is not read: %v", d)
+	}
+	dir := copyRepo(t, "http-greeter")
+	editDeployment(t, dir, "maxSurge: 1", "maxSurge: 25%")
+	w, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SetReplicas(10); err != nil {
+		t.Fatal(err)
+	}
+	if w.MaxSurge != 3 { // 25 % of 10, rounded up
+		t.Errorf("maxSurge 25%% of 10 = %d, want 3", w.MaxSurge)
+	}
+}

@@ -1,0 +1,164 @@
+package rehearse
+
+import (
+	"net"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/zdgen/zdgen/generator"
+)
+
+// TestMain lets the test binary stand in for a service: with
+// REHEARSE_TEST_POD set it listens on PORT and handles SIGTERM as the
+// variable says.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("REHEARSE_TEST_POD"); mode != "" {
+		os.Exit(helperPod(mode))
+	}
+	os.Exit(m.Run())
+}
+
+func helperPod(mode string) int {
+	// The handler first, then the listener: once the readiness probe
+	// connects, a SIGTERM is handled as the mode says.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
+	if err != nil {
+		return 1
+	}
+	defer ln.Close()
+	<-term
+	if mode == "ignore-term" {
+		select {} // only SIGKILL ends it
+	}
+	return 0
+}
+
+func testKubelet(t *testing.T, mode string, preStop int64, naive bool) *kubelet {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &Workload{
+		Answers: generator.Answers{Name: "helper"},
+		Grace:   2 * time.Second,
+		Container: corev1.Container{
+			Ports: []corev1.ContainerPort{{ContainerPort: 8080}, {ContainerPort: 8081}},
+			Env:   []corev1.EnvVar{{Name: "PORT", Value: "8080"}, {Name: "HEALTH_PORT", Value: "8081"}, {Name: "REHEARSE_TEST_POD", Value: mode}},
+			ReadinessProbe: &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
+				TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)},
+			}},
+			Lifecycle: &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{
+				Sleep: &corev1.SleepAction{Seconds: preStop},
+			}},
+		},
+	}
+	return &kubelet{w: w, binary: self, naive: naive, tl: newTimeline(nil), onChange: func() {}}
+}
+
+// terminate starts a pod, waits until it is ready, deletes it and returns
+// the kinds of its termination events, in order.
+func terminate(t *testing.T, k *kubelet) []string {
+	t.Helper()
+	p := newPod(k, "p", 1)
+	if err := p.start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !p.state(time.Now(), 0).Ready {
+		if time.Now().After(deadline) {
+			p.kill()
+			t.Fatal("the pod never became ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.Delete()
+	// Endpoint removal starts with the deletion, not after preStop.
+	if eps := endpointAddrs([]podView{p.state(time.Now(), 0)}); len(eps) != 0 {
+		t.Errorf("a deleted pod is still an endpoint: %v", eps)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		p.kill()
+		t.Fatal("the pod did not terminate within 30s")
+	}
+	var kinds []string
+	for _, e := range k.tl.events() {
+		if slices.Contains([]string{EvTerminating, EvPreStop, EvSIGTERM, EvSIGKILL, EvExited}, e.Kind) {
+			kinds = append(kinds, e.Kind)
+		}
+	}
+	return kinds
+}
+
+func TestTerminationOrder(t *testing.T) {
+	t.Parallel()
+	k := testKubelet(t, "exit-on-term", 1, false)
+	got := terminate(t, k)
+	if want := []string{EvTerminating, EvPreStop, EvSIGTERM, EvExited}; !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
+	if p := k.tl.problems(); len(p) != 0 {
+		t.Errorf("problems: %v", p)
+	}
+}
+
+func TestTerminationKillsAtTheGraceDeadline(t *testing.T) {
+	t.Parallel()
+	k := testKubelet(t, "ignore-term", 1, false)
+	got := terminate(t, k)
+	if want := []string{EvTerminating, EvPreStop, EvSIGTERM, EvSIGKILL, EvExited}; !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
+	if p := k.tl.problems(); len(p) != 1 || !strings.Contains(p[0], "SIGKILL") {
+		t.Errorf("problems %v, want the SIGKILL", p)
+	}
+}
+
+func TestPreStopOverrunningTheGracePeriod(t *testing.T) {
+	t.Parallel()
+	k := testKubelet(t, "ignore-term", 60, false) // a hook far longer than the 2 s grace
+	got := terminate(t, k)
+	if want := []string{EvTerminating, EvPreStop, EvSIGTERM, EvSIGKILL, EvExited}; !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
+	for _, e := range k.tl.events() {
+		if e.Kind == EvPreStop && !strings.Contains(e.Detail, "cut off at the grace deadline") {
+			t.Errorf("preStop event %q, want it cut off", e.Detail)
+		}
+	}
+}
+
+func TestNaiveSkipsPreStop(t *testing.T) {
+	t.Parallel()
+	k := testKubelet(t, "exit-on-term", 1, true)
+	got := terminate(t, k)
+	if want := []string{EvTerminating, EvSIGTERM, EvExited}; !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
+}
+
+func TestExecArgsRunTheBuiltBinaryOnMovedPorts(t *testing.T) {
+	ports := map[int32]int{8080: 41000, 8081: 41001}
+	got := execArgs("worker", "/tmp/build/worker", []string{"/worker", "probe", "-addr", "127.0.0.1:8080", "-service", "readiness", "[::1]:8081"}, ports)
+	want := []string{"/tmp/build/worker", "probe", "-addr", "127.0.0.1:41000", "-service", "readiness", "[::1]:41001"}
+	if !slices.Equal(got, want) {
+		t.Errorf("execArgs = %v, want %v", got, want)
+	}
+	// Other commands run as written; a port that is not the container's stays.
+	got = execArgs("worker", "/tmp/build/worker", []string{"sleep", "5", "127.0.0.1:9090", "10:80801"}, ports)
+	if want := []string{"sleep", "5", "127.0.0.1:9090", "10:80801"}; !slices.Equal(got, want) {
+		t.Errorf("execArgs = %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,98 @@
+package rehearse
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zdgen/zdgen/internal/chromium"
+)
+
+// sampleResult is a small rehearsal: three seconds of load with a failure
+// in the second, one rollout, two pods.
+func sampleResult() *Result {
+	r := &Result{Service: "greeter", Protocol: "http", Rate: 100, Conns: 4, Replicas: 1, MaxSurge: 1,
+		LoadStartNs: time.Second, Rollouts: []Rollout{{Revision: 2, StartNs: 2 * time.Second, DurationNs: time.Second}}}
+	r.Load.Total, r.Load.OK, r.Load.Failed = 300, 299, 1
+	r.Load.Elapsed = 3 * time.Second
+	r.Load.Codes = map[string]int{"200": 299, "-1": 1}
+	r.Load.Errors = map[string]int{"reset": 1}
+	r.Load.PerSecond = make([]LoadSecond, 3)
+	for i := range r.Load.PerSecond {
+		r.Load.PerSecond[i].OK, r.Load.PerSecond[i].P50, r.Load.PerSecond[i].P99 = 100, 10*time.Millisecond, 30*time.Millisecond
+	}
+	r.Load.PerSecond[1].OK, r.Load.PerSecond[1].Failed = 99, 1
+	r.Events = []Event{
+		{At: 0, Pod: "greeter-r1-1", Kind: EvCreated},
+		{At: 500 * time.Millisecond, Pod: "greeter-r1-1", Kind: EvReady},
+		{At: 2 * time.Second, Pod: "greeter-r2-2", Kind: EvCreated},
+		{At: 2500 * time.Millisecond, Pod: "greeter-r2-2", Kind: EvReady},
+		{At: 2500 * time.Millisecond, Pod: "greeter-r1-1", Kind: EvTerminating},
+		{At: 3 * time.Second, Kind: EvEndpoints, Detail: "the proxy routes to 1 pod(s)"},
+		{At: 3500 * time.Millisecond, Pod: "greeter-r1-1", Kind: EvSIGTERM, Detail: `</script><b>not markup</b>`},
+		{At: 3600 * time.Millisecond, Pod: "greeter-r1-1", Kind: EvExited},
+	}
+	return r
+}
+
+func TestReportIsSelfContained(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteHTML(&b, sampleResult()); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, bad := range []string{"http://", "https://", "<b>not markup</b>"} {
+		if strings.Contains(strings.ReplaceAll(page, `"http://www.w3.org/2000/svg"`, ""), bad) {
+			t.Errorf("the page contains %q: it must need no network and escape what it shows", bad)
+		}
+	}
+	if !strings.Contains(page, `<script id="data" type="application/json">`) {
+		t.Error("no inlined data")
+	}
+}
+
+// TestReportRendersInChromium opens the page in headless Chromium and
+// checks the DOM the inline script built: the chart's series and one
+// marker per event.
+func TestReportRendersInChromium(t *testing.T) {
+	r := sampleResult()
+	dom := renderInChromium(t, r)
+	for _, id := range []string{`id="chart"`, `id="rate-ok"`, `id="rate-failed"`, `id="latency-p99"`, `id="pods"`} {
+		if !strings.Contains(dom, id) {
+			t.Errorf("the rendered page has no %s", id)
+		}
+	}
+	if n := strings.Count(dom, `class="event"`); n != len(r.Events) {
+		t.Errorf("%d event markers, want %d", n, len(r.Events))
+	}
+	if n := strings.Count(dom, `class="failure"`); n != 1 {
+		t.Errorf("%d failure marks, want 1 (one second had a failure)", n)
+	}
+	if n := strings.Count(dom, `class="rollout"`); n != 2 {
+		t.Errorf("%d rollout lines, want 2 (start and end)", n)
+	}
+	if !strings.Contains(dom, "chart: 3 seconds of load, 3 lanes, 8 events") {
+		t.Errorf("the chart's status line is missing or wrong")
+	}
+}
+
+// renderInChromium writes the report and returns its DOM after the
+// scripts ran.
+func renderInChromium(t *testing.T, r *Result) string {
+	t.Helper()
+	page := filepath.Join(t.TempDir(), "report.html")
+	f, err := os.Create(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(f, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return chromium.DumpDOM(t, page)
+}
