@@ -32,7 +32,7 @@ minor=$(echo "$version" | cut -d. -f2)
 built_server=$("$bin/kube-apiserver" --version 2>/dev/null || true)
 built_client=$("$bin/kubectl" version --client 2>/dev/null | head -n 1 || true)
 if [ "$built_server" != "Kubernetes $version" ] || [ "$built_client" != "Client Version: $version" ]; then
-  say "building kube-apiserver and kubectl $version (12 to 15 minutes on 2 cores)"
+  say "building kube-apiserver and kubectl $version (7 to 15 minutes on 2 cores, by load)"
   # Without the version stamp the server reports v0.0.0-master+$Format:%H$
   # (component-base's placeholder), which kubectl cannot parse.
   ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version"
