@@ -1,6 +1,9 @@
 package generator
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Plan is everything that follows from the answers: each number the
 // service, its manifests and its README use. Templates print these values;
@@ -133,15 +136,15 @@ func NewPlan(a Answers) (*Plan, error) {
 	if p.PreStop, err = planPreStop(a, minor, p.Image.BinaryPath); err != nil {
 		return nil, err
 	}
-	L := a.PropagationLag.Seconds()
 	R := a.MaxRequest.Seconds()
 
 	// Drain: the hook covers the router lag; the in-process delay lets each
 	// keep-alive client see one Connection: close and re-dial. Without a
 	// hook the in-process delay must cover the lag itself.
 	p.DrainDelaySeconds = a.DrainDelay.Seconds()
-	if p.PreStop.Form == PreStopNone && p.DrainDelaySeconds < L {
-		return nil, &InputError{"drain-delay", a.DrainDelay.String(), fmt.Sprintf("with prestop none the in-process drain must cover the propagation lag (drain >= L = %ds), or routers still send to a pod that has stopped listening", L)}
+	t := Termination{Lag: a.PropagationLag.D(), PreStop: seconds(p.PreStop.Seconds), Drain: a.DrainDelay.D(), Margin: seconds(marginSeconds)}
+	if err := t.CheckLag(); err != nil { // a hook lasts L, so only prestop none can fail
+		return nil, &InputError{"drain-delay", a.DrainDelay.String(), err.Error()}
 	}
 
 	p.ShutdownTimeoutSeconds = R
@@ -153,12 +156,12 @@ func NewPlan(a Answers) (*Plan, error) {
 	}
 	p.WorkMaxSeconds = R
 
-	need := p.PreStop.Seconds + p.DrainDelaySeconds + p.ShutdownTimeoutSeconds + marginSeconds
-	p.GracePeriodSeconds = need
+	t.Shutdown = seconds(p.ShutdownTimeoutSeconds)
+	p.GracePeriodSeconds = int(t.GraceNeeded() / time.Second)
 	if a.GracePeriod != 0 {
 		p.GracePeriodSeconds = a.GracePeriod.Seconds()
-		if p.GracePeriodSeconds < need {
-			return nil, &InputError{"grace-period", a.GracePeriod.String(), fmt.Sprintf("must be >= preStop %ds + drain %ds + shutdown timeout %ds + margin %ds = %ds: the grace clock starts before preStop and SIGKILL ends whatever is still running", p.PreStop.Seconds, p.DrainDelaySeconds, p.ShutdownTimeoutSeconds, marginSeconds, need)}
+		if err := t.CheckGrace(a.GracePeriod.D()); err != nil {
+			return nil, &InputError{"grace-period", a.GracePeriod.String(), err.Error()}
 		}
 	}
 

@@ -60,10 +60,11 @@ type Workload struct {
 	MinReady       time.Duration
 	Progress       time.Duration // progressDeadlineSeconds
 	Grace          time.Duration // terminationGracePeriodSeconds
-	PreStop        time.Duration // how long the preStop hook holds SIGTERM back; 0 without one
-	Drain          time.Duration // DRAIN_DELAY
-	Shutdown       time.Duration // SHUTDOWN_TIMEOUT
-	Margin         time.Duration // the timing model's margin before SIGKILL
+
+	// The shutdown sequence as the manifests set it: PreStop from the
+	// hook, Drain and Shutdown from DRAIN_DELAY and SHUTDOWN_TIMEOUT, the
+	// timing model's Margin; Lag is the rehearsal's, given to Check.
+	generator.Termination
 }
 
 // Load reads the repository at dir: .zdgen.yaml for the answers, and the
@@ -300,17 +301,14 @@ func (w *Workload) containerPort(p intstr.IntOrString) (int32, error) {
 // "passes" a rollout whose numbers are wrong only under other timing. lag
 // is the endpoint propagation lag the rehearsal runs with.
 func (w *Workload) Check(lag time.Duration) error {
-	need := w.PreStop + w.Drain + w.Shutdown + w.Margin
+	t := w.Termination
+	t.Lag = lag
 	var problems []string
-	if w.Grace < need {
-		problems = append(problems, fmt.Sprintf(
-			"terminationGracePeriodSeconds %s is too short: it must be >= preStop %s + drain %s + shutdown timeout %s + margin %s = %s: the grace clock starts before preStop and SIGKILL ends whatever is still running",
-			secs(w.Grace), secs(w.PreStop), secs(w.Drain), secs(w.Shutdown), secs(w.Margin), secs(need)))
+	if err := t.CheckGrace(w.Grace); err != nil {
+		problems = append(problems, fmt.Sprintf("terminationGracePeriodSeconds %s is too short: it %s", w.Grace, err))
 	}
-	if w.PreStop+w.Drain < lag {
-		problems = append(problems, fmt.Sprintf(
-			"preStop %s + drain %s is shorter than the propagation lag %s: the service must keep serving until routers stop sending to it (drain >= L), or they send to a pod that has stopped listening",
-			secs(w.PreStop), secs(w.Drain), secs(lag)))
+	if err := t.CheckLag(); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if w.MaxUnavailable > 0 {
 		problems = append(problems, fmt.Sprintf(
@@ -321,5 +319,3 @@ func (w *Workload) Check(lag time.Duration) error {
 	}
 	return nil
 }
-
-func secs(d time.Duration) string { return d.String() }

@@ -95,7 +95,7 @@ func TestCheckNamesTheRule(t *testing.T) {
 	}
 	// A lag longer than the preStop hook and drain together.
 	w.Grace = 60 * time.Second
-	if err := w.Check(10 * time.Second); err == nil || !strings.Contains(err.Error(), "drain >= L") {
+	if err := w.Check(10 * time.Second); err == nil || !strings.Contains(err.Error(), "must cover the propagation lag") {
 		t.Errorf("Check with lag 10s = %v, want the drain rule", err)
 	}
 }
