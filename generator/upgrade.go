@@ -82,8 +82,12 @@ func (u *Upgrade) Pending() bool {
 			return true
 		}
 	}
-	return !bytes.Equal(u.LockOld, u.Lock.Content)
+	return u.LockChanged()
 }
+
+// LockChanged reports whether the new .zdgen.yaml differs from the one on
+// disk.
+func (u *Upgrade) LockChanged() bool { return !bytes.Equal(u.LockOld, u.Lock.Content) }
 
 // Disk reads one repository file by its slash-separated path: its content,
 // or ok=false when it does not exist.

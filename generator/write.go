@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -211,7 +210,7 @@ func ApplyUpgrade(ctx context.Context, dir string, u *Upgrade) (err error) {
 		}
 		moves = append(moves, c.Path)
 	}
-	if !bytes.Equal(u.LockOld, u.Lock.Content) {
+	if u.LockChanged() {
 		if err := writeFile(stage, u.Lock); err != nil {
 			return err
 		}
@@ -243,7 +242,7 @@ func ApplyUpgrade(ctx context.Context, dir string, u *Upgrade) (err error) {
 			return err
 		}
 	}
-	if bytes.Equal(u.LockOld, u.Lock.Content) {
+	if !u.LockChanged() {
 		return nil
 	}
 	if err := next(); err != nil {

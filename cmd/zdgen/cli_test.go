@@ -612,6 +612,8 @@ func TestUsageErrors(t *testing.T) {
 		{"new", "svc", "--yes", "--replicas"},
 		{"new", "svc", "--yes=maybe"},
 		{"new", "a", "b", "--yes"},
+		{"upgrade", "a", "b"},
+		{"rehearse", "a", "b"},
 		{"version", "extra"},
 		{"version", "--bogus"},
 		{"completion", "bogus"},
@@ -624,6 +626,9 @@ func TestUsageErrors(t *testing.T) {
 			code, out, errOut := zdgen(t, nil, args...)
 			if code != exitUsage || !strings.HasPrefix(errOut, "zdgen: ") {
 				t.Errorf("exit %d, stderr %q; want 2 and an error", code, errOut)
+			}
+			if len(args) > 2 && args[2] == "b" && !strings.Contains(errOut, "takes at most one") {
+				t.Errorf("stderr %q does not say the command takes at most one argument", errOut)
 			}
 			if out != "" {
 				t.Errorf("stdout %q", out)

@@ -45,12 +45,7 @@ directory is refused unless --force.`,
 
   # From an answers file, printing what would be written as JSON:
   zdgen new --config answers.yaml --yes --dry-run --json`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 1 {
-				return usageError{fmt.Errorf("new takes one NAME, got %d arguments", len(args))}
-			}
-			return nil
-		},
+		Args: atMostOne("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			given, err := givenAnswers(cmd, o.config, args)
 			if err != nil {

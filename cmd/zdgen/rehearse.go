@@ -62,17 +62,9 @@ break the timing model (the message names the rule); 130 interrupted.`,
 
   # What the protections buy: the same load with them off (fails):
   zdgen rehearse --naive`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 1 {
-				return usageError{fmt.Errorf("rehearse takes one DIR, got %d arguments", len(args))}
-			}
-			return nil
-		},
+		Args: atMostOne("DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := "."
-			if len(args) == 1 {
-				dir = args[0]
-			}
+			dir := dirArg(args)
 			switch {
 			case !cmd.Flags().Changed("lag"):
 				o.lag = -1 // the answers' propagation-lag

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -73,18 +72,9 @@ corrupt or from a newer zdgen, 130 interrupted.`,
 
   # In CI: fail when the repository is behind this zdgen:
   zdgen upgrade --check`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 1 {
-				return usageError{fmt.Errorf("upgrade takes at most one DIR, got %d arguments", len(args))}
-			}
-			return nil
-		},
+		Args: atMostOne("DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := "."
-			if len(args) == 1 {
-				dir = args[0]
-			}
-			return runUpgrade(cmd, e, o, dir)
+			return runUpgrade(cmd, e, o, dirArg(args))
 		},
 	}
 	f := cmd.Flags()
@@ -289,7 +279,7 @@ func printOutcomes(w io.Writer, u *generator.Upgrade, verb string) {
 		}
 	}
 	lockNote := ""
-	if !bytes.Equal(u.LockOld, u.Lock.Content) {
+	if u.LockChanged() {
 		lockNote = ", and " + generator.LockPath
 	}
 	fmt.Fprintf(w, "%s from zdgen %s to %s: %d file(s)%s:\n", verb, u.From, u.To, len(lines), lockNote)
@@ -307,7 +297,7 @@ func printDiff(w io.Writer, u *generator.Upgrade) error {
 			}
 		}
 	}
-	if !bytes.Equal(u.LockOld, u.Lock.Content) {
+	if u.LockChanged() {
 		return diffOne(w, generator.LockPath, u.LockOld, true, u.Lock.Content, true)
 	}
 	return nil
