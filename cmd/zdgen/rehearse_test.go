@@ -50,6 +50,13 @@ func TestRehearseExamples(t *testing.T) {
 			if len(res.Rollouts) != 3 || res.Replicas != 3 || res.Load.Total < 500*20 {
 				t.Errorf("protected: %d rollouts of %d replicas, %d requests; want 3, 3 and at least 20 s of load", len(res.Rollouts), res.Replicas, res.Load.Total)
 			}
+			// The load client's JSON report is a contract between the
+			// generated repository and zdgen: what the report charts arrived.
+			if l := res.Load; l.Start.IsZero() || l.Latency.P50 <= 0 || l.Latency.P99 < l.Latency.P50 ||
+				len(l.PerSecond) < 20 || l.PerSecond[len(l.PerSecond)/2].P99 <= 0 {
+				t.Errorf("protected: the load report lacks its start, latencies or timeline: start %v, latency %+v, %d seconds",
+					l.Start, l.Latency, len(l.PerSecond))
+			}
 			// Without a terminal, progress is one plain line per event.
 			if !strings.Contains(errOut, "rollout-start") || strings.Contains(errOut, "\r") {
 				t.Errorf("progress on a non-terminal is not plain lines:\n%s", errOut)
