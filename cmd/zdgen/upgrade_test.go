@@ -325,3 +325,43 @@ func TestUpgradeInteractive(t *testing.T) {
 		t.Errorf("answers after the upgrade: %+v", l.Answers)
 	}
 }
+
+// The --dry-run diff is one git accepts: `git apply --check` takes it (a
+// wrong hunk header makes git report an offset or reject the hunk), and
+// applying it gives the tree the upgrade itself writes.
+func TestUpgradeDryRunAppliesWithGit(t *testing.T) {
+	for _, protocol := range []string{generator.ProtocolHTTP, generator.ProtocolGRPC} {
+		t.Run(protocol, func(t *testing.T) {
+			a := generator.Defaults("shop")
+			a.Protocol = protocol
+			a.Replicas = 1 // the new answer adds a PodDisruptionBudget
+			dir := oldService(t, a)
+			// Edits that move the line numbers of later hunks.
+			dep := filepath.Join(dir, "deploy/k8s/deployment.yaml")
+			replaceIn(t, dep, "  annotations:\n", "  annotations:\n    team.example.com/owner: payments\n    team.example.com/pager: payments-oncall\n")
+			replaceIn(t, dep, "              memory: 128Mi\n", "              memory: 384Mi\n")
+			commitAll(t, dir, "owner's edits")
+
+			code, patch, errOut := zdgen(t, nil, "upgrade", dir, "--dry-run", "--set", "replicas=5")
+			if code != exitOK || patch == "" {
+				t.Fatalf("--dry-run: exit %d\n%s", code, errOut)
+			}
+			pf := filepath.Join(t.TempDir(), "upgrade.patch")
+			writeFile(t, pf, patch)
+			apply := exec.Command("git", "apply", "--check", "--verbose", pf)
+			apply.Dir = dir
+			b, err := apply.CombinedOutput()
+			if err != nil || bytes.Contains(b, []byte("offset")) || bytes.Contains(b, []byte("fuzz")) {
+				t.Fatalf("git apply --check: %v\n%s", err, b)
+			}
+			git(t, dir, "apply", pf)
+			patched := tree(t, dir)
+			git(t, dir, "reset", "-q", "--hard")
+			git(t, dir, "clean", "-q", "-fd")
+			if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "replicas=5"); code != exitOK {
+				t.Fatalf("upgrade: exit %d\n%s%s", code, out, errOut)
+			}
+			sameTree(t, tree(t, dir), patched)
+		})
+	}
+}
