@@ -45,6 +45,9 @@ type Change struct {
 	NewExists bool
 	Mode      fs.FileMode // for a file written new
 	Conflicts int         // conflict hunks written into New
+	// Generated is generated code (a .pb.go): after resolving a conflict
+	// in it, regenerate it from the .proto rather than edit it.
+	Generated bool
 }
 
 // Writes reports whether the change touches the disk.
@@ -201,17 +204,23 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 // decide handles a file both the base and the new version generate.
 func decide(c Change, base, next []byte, from string) Change {
 	d := c.Old
+	// Generated code (the gRPC .pb.go files) names the tools that wrote it;
+	// after `make proto` those lines say protoc's version where zdgen's
+	// say zdgen's. They are not the owner's change: compare and merge as
+	// if the owner's file had the base's (or the new render's) lines.
+	asBase, asNext := withVersionsOf(c.Path, d, base), withVersionsOf(c.Path, d, next)
+	_, _, c.Generated = versionLines(c.Path, next)
 	switch {
 	case !c.OldExists:
 		c.Outcome = StaysDeleted
 	case bytes.Equal(d, next):
 		c.Outcome = Unchanged
-	case bytes.Equal(d, base):
-		c.Outcome, c.New = Updated, next
-	case bytes.Equal(base, next):
+	case bytes.Equal(asNext, next), bytes.Equal(base, next):
 		c.Outcome = Kept
+	case bytes.Equal(asBase, base):
+		c.Outcome, c.New = Updated, next
 	default:
-		c.New, c.Conflicts = Merge3(base, d, next, "yours", "zdgen "+from, "zdgen "+Version)
+		c.New, c.Conflicts = Merge3(base, asBase, next, "yours", "zdgen "+from, "zdgen "+Version)
 		c.Outcome = Merged
 		if c.Conflicts > 0 {
 			c.Outcome = Conflict

@@ -273,7 +273,11 @@ func printOutcomes(w io.Writer, u *generator.Upgrade, verb string) {
 		case generator.KeptObsolete:
 			lines = append(lines, fmt.Sprintf("  %-22s %s  (warning: zdgen %s no longer generates it and you changed it: delete it if unused)", c.Outcome, c.Path, u.To))
 		case generator.Conflict, generator.AddConflict:
-			lines = append(lines, fmt.Sprintf("  %-22s %s  (%d conflicting hunk(s))", c.Outcome, c.Path, c.Conflicts))
+			note := ""
+			if c.Generated {
+				note = "; generated code: resolve the .proto, then run make proto"
+			}
+			lines = append(lines, fmt.Sprintf("  %-22s %s  (%d conflicting hunk(s)%s)", c.Outcome, c.Path, c.Conflicts, note))
 		default:
 			lines = append(lines, fmt.Sprintf("  %-22s %s", c.Outcome, c.Path))
 		}

@@ -365,3 +365,56 @@ func TestUpgradeDryRunAppliesWithGit(t *testing.T) {
 		})
 	}
 }
+
+// An owner runs `make proto` (the real protoc and the pinned plugins), then
+// upgrades, with changed answers, and upgrades again after another `make
+// proto`: the generated code never conflicts on its version lines, and the
+// upgraded service builds. Skips without protoc, except in CI.
+func TestUpgradeAfterMakeProto(t *testing.T) {
+	if _, err := exec.LookPath("protoc"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("protoc is not installed; .ci/run must install it")
+		}
+		t.Skip("protoc is not installed")
+	}
+	a := generator.Defaults("shop")
+	a.Protocol = generator.ProtocolGRPC
+	dir := oldService(t, a)
+	makeProto := func() {
+		t.Helper()
+		cmd := exec.Command("make", "proto")
+		cmd.Dir = dir
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("make proto: %v\n%s", err, b)
+		}
+	}
+	makeProto()
+	if diff := git(t, dir, "diff", "--stat"); !strings.Contains(diff, "shop.pb.go") {
+		t.Fatalf("make proto changed no generated file (the test needs it to): %q", diff)
+	}
+	commitAll(t, dir, "make proto")
+
+	code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "replicas=5")
+	if code != exitOK || strings.Contains(out, "conflict") {
+		t.Fatalf("upgrade after make proto: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, p := range []string{"api/shop/v1/shop.pb.go", "api/shop/v1/shop_grpc.pb.go"} {
+		if b, _ := os.ReadFile(filepath.Join(dir, p)); generator.HasConflictMarkers(b) {
+			t.Errorf("%s has conflict markers", p)
+		}
+	}
+	build := exec.Command("go", "build", "./...")
+	build.Dir = dir
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build in the upgraded service: %v\n%s", err, b)
+	}
+	commitAll(t, dir, "zdgen upgrade")
+
+	// The owner regenerates again: zdgen sees nothing to do.
+	makeProto()
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "--allow-empty", "-m", "make proto again")
+	if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--check"); code != exitOK {
+		t.Errorf("--check after make proto: exit %d\n%s%s", code, out, errOut)
+	}
+}
