@@ -33,6 +33,7 @@ const (
 	StaysDeleted Outcome = "stays deleted"         // the owner deleted it: not brought back
 	Yours        Outcome = "yours, not touched"    // owned by the user: never touched
 	AddConflict  Outcome = "conflict (both added)" // new here, but the owner already has a different file there
+	ImportsMoved Outcome = "yours, imports moved"  // the owner's Go file: imports of the old module path moved to the new one, nothing else
 )
 
 // Change is the decision for one path, with the content before and after.
@@ -59,8 +60,10 @@ func (c Change) Writes() bool {
 // ApplyUpgrade.
 type Upgrade struct {
 	From, To string // template versions
-	Plan     *Plan  // the new plan
-	Changes  []Change
+	// ModuleFrom and ModuleTo are the Go module path before and after.
+	ModuleFrom, ModuleTo string
+	Plan                 *Plan // the new plan
+	Changes              []Change
 	// Lock is the new .zdgen.yaml, written last. LockOld is the one on disk.
 	Lock    File
 	LockOld []byte
@@ -142,7 +145,7 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 	for p := range next {
 		paths[p] = true
 	}
-	u := &Upgrade{From: old.Version, To: Version, Plan: plan, LockOld: lockOld}
+	u := &Upgrade{From: old.Version, To: Version, Plan: plan, LockOld: lockOld, ModuleFrom: old.Answers.Module, ModuleTo: a.Module}
 	for _, p := range sortedKeys(paths) {
 		b, inBase := base[p]
 		n, inNext := next[p]
@@ -180,6 +183,15 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 		}
 		u.Changes = append(u.Changes, c)
 	}
+	// A new module path: the owner's files import the old one's packages
+	// (gRPC handlers.go imports the API package), so move those imports.
+	for i := range u.Changes {
+		if c := u.Changes[i]; c.Outcome == Yours && c.OldExists {
+			if err := u.MoveImports(c.Path, c.Old); err != nil {
+				return nil, err
+			}
+		}
+	}
 
 	l := NewLock(a, rendered[:0:0])
 	for _, f := range rendered {
@@ -215,6 +227,8 @@ func decide(c Change, base, next []byte, from string) Change {
 		c.Outcome = StaysDeleted
 	case bytes.Equal(d, next):
 		c.Outcome = Unchanged
+	case bytes.Equal(d, base):
+		c.Outcome, c.New = Updated, next
 	case bytes.Equal(asNext, next), bytes.Equal(base, next):
 		c.Outcome = Kept
 	case bytes.Equal(asBase, base):

@@ -418,3 +418,63 @@ func TestUpgradeAfterMakeProto(t *testing.T) {
 		t.Errorf("--check after make proto: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// --set module on a service whose owner's files import the module's own
+// packages (the gRPC handlers import the API package; an owner's file of
+// their own imports internal/config): those imports move to the new
+// module (go/parser finds them), the summary says so, and the upgraded
+// tree builds. A file of the owner's that does not parse is refused.
+func TestUpgradeModuleChange(t *testing.T) {
+	for _, protocol := range []string{generator.ProtocolHTTP, generator.ProtocolGRPC} {
+		t.Run(protocol, func(t *testing.T) {
+			a := generator.Defaults("shop")
+			a.Protocol = protocol
+			dir := oldService(t, a)
+			oldMod := a.Module
+			own := filepath.Join(dir, "internal/extra/extra.go")
+			if err := os.MkdirAll(filepath.Dir(own), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, own, "package extra\n\nimport (\n\t\"fmt\"\n\n\tcfg \""+oldMod+"/internal/config\"\n)\n\n// Describe is the owner's own code.\nfunc Describe(c cfg.Config) string { return fmt.Sprint(c) }\n")
+			commitAll(t, dir, "the owner's own package")
+
+			code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "module=example.com/newmod")
+			if code != exitOK {
+				t.Fatalf("upgrade: exit %d\n%s%s", code, out, errOut)
+			}
+			if !strings.Contains(out, "internal/extra/extra.go") || !strings.Contains(out, "moved to example.com/newmod") {
+				t.Errorf("the summary does not say which of the owner's imports moved:\n%s", out)
+			}
+			if protocol == generator.ProtocolGRPC && !strings.Contains(out, "internal/server/handlers.go") {
+				t.Errorf("the summary does not name handlers.go:\n%s", out)
+			}
+			if b, _ := os.ReadFile(own); !strings.Contains(string(b), "\tcfg \"example.com/newmod/internal/config\"\n") || !strings.Contains(string(b), "// Describe is the owner's own code.") {
+				t.Errorf("extra.go:\n%s", b)
+			}
+			for _, args := range [][]string{{"build", "./..."}, {"vet", "./..."}} {
+				cmd := exec.Command("go", args...)
+				cmd.Dir = dir
+				if b, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("go %v in the upgraded service: %v\n%s", args, err, b)
+				}
+			}
+			commitAll(t, dir, "upgrade")
+			if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--check"); code != exitOK {
+				t.Errorf("--check after the upgrade: exit %d\n%s%s", code, out, errOut)
+			}
+		})
+	}
+	t.Run("an owner's file that does not parse", func(t *testing.T) {
+		a := generator.Defaults("shop")
+		a.Protocol = generator.ProtocolGRPC
+		dir := oldService(t, a)
+		replaceIn(t, filepath.Join(dir, "internal/server/handlers.go"), "package server\n", "package server\n\nfunc broken( {\n")
+		commitAll(t, dir, "work in progress")
+		before := tree(t, dir)
+		code, _, errOut := zdgen(t, nil, "upgrade", dir, "--set", "module=example.com/newmod")
+		if code != exitUsage || !strings.Contains(errOut, "internal/server/handlers.go") || !strings.Contains(errOut, "module") {
+			t.Errorf("exit %d: %s", code, errOut)
+		}
+		sameTree(t, before, tree(t, dir))
+	})
+}
