@@ -2,8 +2,11 @@ package generator
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
+	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -34,6 +37,8 @@ const (
 	Yours        Outcome = "yours, not touched"    // owned by the user: never touched
 	AddConflict  Outcome = "conflict (both added)" // new here, but the owner already has a different file there
 	ImportsMoved Outcome = "yours, imports moved"  // the owner's Go file: imports of the old module path moved to the new one, nothing else
+	YoursBehind  Outcome = "yours, not updated"    // owned by the user, not touched, but zdgen now generates it differently: reported
+	Skipped      Outcome = "skipped"               // not a regular file (a symbolic link): neither read nor written, reported
 )
 
 // Change is the decision for one path, with the content before and after.
@@ -46,6 +51,9 @@ type Change struct {
 	NewExists bool
 	Mode      fs.FileMode // for a file written new
 	Conflicts int         // conflict hunks written into New
+	// Unlisted names the files (kustomization.yaml, skaffold.yaml) that
+	// listed a file no longer generated and, after the upgrade, do not.
+	Unlisted []string
 	// Generated is generated code (a .pb.go): after resolving a conflict
 	// in it, regenerate it from the .proto rather than edit it.
 	Generated bool
@@ -62,8 +70,11 @@ type Upgrade struct {
 	From, To string // template versions
 	// ModuleFrom and ModuleTo are the Go module path before and after.
 	ModuleFrom, ModuleTo string
-	Plan                 *Plan // the new plan
-	Changes              []Change
+	// AnswersFrom and AnswersTo are the answers that change, as key=value,
+	// before and after; empty when none does.
+	AnswersFrom, AnswersTo []string
+	Plan                   *Plan // the new plan
+	Changes                []Change
 	// Lock is the new .zdgen.yaml, written last. LockOld is the one on disk.
 	Lock    File
 	LockOld []byte
@@ -96,8 +107,13 @@ func (u *Upgrade) Pending() bool {
 func (u *Upgrade) LockChanged() bool { return !bytes.Equal(u.LockOld, u.Lock.Content) }
 
 // Disk reads one repository file by its slash-separated path: its content,
-// or ok=false when it does not exist.
+// or ok=false when it does not exist. An error wrapping ErrNotRegular (a
+// symbolic link, a directory) skips that file: the upgrade reports it and
+// leaves it alone.
 type Disk func(path string) (content []byte, ok bool, err error)
+
+// ErrNotRegular is a repository path that is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")
 
 // PlanUpgrade decides, file by file, how to bring a repository generated
 // with old (its parsed .zdgen.yaml, whose bytes are lockOld) to this zdgen's
@@ -146,10 +162,27 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 		paths[p] = true
 	}
 	u := &Upgrade{From: old.Version, To: Version, Plan: plan, LockOld: lockOld, ModuleFrom: old.Answers.Module, ModuleTo: a.Module}
+	for _, f := range Fields {
+		if was, is := f.Get(&old.Answers), f.Get(&a); was != is {
+			u.AnswersFrom = append(u.AnswersFrom, f.Key+"="+was)
+			u.AnswersTo = append(u.AnswersTo, f.Key+"="+is)
+		}
+	}
+	// Conflict labels: the versions, and the answers when they change (with
+	// the same version on both sides, the answers are the only difference).
+	baseLabel, nextLabel := "zdgen "+old.Version, "zdgen "+Version
+	if len(u.AnswersTo) > 0 {
+		baseLabel += " (" + strings.Join(u.AnswersFrom, ", ") + ")"
+		nextLabel += " (" + strings.Join(u.AnswersTo, ", ") + ")"
+	}
 	for _, p := range sortedKeys(paths) {
 		b, inBase := base[p]
 		n, inNext := next[p]
 		d, onDisk, err := disk(p)
+		if errors.Is(err, ErrNotRegular) {
+			u.Changes = append(u.Changes, Change{Path: p, Outcome: Skipped, OldExists: true, NewExists: true})
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -157,8 +190,11 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 		switch {
 		case inBase && owner[p] == OwnerUser:
 			c.Outcome = Yours
+			if inNext && !bytes.Equal(b.Content, n.Content) {
+				c.Outcome = YoursBehind
+			}
 		case inBase && inNext:
-			c = decide(c, b.Content, n.Content, old.Version)
+			c = decide(c, b.Content, n.Content, baseLabel, nextLabel)
 		case inBase: // no longer generated
 			switch {
 			case !onDisk:
@@ -177,7 +213,7 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 			case n.Owner == OwnerUser:
 				c.Outcome = Yours
 			default:
-				c.New, c.Conflicts = Merge3(nil, d, n.Content, "yours", "(none)", "zdgen "+Version)
+				c.New, c.Conflicts = Merge3(nil, d, n.Content, "yours", "(none)", nextLabel)
 				c.Outcome = AddConflict
 			}
 		}
@@ -186,12 +222,13 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 	// A new module path: the owner's files import the old one's packages
 	// (gRPC handlers.go imports the API package), so move those imports.
 	for i := range u.Changes {
-		if c := u.Changes[i]; c.Outcome == Yours && c.OldExists {
+		if c := u.Changes[i]; (c.Outcome == Yours || c.Outcome == YoursBehind) && c.OldExists {
 			if err := u.MoveImports(c.Path, c.Old); err != nil {
 				return nil, err
 			}
 		}
 	}
+	unlisted(u.Changes)
 
 	l := NewLock(a, rendered[:0:0])
 	for _, f := range rendered {
@@ -213,8 +250,31 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 	return u, nil
 }
 
-// decide handles a file both the base and the new version generate.
-func decide(c Change, base, next []byte, from string) Change {
+// unlisted fills in, for each file no longer generated but kept, the other
+// files that named it (by its path relative to theirs: kustomization.yaml
+// lists pdb.yaml, skaffold.yaml deploy/k8s/pdb.yaml) before the upgrade
+// and no longer do after it.
+func unlisted(cs []Change) {
+	for i, c := range cs {
+		if c.Outcome != KeptObsolete {
+			continue
+		}
+		for _, o := range cs {
+			ref, err := filepath.Rel(filepath.FromSlash(path.Dir(o.Path)), filepath.FromSlash(c.Path))
+			if err != nil || !o.OldExists || !o.NewExists {
+				continue
+			}
+			ref = filepath.ToSlash(ref)
+			if bytes.Contains(o.Old, []byte(ref)) && !bytes.Contains(o.New, []byte(ref)) {
+				cs[i].Unlisted = append(cs[i].Unlisted, o.Path)
+			}
+		}
+	}
+}
+
+// decide handles a file both the base and the new version generate; the
+// labels name them in conflict markers.
+func decide(c Change, base, next []byte, baseLabel, nextLabel string) Change {
 	d := c.Old
 	// Generated code (the gRPC .pb.go files) names the tools that wrote it;
 	// after `make proto` those lines say protoc's version where zdgen's
@@ -234,7 +294,7 @@ func decide(c Change, base, next []byte, from string) Change {
 	case bytes.Equal(asBase, base):
 		c.Outcome, c.New = Updated, next
 	default:
-		c.New, c.Conflicts = Merge3(base, asBase, next, "yours", "zdgen "+from, "zdgen "+Version)
+		c.New, c.Conflicts = Merge3(base, asBase, next, "yours", baseLabel, nextLabel)
 		c.Outcome = Merged
 		if c.Conflicts > 0 {
 			c.Outcome = Conflict

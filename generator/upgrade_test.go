@@ -105,10 +105,15 @@ func TestUpgradeOutcomes(t *testing.T) {
 		{name: "no longer generated, edited: kept with a warning", path: "deploy/k8s/pdb.yaml", want: KeptObsolete, replicas: 1,
 			edit: func(r map[string][]byte, _ *Lock) {
 				r["deploy/k8s/pdb.yaml"] = append(r["deploy/k8s/pdb.yaml"], "# ours\n"...)
+			},
+			check: func(t *testing.T, c Change) {
+				if strings.Join(c.Unlisted, ",") != "Makefile,deploy/k8s/kustomization.yaml,skaffold.yaml" {
+					t.Errorf("unlisted from %q, want the Makefile's lint, kustomization.yaml and skaffold.yaml", c.Unlisted)
+				}
 			}},
 		{name: "owned by the user from the start: not touched", path: "internal/server/handlers.go", want: Yours,
 			edit: func(r map[string][]byte, _ *Lock) { r["internal/server/handlers.go"] = []byte("package server\n") }},
-		{name: "marked owner: user in the lock: not touched although the template changed", path: "Dockerfile", want: Yours,
+		{name: "marked owner: user in the lock: not touched although the template changed, and reported", path: "Dockerfile", want: YoursBehind,
 			edit: func(_ map[string][]byte, l *Lock) {
 				for i := range l.Files {
 					if l.Files[i].Path == "Dockerfile" {
@@ -153,7 +158,7 @@ func TestUpgradeOutcomes(t *testing.T) {
 				t.Fatalf("%s: %s, want %s", tc.path, c.Outcome, tc.want)
 			}
 			switch tc.want {
-			case Kept, Yours, StaysDeleted, KeptObsolete, Unchanged:
+			case Kept, Yours, YoursBehind, StaysDeleted, KeptObsolete, Unchanged:
 				if c.Writes() {
 					t.Errorf("%s: %s but written", tc.path, c.Outcome)
 				}
@@ -501,7 +506,7 @@ func TestDecideRegeneratedCode(t *testing.T) {
 		{"regenerated from the new code", gen("v3.21.12", "var A = 2\n\nvar B = 1\n\nvar C = 1\n"), Kept, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := decide(Change{Path: "api/a.pb.go", Old: tc.ours, OldExists: true, New: tc.ours, NewExists: true}, base, next, "0.1.0")
+			c := decide(Change{Path: "api/a.pb.go", Old: tc.ours, OldExists: true, New: tc.ours, NewExists: true}, base, next, "zdgen 0.1.0", "zdgen 0.2.0")
 			if tc.new == nil {
 				tc.new = tc.ours
 			}
@@ -513,13 +518,13 @@ func TestDecideRegeneratedCode(t *testing.T) {
 	// The owner changed the code the new version changes: a conflict, on
 	// those lines only, marked as generated code (regenerate after it).
 	ours := gen("v3.21.12", "var A = 3\n\nvar B = 1\n\nvar C = 1\n")
-	if c := decide(Change{Path: "api/a.pb.go", Old: ours, OldExists: true, New: ours, NewExists: true}, base, next, "0.1.0"); c.Outcome != Conflict || c.Conflicts != 1 || !c.Generated || bytes.Contains(c.New, []byte("<<<<<<< yours\n// \tprotoc")) {
+	if c := decide(Change{Path: "api/a.pb.go", Old: ours, OldExists: true, New: ours, NewExists: true}, base, next, "zdgen 0.1.0", "zdgen 0.2.0"); c.Outcome != Conflict || c.Conflicts != 1 || !c.Generated || bytes.Contains(c.New, []byte("<<<<<<< yours\n// \tprotoc")) {
 		t.Errorf("%s, %d conflicts, generated %v:\n%s", c.Outcome, c.Conflicts, c.Generated, c.New)
 	}
 	// Not generated code: the same lines are the owner's change.
 	plain := func(b []byte) []byte { return bytes.Replace(b, []byte("Code generated"), []byte("Written"), 1) }
 	ours = plain(gen("v3.21.12", "var A = 1\n\nvar B = 1\n\nvar C = 1\n"))
-	if c := decide(Change{Path: "a.go", Old: ours, OldExists: true, New: ours, NewExists: true}, plain(base), plain(next), "0.1.0"); c.Outcome != Conflict {
+	if c := decide(Change{Path: "a.go", Old: ours, OldExists: true, New: ours, NewExists: true}, plain(base), plain(next), "zdgen 0.1.0", "zdgen 0.2.0"); c.Outcome != Conflict {
 		t.Errorf("hand-written file: %s, want %s", c.Outcome, Conflict)
 	}
 }

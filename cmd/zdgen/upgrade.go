@@ -32,8 +32,26 @@ func (e conflictsError) Error() string {
 	return fmt.Sprintf("%d file(s) with conflicts, left between <<<<<<< and >>>>>>> markers: %s; resolve them, then commit", len(e.paths), strings.Join(e.paths, ", "))
 }
 
-// errBehind is --check finding work to do.
-var errBehind = errors.New("the repository is behind: run zdgen upgrade")
+// behindError is --check finding work to do; it names the command that
+// does it, with the same directory and --set answers.
+func behindError(dir string, o upgradeOptions) error {
+	cmd := []string{"zdgen", "upgrade"}
+	if dir != "." {
+		cmd = append(cmd, shellQuote(dir))
+	}
+	for _, kv := range o.set {
+		cmd = append(cmd, "--set", shellQuote(kv))
+	}
+	return fmt.Errorf("the repository is behind: run %s", strings.Join(cmd, " "))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=.,/:@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
 
 func newUpgradeCmd(e env) *cobra.Command {
 	var o upgradeOptions
@@ -50,7 +68,10 @@ changed are merged line by line, and lines both changed are left between
 conflict markers (exit 1, each file listed); files no longer generated are
 removed if untouched, kept with a warning if not; new files are added; a
 file you deleted stays deleted; files owned by you (owner: user in
-.zdgen.yaml, handlers.go from the start) are never touched.
+.zdgen.yaml, handlers.go from the start) are never touched, only listed
+when zdgen now generates them differently (with --set module=..., their
+imports of the old module's packages move, as in your own Go files); a
+symbolic link is skipped and listed.
 
 Nothing is written unless the git work tree is clean (--allow-dirty to
 override), so each upgrade is one reviewable commit. The new files are
@@ -129,7 +150,7 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 			return err
 		}
 		printOutcomes(out, u, "Would upgrade")
-		return errBehind
+		return behindError(dir, o)
 	case o.dryRun:
 		if err := printDiff(out, u); err != nil {
 			return err
@@ -217,7 +238,7 @@ func repoReader(dir string) generator.Disk {
 			return nil, false, err
 		}
 		if !fi.Mode().IsRegular() {
-			return nil, false, fmt.Errorf("%s is not a regular file (a link or a directory); zdgen does not write through it", p)
+			return nil, false, fmt.Errorf("%s: %w", p, generator.ErrNotRegular)
 		}
 		b, err := os.ReadFile(p)
 		return b, err == nil, err
@@ -311,7 +332,7 @@ func checkClean(dir string) error {
 func refuseUnresolved(u *generator.Upgrade) error {
 	var ps []string
 	for _, c := range u.Changes {
-		if c.Outcome != generator.Yours && generator.HasConflictMarkers(c.Old) {
+		if c.Outcome != generator.Yours && c.Outcome != generator.YoursBehind && generator.HasConflictMarkers(c.Old) {
 			ps = append(ps, c.Path)
 		}
 	}
@@ -332,7 +353,19 @@ func printOutcomes(w io.Writer, u *generator.Upgrade, verb string) {
 		case generator.ImportsMoved:
 			lines = append(lines, fmt.Sprintf("  %-22s %s  (imports of %s moved to %s; nothing else changed)", c.Outcome, c.Path, u.ModuleFrom, u.ModuleTo))
 		case generator.KeptObsolete:
-			lines = append(lines, fmt.Sprintf("  %-22s %s  (warning: zdgen %s no longer generates it and you changed it: delete it if unused)", c.Outcome, c.Path, u.To))
+			note := "delete it if unused"
+			if len(c.Unlisted) > 0 {
+				note = fmt.Sprintf("zdgen took it out of %s, which no longer use it: delete it if unused, or list it there again", andList(c.Unlisted))
+			}
+			lines = append(lines, fmt.Sprintf("  %-22s %s  (warning: zdgen %s no longer generates it and you changed it, so it stays; %s)", c.Outcome, c.Path, u.To, note))
+		case generator.YoursBehind:
+			with := ""
+			if len(u.AnswersTo) > 0 {
+				with = " with " + strings.Join(u.AnswersTo, ", ")
+			}
+			lines = append(lines, fmt.Sprintf("  %-22s %s  (owner: user, so not touched; zdgen %s%s generates it differently from what it did before: bring the change over by hand if you want it)", c.Outcome, c.Path, u.To, with))
+		case generator.Skipped:
+			lines = append(lines, fmt.Sprintf("  %-22s %s  (warning: a symbolic link or not a regular file; zdgen neither reads nor writes through it: compare it with zdgen %s's version by hand)", c.Outcome, c.Path, u.To))
 		case generator.Conflict, generator.AddConflict:
 			note := ""
 			if c.Generated {
@@ -351,6 +384,14 @@ func printOutcomes(w io.Writer, u *generator.Upgrade, verb string) {
 	for _, l := range lines {
 		fmt.Fprintln(w, l)
 	}
+}
+
+// andList joins "a", "b" and "c" as "a, b and c".
+func andList(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 // printDiff writes the upgrade as a unified diff, as git would show it.
