@@ -44,9 +44,9 @@ func moveImports(path string, src []byte, from, to string) ([]byte, int, error) 
 }
 
 // MoveImports adds to an upgrade that changes the module path a Go file of
-// the owner's (path slash-separated, src as on disk) that imports the old
-// module's packages: its imports move to the new module, so the upgraded
-// tree still builds. Files zdgen generates for the owner (owner: user) are
+// the owner's (path slash-separated, src its content after the upgrade so
+// far) that imports the old module's packages: its imports move to the new
+// module, so the upgraded tree still builds. The files the lock lists are
 // handled by PlanUpgrade; this is for the owner's other files. A file that
 // names the old module but does not parse is refused as an InputError.
 func (u *Upgrade) MoveImports(path string, src []byte) error {
@@ -60,11 +60,15 @@ func (u *Upgrade) MoveImports(path string, src []byte) error {
 	if n == 0 {
 		return nil
 	}
-	for i := range u.Changes {
-		if u.Changes[i].Path == path {
-			u.Changes[i].Outcome, u.Changes[i].New, u.Changes[i].NewExists = ImportsMoved, moved, true
-			return nil
+	for i, c := range u.Changes {
+		if c.Path != path {
+			continue
 		}
+		if c.Outcome != Merged { // a merge says what it did already
+			u.Changes[i].Outcome = ImportsMoved
+		}
+		u.Changes[i].New, u.Changes[i].NewExists = moved, true
+		return nil
 	}
 	u.Changes = append(u.Changes, Change{Path: path, Outcome: ImportsMoved, Old: src, OldExists: true, New: moved, NewExists: true, Mode: 0o644})
 	return nil

@@ -42,3 +42,24 @@ func TestUpgradeModuleMovesOwnedImports(t *testing.T) {
 		t.Errorf("an owned file that does not parse: %v", err)
 	}
 }
+
+// An import of the old module the owner added to a file zdgen generates
+// survives the merge as written: it moves too.
+func TestUpgradeModuleMovesMergedImports(t *testing.T) {
+	a := Defaults("shop")
+	a.Protocol = ProtocolGRPC
+	repo, l := oldRepo(t, a)
+	const s = "internal/server/server.go"
+	old := string(repo[s])
+	i := strings.Index(old, "\n)\n") + len("\n)\n")
+	repo[s] = []byte(old[:i] + "\nimport _ \"example.com/shop/internal/load\"\n" + old[i:])
+	a.Module = "example.com/newmod"
+	u, err := PlanUpgrade(l, repo[LockPath], a, mapDisk(repo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := outcomes(u)[s]
+	if c.Outcome != Merged || !strings.Contains(string(c.New), "import _ \"example.com/newmod/internal/load\"\n") || strings.Contains(string(c.New), "example.com/shop/") {
+		t.Errorf("%s: %s\n%s", s, c.Outcome, c.New)
+	}
+}

@@ -220,10 +220,17 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 		u.Changes = append(u.Changes, c)
 	}
 	// A new module path: the owner's files import the old one's packages
-	// (gRPC handlers.go imports the API package), so move those imports.
+	// (gRPC handlers.go imports the API package), so move those imports;
+	// and imports the owner added to a file zdgen generates, which the
+	// merge keeps as the owner wrote them.
 	for i := range u.Changes {
-		if c := u.Changes[i]; (c.Outcome == Yours || c.Outcome == YoursBehind) && c.OldExists {
+		switch c := u.Changes[i]; {
+		case (c.Outcome == Yours || c.Outcome == YoursBehind) && c.OldExists:
 			if err := u.MoveImports(c.Path, c.Old); err != nil {
+				return nil, err
+			}
+		case c.Outcome == Kept || c.Outcome == Merged:
+			if err := u.MoveImports(c.Path, c.New); err != nil {
 				return nil, err
 			}
 		}
