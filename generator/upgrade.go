@@ -2,8 +2,11 @@ package generator
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
+	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -33,6 +36,9 @@ const (
 	StaysDeleted Outcome = "stays deleted"         // the owner deleted it: not brought back
 	Yours        Outcome = "yours, not touched"    // owned by the user: never touched
 	AddConflict  Outcome = "conflict (both added)" // new here, but the owner already has a different file there
+	ImportsMoved Outcome = "yours, imports moved"  // the owner's Go file: imports of the old module path moved to the new one, nothing else
+	YoursBehind  Outcome = "yours, not updated"    // owned by the user, not touched, but zdgen now generates it differently: reported
+	Skipped      Outcome = "skipped"               // not a regular file (a symbolic link): neither read nor written, reported
 )
 
 // Change is the decision for one path, with the content before and after.
@@ -45,6 +51,12 @@ type Change struct {
 	NewExists bool
 	Mode      fs.FileMode // for a file written new
 	Conflicts int         // conflict hunks written into New
+	// Unlisted names the files (kustomization.yaml, skaffold.yaml) that
+	// listed a file no longer generated and, after the upgrade, do not.
+	Unlisted []string
+	// Generated is generated code (a .pb.go): after resolving a conflict
+	// in it, regenerate it from the .proto rather than edit it.
+	Generated bool
 }
 
 // Writes reports whether the change touches the disk.
@@ -56,8 +68,13 @@ func (c Change) Writes() bool {
 // ApplyUpgrade.
 type Upgrade struct {
 	From, To string // template versions
-	Plan     *Plan  // the new plan
-	Changes  []Change
+	// ModuleFrom and ModuleTo are the Go module path before and after.
+	ModuleFrom, ModuleTo string
+	// AnswersFrom and AnswersTo are the answers that change, as key=value,
+	// before and after; empty when none does.
+	AnswersFrom, AnswersTo []string
+	Plan                   *Plan // the new plan
+	Changes                []Change
 	// Lock is the new .zdgen.yaml, written last. LockOld is the one on disk.
 	Lock    File
 	LockOld []byte
@@ -90,8 +107,13 @@ func (u *Upgrade) Pending() bool {
 func (u *Upgrade) LockChanged() bool { return !bytes.Equal(u.LockOld, u.Lock.Content) }
 
 // Disk reads one repository file by its slash-separated path: its content,
-// or ok=false when it does not exist.
+// or ok=false when it does not exist. An error wrapping ErrNotRegular (a
+// symbolic link, a directory) skips that file: the upgrade reports it and
+// leaves it alone.
 type Disk func(path string) (content []byte, ok bool, err error)
+
+// ErrNotRegular is a repository path that is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")
 
 // PlanUpgrade decides, file by file, how to bring a repository generated
 // with old (its parsed .zdgen.yaml, whose bytes are lockOld) to this zdgen's
@@ -139,11 +161,28 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 	for p := range next {
 		paths[p] = true
 	}
-	u := &Upgrade{From: old.Version, To: Version, Plan: plan, LockOld: lockOld}
+	u := &Upgrade{From: old.Version, To: Version, Plan: plan, LockOld: lockOld, ModuleFrom: old.Answers.Module, ModuleTo: a.Module}
+	for _, f := range Fields {
+		if was, is := f.Get(&old.Answers), f.Get(&a); was != is {
+			u.AnswersFrom = append(u.AnswersFrom, f.Key+"="+was)
+			u.AnswersTo = append(u.AnswersTo, f.Key+"="+is)
+		}
+	}
+	// Conflict labels: the versions, and the answers when they change (with
+	// the same version on both sides, the answers are the only difference).
+	baseLabel, nextLabel := "zdgen "+old.Version, "zdgen "+Version
+	if len(u.AnswersTo) > 0 {
+		baseLabel += " (" + strings.Join(u.AnswersFrom, ", ") + ")"
+		nextLabel += " (" + strings.Join(u.AnswersTo, ", ") + ")"
+	}
 	for _, p := range sortedKeys(paths) {
 		b, inBase := base[p]
 		n, inNext := next[p]
 		d, onDisk, err := disk(p)
+		if errors.Is(err, ErrNotRegular) {
+			u.Changes = append(u.Changes, Change{Path: p, Outcome: Skipped, OldExists: true, NewExists: true})
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -151,8 +190,11 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 		switch {
 		case inBase && owner[p] == OwnerUser:
 			c.Outcome = Yours
+			if inNext && !bytes.Equal(b.Content, n.Content) {
+				c.Outcome = YoursBehind
+			}
 		case inBase && inNext:
-			c = decide(c, b.Content, n.Content, old.Version)
+			c = decide(c, b.Content, n.Content, baseLabel, nextLabel)
 		case inBase: // no longer generated
 			switch {
 			case !onDisk:
@@ -171,12 +213,29 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 			case n.Owner == OwnerUser:
 				c.Outcome = Yours
 			default:
-				c.New, c.Conflicts = Merge3(nil, d, n.Content, "yours", "(none)", "zdgen "+Version)
+				c.New, c.Conflicts = Merge3(nil, d, n.Content, "yours", "(none)", nextLabel)
 				c.Outcome = AddConflict
 			}
 		}
 		u.Changes = append(u.Changes, c)
 	}
+	// A new module path: the owner's files import the old one's packages
+	// (gRPC handlers.go imports the API package), so move those imports;
+	// and imports the owner added to a file zdgen generates, which the
+	// merge keeps as the owner wrote them.
+	for i := range u.Changes {
+		switch c := u.Changes[i]; {
+		case (c.Outcome == Yours || c.Outcome == YoursBehind) && c.OldExists:
+			if err := u.MoveImports(c.Path, c.Old); err != nil {
+				return nil, err
+			}
+		case c.Outcome == Kept || c.Outcome == Merged:
+			if err := u.MoveImports(c.Path, c.New); err != nil {
+				return nil, err
+			}
+		}
+	}
+	unlisted(u.Changes)
 
 	l := NewLock(a, rendered[:0:0])
 	for _, f := range rendered {
@@ -198,9 +257,38 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 	return u, nil
 }
 
-// decide handles a file both the base and the new version generate.
-func decide(c Change, base, next []byte, from string) Change {
+// unlisted fills in, for each file no longer generated but kept, the other
+// files that named it (by its path relative to theirs: kustomization.yaml
+// lists pdb.yaml, skaffold.yaml deploy/k8s/pdb.yaml) before the upgrade
+// and no longer do after it.
+func unlisted(cs []Change) {
+	for i, c := range cs {
+		if c.Outcome != KeptObsolete {
+			continue
+		}
+		for _, o := range cs {
+			ref, err := filepath.Rel(filepath.FromSlash(path.Dir(o.Path)), filepath.FromSlash(c.Path))
+			if err != nil || !o.OldExists || !o.NewExists {
+				continue
+			}
+			ref = filepath.ToSlash(ref)
+			if bytes.Contains(o.Old, []byte(ref)) && !bytes.Contains(o.New, []byte(ref)) {
+				cs[i].Unlisted = append(cs[i].Unlisted, o.Path)
+			}
+		}
+	}
+}
+
+// decide handles a file both the base and the new version generate; the
+// labels name them in conflict markers.
+func decide(c Change, base, next []byte, baseLabel, nextLabel string) Change {
 	d := c.Old
+	// Generated code (the gRPC .pb.go files) names the tools that wrote it;
+	// after `make proto` those lines say protoc's version where zdgen's
+	// say zdgen's. They are not the owner's change: compare and merge as
+	// if the owner's file had the base's (or the new render's) lines.
+	asBase, asNext := withVersionsOf(c.Path, d, base), withVersionsOf(c.Path, d, next)
+	_, _, c.Generated = versionLines(c.Path, next)
 	switch {
 	case !c.OldExists:
 		c.Outcome = StaysDeleted
@@ -208,10 +296,12 @@ func decide(c Change, base, next []byte, from string) Change {
 		c.Outcome = Unchanged
 	case bytes.Equal(d, base):
 		c.Outcome, c.New = Updated, next
-	case bytes.Equal(base, next):
+	case bytes.Equal(asNext, next), bytes.Equal(base, next):
 		c.Outcome = Kept
+	case bytes.Equal(asBase, base):
+		c.Outcome, c.New = Updated, next
 	default:
-		c.New, c.Conflicts = Merge3(base, d, next, "yours", "zdgen "+from, "zdgen "+Version)
+		c.New, c.Conflicts = Merge3(base, asBase, next, "yours", baseLabel, nextLabel)
 		c.Outcome = Merged
 		if c.Conflicts > 0 {
 			c.Outcome = Conflict

@@ -325,3 +325,244 @@ func TestUpgradeInteractive(t *testing.T) {
 		t.Errorf("answers after the upgrade: %+v", l.Answers)
 	}
 }
+
+// The --dry-run diff is one git accepts: `git apply --check` takes it (a
+// wrong hunk header makes git report an offset or reject the hunk), and
+// applying it gives the tree the upgrade itself writes.
+func TestUpgradeDryRunAppliesWithGit(t *testing.T) {
+	for _, protocol := range []string{generator.ProtocolHTTP, generator.ProtocolGRPC} {
+		t.Run(protocol, func(t *testing.T) {
+			a := generator.Defaults("shop")
+			a.Protocol = protocol
+			a.Replicas = 1 // the new answer adds a PodDisruptionBudget
+			dir := oldService(t, a)
+			// Edits that move the line numbers of later hunks.
+			dep := filepath.Join(dir, "deploy/k8s/deployment.yaml")
+			replaceIn(t, dep, "  annotations:\n", "  annotations:\n    team.example.com/owner: payments\n    team.example.com/pager: payments-oncall\n")
+			replaceIn(t, dep, "              memory: 128Mi\n", "              memory: 384Mi\n")
+			commitAll(t, dir, "owner's edits")
+
+			code, patch, errOut := zdgen(t, nil, "upgrade", dir, "--dry-run", "--set", "replicas=5")
+			if code != exitOK || patch == "" {
+				t.Fatalf("--dry-run: exit %d\n%s", code, errOut)
+			}
+			pf := filepath.Join(t.TempDir(), "upgrade.patch")
+			writeFile(t, pf, patch)
+			apply := exec.Command("git", "apply", "--check", "--verbose", pf)
+			apply.Dir = dir
+			b, err := apply.CombinedOutput()
+			if err != nil || bytes.Contains(b, []byte("offset")) || bytes.Contains(b, []byte("fuzz")) {
+				t.Fatalf("git apply --check: %v\n%s", err, b)
+			}
+			git(t, dir, "apply", pf)
+			patched := tree(t, dir)
+			git(t, dir, "reset", "-q", "--hard")
+			git(t, dir, "clean", "-q", "-fd")
+			if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "replicas=5"); code != exitOK {
+				t.Fatalf("upgrade: exit %d\n%s%s", code, out, errOut)
+			}
+			sameTree(t, tree(t, dir), patched)
+		})
+	}
+}
+
+// An owner runs `make proto` (the real protoc and the pinned plugins), then
+// upgrades, with changed answers, and upgrades again after another `make
+// proto`: the generated code never conflicts on its version lines, and the
+// upgraded service builds. Skips without protoc, except in CI.
+func TestUpgradeAfterMakeProto(t *testing.T) {
+	if _, err := exec.LookPath("protoc"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("protoc is not installed; .ci/run must install it")
+		}
+		t.Skip("protoc is not installed")
+	}
+	a := generator.Defaults("shop")
+	a.Protocol = generator.ProtocolGRPC
+	dir := oldService(t, a)
+	makeProto := func() {
+		t.Helper()
+		cmd := exec.Command("make", "proto")
+		cmd.Dir = dir
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("make proto: %v\n%s", err, b)
+		}
+	}
+	makeProto()
+	if diff := git(t, dir, "diff", "--stat"); !strings.Contains(diff, "shop.pb.go") {
+		t.Fatalf("make proto changed no generated file (the test needs it to): %q", diff)
+	}
+	commitAll(t, dir, "make proto")
+
+	code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "replicas=5")
+	if code != exitOK || strings.Contains(out, "conflict") {
+		t.Fatalf("upgrade after make proto: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, p := range []string{"api/shop/v1/shop.pb.go", "api/shop/v1/shop_grpc.pb.go"} {
+		if b, _ := os.ReadFile(filepath.Join(dir, p)); generator.HasConflictMarkers(b) {
+			t.Errorf("%s has conflict markers", p)
+		}
+	}
+	build := exec.Command("go", "build", "./...")
+	build.Dir = dir
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build in the upgraded service: %v\n%s", err, b)
+	}
+	commitAll(t, dir, "zdgen upgrade")
+
+	// The owner regenerates again: zdgen sees nothing to do.
+	makeProto()
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "--allow-empty", "-m", "make proto again")
+	if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--check"); code != exitOK {
+		t.Errorf("--check after make proto: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// --set module on a service whose owner's files import the module's own
+// packages (the gRPC handlers import the API package; an owner's file of
+// their own imports internal/config): those imports move to the new
+// module (go/parser finds them), the summary says so, and the upgraded
+// tree builds. A file of the owner's that does not parse is refused.
+func TestUpgradeModuleChange(t *testing.T) {
+	for _, protocol := range []string{generator.ProtocolHTTP, generator.ProtocolGRPC} {
+		t.Run(protocol, func(t *testing.T) {
+			a := generator.Defaults("shop")
+			a.Protocol = protocol
+			dir := oldService(t, a)
+			oldMod := a.Module
+			own := filepath.Join(dir, "internal/extra/extra.go")
+			if err := os.MkdirAll(filepath.Dir(own), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, own, "package extra\n\nimport (\n\t\"fmt\"\n\n\tcfg \""+oldMod+"/internal/config\"\n)\n\n// Describe is the owner's own code.\nfunc Describe(c cfg.Config) string { return fmt.Sprint(c) }\n")
+			commitAll(t, dir, "the owner's own package")
+
+			code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "module=example.com/newmod")
+			if code != exitOK {
+				t.Fatalf("upgrade: exit %d\n%s%s", code, out, errOut)
+			}
+			if !strings.Contains(out, "internal/extra/extra.go") || !strings.Contains(out, "moved to example.com/newmod") {
+				t.Errorf("the summary does not say which of the owner's imports moved:\n%s", out)
+			}
+			if protocol == generator.ProtocolGRPC && !strings.Contains(out, "internal/server/handlers.go") {
+				t.Errorf("the summary does not name handlers.go:\n%s", out)
+			}
+			if b, _ := os.ReadFile(own); !strings.Contains(string(b), "\tcfg \"example.com/newmod/internal/config\"\n") || !strings.Contains(string(b), "// Describe is the owner's own code.") {
+				t.Errorf("extra.go:\n%s", b)
+			}
+			for _, args := range [][]string{{"build", "./..."}, {"vet", "./..."}} {
+				cmd := exec.Command("go", args...)
+				cmd.Dir = dir
+				if b, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("go %v in the upgraded service: %v\n%s", args, err, b)
+				}
+			}
+			commitAll(t, dir, "upgrade")
+			if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--check"); code != exitOK {
+				t.Errorf("--check after the upgrade: exit %d\n%s%s", code, out, errOut)
+			}
+		})
+	}
+	t.Run("an owner's file that does not parse", func(t *testing.T) {
+		a := generator.Defaults("shop")
+		a.Protocol = generator.ProtocolGRPC
+		dir := oldService(t, a)
+		replaceIn(t, filepath.Join(dir, "internal/server/handlers.go"), "package server\n", "package server\n\nfunc broken( {\n")
+		commitAll(t, dir, "work in progress")
+		before := tree(t, dir)
+		code, _, errOut := zdgen(t, nil, "upgrade", dir, "--set", "module=example.com/newmod")
+		if code != exitUsage || !strings.Contains(errOut, "internal/server/handlers.go") || !strings.Contains(errOut, "module") {
+			t.Errorf("exit %d: %s", code, errOut)
+		}
+		sameTree(t, before, tree(t, dir))
+	})
+}
+
+// currentService is a service generated by this zdgen's templates (an old
+// one upgraded), in a git repository, committed.
+func currentService(t *testing.T, a generator.Answers) string {
+	t.Helper()
+	dir := oldService(t, a)
+	if code, out, errOut := zdgen(t, nil, "upgrade", dir); code != exitOK {
+		t.Fatalf("upgrade: exit %d\n%s%s", code, out, errOut)
+	}
+	commitAll(t, dir, "upgraded")
+	return dir
+}
+
+// What upgrade says names what it did and what the owner must do.
+func TestUpgradeMessages(t *testing.T) {
+	t.Run("--check names the --set it was given", func(t *testing.T) {
+		dir := currentService(t, generator.Defaults("shop"))
+		code, _, errOut := zdgen(t, nil, "upgrade", dir, "--check", "--set", "replicas=4", "--set", "description=a shop")
+		if code != exitFailure || !strings.Contains(errOut, "run zdgen upgrade "+dir+" --set replicas=4 --set 'description=a shop'") {
+			t.Errorf("exit %d: %s", code, errOut)
+		}
+	})
+	t.Run("conflict labels tell the answers apart when the version is the same", func(t *testing.T) {
+		dir := currentService(t, generator.Defaults("shop"))
+		dep := filepath.Join(dir, "deploy/k8s/deployment.yaml")
+		replaceIn(t, dep, "  replicas: 3\n", "  replicas: 7\n")
+		commitAll(t, dir, "more replicas")
+		code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "replicas=5")
+		if code != exitFailure {
+			t.Fatalf("exit %d\n%s%s", code, out, errOut)
+		}
+		b, _ := os.ReadFile(dep)
+		v := generator.Version
+		if !bytes.Contains(b, []byte("\n||||||| zdgen "+v+" (replicas=3)\n")) || !bytes.Contains(b, []byte("\n>>>>>>> zdgen "+v+" (replicas=5)\n")) {
+			t.Errorf("labels do not tell OLD from NEW:\n%s", b)
+		}
+	})
+	t.Run("a file of the owner's that the new answers change is reported", func(t *testing.T) {
+		dir := currentService(t, generator.Defaults("shop"))
+		replaceIn(t, filepath.Join(dir, generator.LockPath), "- owner: zdgen\n  path: deploy/k8s/deployment.yaml\n", "- owner: user\n  path: deploy/k8s/deployment.yaml\n")
+		commitAll(t, dir, "the Deployment is ours")
+		code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "replicas=5")
+		if code != exitOK || !strings.Contains(out, "yours, not updated     deploy/k8s/deployment.yaml") || !strings.Contains(out, "replicas=5") {
+			t.Errorf("exit %d\n%s%s", code, out, errOut)
+		}
+		if d, _ := os.ReadFile(filepath.Join(dir, "deploy/k8s/deployment.yaml")); !bytes.Contains(d, []byte("  replicas: 3\n")) {
+			t.Error("the owner's Deployment was touched")
+		}
+	})
+	t.Run("a file no longer generated: the warning says where zdgen unlisted it", func(t *testing.T) {
+		dir := currentService(t, generator.Defaults("shop"))
+		pdb := filepath.Join(dir, "deploy/k8s/pdb.yaml")
+		b, _ := os.ReadFile(pdb)
+		writeFile(t, pdb, string(b)+"# ours\n")
+		commitAll(t, dir, "edited budget")
+		code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "replicas=1")
+		if code != exitOK || !strings.Contains(out, "kept, not generated    deploy/k8s/pdb.yaml") || !strings.Contains(out, "zdgen took it out of Makefile, deploy/k8s/kustomization.yaml and skaffold.yaml") {
+			t.Errorf("exit %d\n%s%s", code, out, errOut)
+		}
+	})
+	t.Run("a symlinked generated file is reported and skipped", func(t *testing.T) {
+		dir := currentService(t, generator.Defaults("shop"))
+		df := filepath.Join(dir, "Dockerfile")
+		elsewhere := filepath.Join(t.TempDir(), "Dockerfile")
+		b, _ := os.ReadFile(df)
+		writeFile(t, elsewhere, string(b))
+		if err := os.Remove(df); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(elsewhere, df); err != nil {
+			t.Fatal(err)
+		}
+		commitAll(t, dir, "a shared Dockerfile")
+		code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "replicas=5")
+		if code != exitOK || !strings.Contains(out, "Dockerfile") || !strings.Contains(out, "symbolic link") {
+			t.Errorf("exit %d\n%s%s", code, out, errOut)
+		}
+		if fi, err := os.Lstat(df); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("the link is gone: %v", err)
+		}
+		if after, _ := os.ReadFile(elsewhere); string(after) != string(b) {
+			t.Error("the link's target changed")
+		}
+		if lockOf(t, dir).Answers.Replicas != 5 {
+			t.Error("the rest of the upgrade was not written")
+		}
+	})
+}
