@@ -60,10 +60,16 @@ type Workload struct {
 	MinReady       time.Duration
 	Progress       time.Duration // progressDeadlineSeconds
 	Grace          time.Duration // terminationGracePeriodSeconds
+	WorkMax        time.Duration // WORK_MAX: the service refuses longer work
+
+	// envDefaults are the service's own values for the variables the
+	// container may leave unset: the plan's, from the recorded answers.
+	envDefaults map[string]time.Duration
 
 	// The shutdown sequence as the manifests set it: PreStop from the
-	// hook, Drain and Shutdown from DRAIN_DELAY and SHUTDOWN_TIMEOUT, the
-	// timing model's Margin; Lag is the rehearsal's, given to Check.
+	// hook, Drain and Shutdown from DRAIN_DELAY and SHUTDOWN_TIMEOUT (the
+	// service's defaults when unset), the timing model's Margin; Lag is
+	// the rehearsal's, given to Check.
 	generator.Termination
 }
 
@@ -85,6 +91,7 @@ func Load(dir string) (*Workload, error) {
 		return nil, inputErrorf("%s: %w", generator.LockPath, err)
 	}
 	w.Margin = time.Duration(plan.MarginSeconds) * time.Second
+	w.envDefaults = plan.EnvDefaults()
 
 	k8sDir := filepath.Join(dir, "deploy", "k8s")
 	var kust struct {
@@ -183,6 +190,9 @@ func (w *Workload) resolve() error {
 	if w.Shutdown, err = w.envDuration("SHUTDOWN_TIMEOUT"); err != nil {
 		return err
 	}
+	if w.WorkMax, err = w.envDuration("WORK_MAX"); err != nil {
+		return err
+	}
 	for _, name := range []string{"PORT", "HEALTH_PORT"} {
 		v, ok := w.env(name)
 		if !ok {
@@ -250,15 +260,19 @@ func (w *Workload) env(name string) (string, bool) {
 }
 
 // envDuration reads a duration the service takes from its environment; an
-// unset one is 0 here, which the checks then treat as missing protection.
+// unset or empty one is the service's default, as its config package reads
+// it.
 func (w *Workload) envDuration(name string) (time.Duration, error) {
 	v, ok := w.env(name)
 	if !ok || v == "" {
-		return 0, nil
+		return w.envDefaults[name], nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
 		return 0, fmt.Errorf("deployment.yaml: %s=%q: %w", name, v, err)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("deployment.yaml: %s=%q: negative; the service refuses it and exits", name, v)
 	}
 	return d, nil
 }

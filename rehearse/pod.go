@@ -127,7 +127,11 @@ func (k *kubelet) newContainer(p *Pod) (*container, error) {
 	}
 	// The container's environment as the manifest writes it, with the
 	// ports moved to free ones on 127.0.0.1 and the drain turned off for a
-	// naive run.
+	// naive run (also where the manifest leaves it to the service's
+	// default).
+	if k.naive {
+		c.env = append(c.env, "DRAIN_DELAY=0s")
+	}
 	for _, e := range k.w.Container.Env {
 		v := e.Value
 		switch e.Name {
@@ -139,7 +143,7 @@ func (k *kubelet) newContainer(p *Pod) (*container, error) {
 			}
 		case "DRAIN_DELAY":
 			if k.naive {
-				v = "0s"
+				continue // set above
 			}
 		}
 		c.env = append(c.env, e.Name+"="+v)

@@ -162,3 +162,28 @@ func TestExecArgsRunTheBuiltBinaryOnMovedPorts(t *testing.T) {
 		t.Errorf("execArgs = %v, want %v", got, want)
 	}
 }
+
+// TestNaiveTurnsTheDrainOff: a naive pod gets DRAIN_DELAY=0s whether the
+// manifest sets the variable or leaves it to the service's default.
+func TestNaiveTurnsTheDrainOff(t *testing.T) {
+	for _, set := range []bool{true, false} {
+		k := testKubelet(t, "exit-on-term", 1, true)
+		if set {
+			k.w.Container.Env = append(k.w.Container.Env, corev1.EnvVar{Name: "DRAIN_DELAY", Value: "2s"})
+		}
+		c, err := k.newContainer(newPod(k, "p", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.logEnd.Close()
+		var drains []string
+		for _, kv := range c.env {
+			if strings.HasPrefix(kv, "DRAIN_DELAY=") {
+				drains = append(drains, kv)
+			}
+		}
+		if !slices.Equal(drains, []string{"DRAIN_DELAY=0s"}) {
+			t.Errorf("manifest sets DRAIN_DELAY: %v; naive pod's environment has %v, want only DRAIN_DELAY=0s", set, drains)
+		}
+	}
+}
