@@ -124,16 +124,7 @@ func TestLoadRejects(t *testing.T) {
 	}
 }
 
-func TestExecPreStopAndPercentages(t *testing.T) {
-	if d := execSleep([]string{"/greeter", "sleep", "5s"}); d != 5*time.Second {
-		t.Errorf("zdgen's exec hook: %v", d)
-	}
-	if d := execSleep([]string{"sleep", "20"}); d != 20*time.Second {
-		t.Errorf("the seeds' exec hook: %v", d)
-	}
-	if d := execSleep([]string{"/bin/sh", "-c", "sleep 5"}); d != 0 {
-		t.Errorf("a shell hook is not read: %v", d)
-	}
+func TestSurgePercentages(t *testing.T) {
 	dir := copyRepo(t, "http-greeter")
 	editDeployment(t, dir, "maxSurge: 1", "maxSurge: 25%")
 	w, err := Load(dir)
