@@ -23,8 +23,14 @@ func rehearseJSON(t *testing.T, args ...string) (int, *rehearse.Result, string) 
 	t.Helper()
 	code, out, errOut := zdgen(t, nil, append([]string{"rehearse", "--json"}, args...)...)
 	var res rehearse.Result
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
+	var verdict struct {
+		Passed *bool `json:"passed"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || json.Unmarshal([]byte(out), &verdict) != nil {
 		t.Fatalf("exit %d, no JSON result (%v); stderr:\n%s", code, err, errOut)
+	}
+	if verdict.Passed == nil || *verdict.Passed != (code == 0) {
+		t.Errorf("exit %d, but the JSON result's passed is %v", code, verdict.Passed)
 	}
 	return code, &res, errOut
 }
