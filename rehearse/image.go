@@ -157,6 +157,13 @@ func instructions(src string) []instruction {
 	var out []instruction
 	var cur strings.Builder
 	start, continued := 0, false
+	emit := func() instruction {
+		continued = false
+		cmd, args, _ := strings.Cut(strings.TrimSpace(cur.String()), " ")
+		ins := instruction{line: start, cmd: strings.ToUpper(cmd), args: strings.TrimSpace(args)}
+		out = append(out, ins)
+		return ins
+	}
 	for i := 0; i < len(lines); i++ {
 		t := strings.TrimSpace(lines[i])
 		if t == "" || strings.HasPrefix(t, "#") {
@@ -170,16 +177,10 @@ func instructions(src string) []instruction {
 			cur.WriteString(strings.TrimSuffix(l, escape))
 			cur.WriteByte(' ')
 			continued = true
-			if i < len(lines)-1 {
-				continue
-			}
-		} else {
-			cur.WriteString(lines[i])
+			continue
 		}
-		continued = false
-		cmd, args, _ := strings.Cut(strings.TrimSpace(cur.String()), " ")
-		ins := instruction{line: start, cmd: strings.ToUpper(cmd), args: strings.TrimSpace(args)}
-		out = append(out, ins)
+		cur.WriteString(lines[i])
+		ins := emit()
 		if ins.cmd != "RUN" && ins.cmd != "COPY" && ins.cmd != "ADD" {
 			continue
 		}
@@ -194,6 +195,9 @@ func instructions(src string) []instruction {
 				}
 			}
 		}
+	}
+	if continued { // the file ends in a continued line
+		emit()
 	}
 	return out
 }
@@ -364,6 +368,18 @@ func (img *Image) env(args string) {
 	}
 }
 
+// dirHolding is the innermost directory copied in whole that p is in; ""
+// if none.
+func (img *Image) dirHolding(p string) string {
+	best := ""
+	for dir := range img.dirs {
+		if strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") && len(dir) > len(best) {
+			best = dir
+		}
+	}
+	return best
+}
+
 // ships reports whether the modelled base has a command at p.
 func (img *Image) ships(p string) bool {
 	b, ok := bases[baseOf(img.Kind)]
@@ -443,13 +459,11 @@ func (img *Image) command(name string, argv []string, envPath string) (execComma
 			}
 			return execCommand{}, &notModelled{fmt.Sprintf("%s is %s, which the Dockerfile copies in; the rehearsal builds and runs only the service's binary", p, src)}
 		}
-		for dir, src := range img.dirs {
-			if strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") {
-				if path.Base(p) == name {
-					return execCommand{service: true, preStop: serviceSleep(argv)}, nil
-				}
-				return execCommand{}, &notModelled{fmt.Sprintf("%s may be among the files the Dockerfile copies into %s (from %s); the rehearsal cannot tell", p, dir, src)}
+		if dir := img.dirHolding(p); dir != "" {
+			if path.Base(p) == name {
+				return execCommand{service: true, preStop: serviceSleep(argv)}, nil
 			}
+			return execCommand{}, &notModelled{fmt.Sprintf("%s may be among the files the Dockerfile copies into %s (from %s); the rehearsal cannot tell", p, dir, img.dirs[dir])}
 		}
 		if img.ships(p) {
 			return hostCommand(path.Base(p), slices.Contains(bases[baseOf(img.Kind)].shells, path.Base(p)), argv)

@@ -261,3 +261,19 @@ func TestGeneratedExecCommandsRun(t *testing.T) {
 		}
 	}
 }
+
+func TestDockerfileLineRules(t *testing.T) {
+	// A continuation at the end of the file, the backtick escape, CRLF.
+	for _, src := range []string{
+		"FROM alpine:3.22\nCOPY /out/orders \\\n  /orders \\\n",
+		"# escape=`\r\nFROM alpine:3.22\r\nCOPY /out/orders `\r\n  /orders\r\n",
+	} {
+		img, err := ParseDockerfile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ec, err := img.command("orders", []string{"/orders", "sleep", "1s"}, ""); err != nil || !ec.service {
+			t.Errorf("%q: /orders: %v", src, err)
+		}
+	}
+}
