@@ -410,12 +410,17 @@ func (img *Image) copies() string {
 // servicePath is where the Dockerfile puts the service's binary; "" if
 // it names no such file.
 func (img *Image) servicePath(name string) string {
-	for _, p := range img.copied {
-		if src, ok := img.files[p]; ok && (path.Base(p) == name || path.Base(src) == name) {
-			return p
+	var paths []string
+	for p, src := range img.files {
+		if path.Base(p) == name || path.Base(src) == name {
+			paths = append(paths, p)
 		}
 	}
-	return ""
+	slices.Sort(paths)
+	if len(paths) == 0 {
+		return ""
+	}
+	return paths[0]
 }
 
 // execCommand is how the rehearsal runs a command written for the image.

@@ -160,6 +160,9 @@ ENTRYPOINT ["/app/bin/orders"]
 			t.Errorf("%v: runs the service's binary: %v, want %v", tc.argv, ec.service, tc.service)
 		}
 	}
+	if p := img.servicePath("orders"); p != "/app/bin/orders" {
+		t.Errorf("the service's binary is at %q, want /app/bin/orders", p)
+	}
 	for _, bad := range []string{"", "# only a comment\n", "COPY a /b\nFROM scratch\n", "FROM --platform=linux/amd64\n"} {
 		if _, err := ParseDockerfile(bad); err == nil {
 			t.Errorf("ParseDockerfile(%q) accepted", bad)
