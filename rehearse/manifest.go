@@ -11,12 +11,11 @@
 package rehearse
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -60,10 +59,23 @@ type Workload struct {
 	MinReady       time.Duration
 	Progress       time.Duration // progressDeadlineSeconds
 	Grace          time.Duration // terminationGracePeriodSeconds
+	WorkMax        time.Duration // WORK_MAX: the service refuses longer work
+
+	// Image is what the Dockerfile's final stage holds, read when an exec
+	// hook or probe must be judged against it; nil otherwise.
+	Image *Image
+	// commands are the exec hook's and probes' commands as the rehearsal
+	// runs them, keyed by commandKey.
+	commands map[string]execCommand
+
+	// envDefaults are the service's own values for the variables the
+	// container may leave unset: the plan's, from the recorded answers.
+	envDefaults map[string]time.Duration
 
 	// The shutdown sequence as the manifests set it: PreStop from the
-	// hook, Drain and Shutdown from DRAIN_DELAY and SHUTDOWN_TIMEOUT, the
-	// timing model's Margin; Lag is the rehearsal's, given to Check.
+	// hook, Drain and Shutdown from DRAIN_DELAY and SHUTDOWN_TIMEOUT (the
+	// service's defaults when unset), the timing model's Margin; Lag is
+	// the rehearsal's, given to Check.
 	generator.Termination
 }
 
@@ -85,6 +97,7 @@ func Load(dir string) (*Workload, error) {
 		return nil, inputErrorf("%s: %w", generator.LockPath, err)
 	}
 	w.Margin = time.Duration(plan.MarginSeconds) * time.Second
+	w.envDefaults = plan.EnvDefaults()
 
 	k8sDir := filepath.Join(dir, "deploy", "k8s")
 	var kust struct {
@@ -124,6 +137,9 @@ func Load(dir string) (*Workload, error) {
 	}
 	if err := w.resolve(); err != nil {
 		return nil, &InputError{err}
+	}
+	if err := w.judgeCommands(); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
@@ -172,15 +188,18 @@ func (w *Workload) resolve() error {
 		switch {
 		case ps.Sleep != nil:
 			w.PreStop = time.Duration(ps.Sleep.Seconds) * time.Second
-		case ps.Exec != nil:
-			w.PreStop = execSleep(ps.Exec.Command)
 		}
+		// An exec hook's length is what its command does in the image:
+		// judgeCommands sets it.
 	}
 	var err error
 	if w.Drain, err = w.envDuration("DRAIN_DELAY"); err != nil {
 		return err
 	}
 	if w.Shutdown, err = w.envDuration("SHUTDOWN_TIMEOUT"); err != nil {
+		return err
+	}
+	if w.WorkMax, err = w.envDuration("WORK_MAX"); err != nil {
 		return err
 	}
 	for _, name := range []string{"PORT", "HEALTH_PORT"} {
@@ -250,39 +269,21 @@ func (w *Workload) env(name string) (string, bool) {
 }
 
 // envDuration reads a duration the service takes from its environment; an
-// unset one is 0 here, which the checks then treat as missing protection.
+// unset or empty one is the service's default, as its config package reads
+// it.
 func (w *Workload) envDuration(name string) (time.Duration, error) {
 	v, ok := w.env(name)
 	if !ok || v == "" {
-		return 0, nil
+		return w.envDefaults[name], nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
 		return 0, fmt.Errorf("deployment.yaml: %s=%q: %w", name, v, err)
 	}
+	if d < 0 {
+		return 0, fmt.Errorf("deployment.yaml: %s=%q: negative; the service refuses it and exits", name, v)
+	}
 	return d, nil
-}
-
-// execSleep is how long an exec preStop hook of the form [BINARY, "sleep",
-// DURATION] (zdgen's, for images without a sleep binary) or the seeds'
-// [sleep, SECONDS] takes; 0 for a command it cannot read.
-func execSleep(cmd []string) time.Duration {
-	var arg string
-	switch {
-	case len(cmd) == 3 && cmd[1] == "sleep":
-		arg = cmd[2]
-	case len(cmd) == 2 && filepath.Base(cmd[0]) == "sleep":
-		arg = cmd[1]
-	default:
-		return 0
-	}
-	if d, err := time.ParseDuration(arg); err == nil {
-		return d
-	}
-	if n, err := strconv.ParseFloat(arg, 64); err == nil && n >= 0 && !math.IsInf(n, 0) {
-		return time.Duration(n * float64(time.Second))
-	}
-	return 0
 }
 
 // containerPort resolves a probe's or variable's port (a number or a
@@ -318,4 +319,83 @@ func (w *Workload) Check(lag time.Duration) error {
 		return inputErrorf("deploy/k8s/deployment.yaml breaks the timing model:\n  - %s", strings.Join(problems, "\n  - "))
 	}
 	return nil
+}
+
+// execs lists the container's exec commands, each with what runs it, as
+// the messages name them.
+func (w *Workload) execs() (where []string, argvs [][]string) {
+	ct := w.Container
+	if lc := ct.Lifecycle; lc != nil && lc.PreStop != nil && lc.PreStop.Exec != nil {
+		where, argvs = append(where, "preStop"), append(argvs, lc.PreStop.Exec.Command)
+	}
+	for _, p := range []struct {
+		name  string
+		probe *corev1.Probe
+	}{{"startupProbe", ct.StartupProbe}, {"readinessProbe", ct.ReadinessProbe}, {"livenessProbe", ct.LivenessProbe}} {
+		if p.probe != nil && p.probe.Exec != nil {
+			where, argvs = append(where, p.name), append(argvs, p.probe.Exec.Command)
+		}
+	}
+	return where, argvs
+}
+
+func commandKey(argv []string) string { return strings.Join(argv, "\x00") }
+
+// judgeCommands reads the Dockerfile when the container has an exec hook
+// or probe and judges each command against the image: in a cluster it
+// runs there or nowhere. A command the image lacks, or one the rehearsal
+// cannot tell about (a base image it does not model), is an input error
+// naming the command and the image; nothing runs it on this machine.
+func (w *Workload) judgeCommands() error {
+	where, argvs := w.execs()
+	if len(argvs) == 0 {
+		return nil
+	}
+	img, err := LoadImage(w.Dir)
+	if err != nil {
+		return inputErrorf("deploy/k8s/deployment.yaml runs commands in the image (%s), and the rehearsal judges them against the image the Dockerfile builds: %w", strings.Join(where, ", "), err)
+	}
+	w.Image = img
+	w.commands = map[string]execCommand{}
+	envPath, _ := w.env("PATH")
+	var problems []string
+	for i, argv := range argvs {
+		ec, err := img.command(w.Answers.Name, argv, envPath)
+		if err != nil {
+			consequence := "in a cluster the probe always fails"
+			if where[i] == "preStop" {
+				consequence = "in a cluster the hook fails and SIGTERM comes at once"
+			}
+			var nm *notModelled
+			if errors.As(err, &nm) {
+				consequence = "the rehearsal does not run what it cannot judge"
+				if p := img.servicePath(w.Answers.Name); p != "" {
+					consequence += fmt.Sprintf("; the service's own binary (%s) runs in any image", p)
+				}
+			}
+			cmd, _ := json.Marshal(argv)
+			problems = append(problems, fmt.Sprintf("%s exec %s: %v; %s", where[i], cmd, err, consequence))
+			continue
+		}
+		w.commands[commandKey(argv)] = ec
+		if where[i] == "preStop" {
+			w.PreStop = ec.preStop
+		}
+	}
+	if len(problems) > 0 {
+		return inputErrorf("deploy/k8s/deployment.yaml: exec commands the rehearsal cannot run as the image would:\n  - %s", strings.Join(problems, "\n  - "))
+	}
+	return nil
+}
+
+// command is how the rehearsal runs argv "in the container".
+func (w *Workload) command(argv []string) (execCommand, error) {
+	if ec, ok := w.commands[commandKey(argv)]; ok {
+		return ec, nil
+	}
+	if w.Image == nil {
+		return execCommand{}, errors.New("not judged against the image")
+	}
+	envPath, _ := w.env("PATH")
+	return w.Image.command(w.Answers.Name, argv, envPath)
 }

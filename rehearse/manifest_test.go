@@ -124,16 +124,7 @@ func TestLoadRejects(t *testing.T) {
 	}
 }
 
-func TestExecPreStopAndPercentages(t *testing.T) {
-	if d := execSleep([]string{"/greeter", "sleep", "5s"}); d != 5*time.Second {
-		t.Errorf("zdgen's exec hook: %v", d)
-	}
-	if d := execSleep([]string{"sleep", "20"}); d != 20*time.Second {
-		t.Errorf("the seeds' exec hook: %v", d)
-	}
-	if d := execSleep([]string{"/bin/sh", "-c", "sleep 5"}); d != 0 {
-		t.Errorf("a shell hook is not read: %v", d)
-	}
+func TestSurgePercentages(t *testing.T) {
 	dir := copyRepo(t, "http-greeter")
 	editDeployment(t, dir, "maxSurge: 1", "maxSurge: 25%")
 	w, err := Load(dir)
@@ -145,5 +136,31 @@ func TestExecPreStopAndPercentages(t *testing.T) {
 	}
 	if w.MaxSurge != 3 { // 25 % of 10, rounded up
 		t.Errorf("maxSurge 25%% of 10 = %d, want 3", w.MaxSurge)
+	}
+}
+
+// TestUnsetEnvIsTheServiceDefault: a Deployment that leaves DRAIN_DELAY or
+// SHUTDOWN_TIMEOUT unset runs the service on its built-in defaults (the
+// plan's, from the recorded answers), so the timing rules count those, not
+// 0: without SHUTDOWN_TIMEOUT the grace period still needs 22 s.
+func TestUnsetEnvIsTheServiceDefault(t *testing.T) {
+	dir := copyRepo(t, "http-greeter")
+	editDeployment(t, dir, `            - name: DRAIN_DELAY
+              value: "2s"
+`, "")
+	editDeployment(t, dir, `            - name: SHUTDOWN_TIMEOUT
+              value: "10s"
+`, "")
+	editDeployment(t, dir, "terminationGracePeriodSeconds: 22", "terminationGracePeriodSeconds: 12")
+	w, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Drain != 2*time.Second || w.Shutdown != 10*time.Second {
+		t.Errorf("unset DRAIN_DELAY and SHUTDOWN_TIMEOUT read as %s and %s, want the service's defaults 2s and 10s", w.Drain, w.Shutdown)
+	}
+	err = w.Check(5 * time.Second)
+	if !IsInputError(err) || !strings.Contains(err.Error(), "drain 2s + shutdown timeout 10s + margin 5s = 22s") {
+		t.Errorf("grace 12s without SHUTDOWN_TIMEOUT: Check = %v, want the grace rule with the defaults (22s)", err)
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"io"
 	"math"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -127,7 +129,11 @@ func (k *kubelet) newContainer(p *Pod) (*container, error) {
 	}
 	// The container's environment as the manifest writes it, with the
 	// ports moved to free ones on 127.0.0.1 and the drain turned off for a
-	// naive run.
+	// naive run (also where the manifest leaves it to the service's
+	// default).
+	if k.naive {
+		c.env = append(c.env, "DRAIN_DELAY=0s")
+	}
 	for _, e := range k.w.Container.Env {
 		v := e.Value
 		switch e.Name {
@@ -139,7 +145,7 @@ func (k *kubelet) newContainer(p *Pod) (*container, error) {
 			}
 		case "DRAIN_DELAY":
 			if k.naive {
-				v = "0s"
+				continue // set above
 			}
 		}
 		c.env = append(c.env, e.Name+"="+v)
@@ -399,17 +405,25 @@ func (p *Pod) runProbe(ctx context.Context, c *container, pr *corev1.Probe, time
 	return errors.New("the probe has no handler")
 }
 
-// exec runs a command "in the container": a command naming the service's
-// binary (by its path in the image, /NAME, or its name) runs the built
-// binary; ports of the container in its arguments are moved as the
-// process's were. Its process group is killed when ctx ends.
+// exec runs a command "in the container", as the image would run it:
+// the service's binary is the built one, a command the base image ships is
+// this machine's program of that name (a shell's -c script runs with the
+// host's sh), and ports of the container in its arguments are moved as the
+// process's were. A command the image lacks was refused by Load. Its
+// process group is killed when ctx ends.
 func (k *kubelet) exec(ctx context.Context, c *container, argv []string) error {
-	if len(argv) == 0 {
-		return errors.New("empty command")
+	ec, err := k.w.command(argv)
+	if err != nil {
+		return fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
 	}
-	args := execArgs(k.w.Answers.Name, k.binary, argv, c.ports)
+	program, env := k.binary, c.env
+	if !ec.service {
+		// The host's program, found on the host's PATH.
+		program, env = ec.host, append(slices.Clip(c.env), "PATH="+os.Getenv("PATH"))
+	}
+	args := execArgs(program, argv, c.ports)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Env = c.env
+	cmd.Env = env
 	ownGroup(cmd)
 	cmd.Cancel = func() error { killGroup(cmd); return nil }
 	cmd.WaitDelay = time.Second
@@ -420,14 +434,11 @@ func (k *kubelet) exec(ctx context.Context, c *container, argv []string) error {
 	return nil
 }
 
-// execArgs maps a command written for the image to this machine: the
-// service's binary (/NAME or NAME) becomes the built one, and "HOST:PORT"
-// arguments naming a container port name the port it was moved to.
-func execArgs(name, binary string, argv []string, ports map[int32]int) []string {
-	args := append([]string(nil), argv...)
-	if filepath.Base(args[0]) == name {
-		args[0] = binary
-	}
+// execArgs maps a command written for the image to this machine: program
+// runs in place of argv[0], and "HOST:PORT" arguments naming a container
+// port name the port it was moved to.
+func execArgs(program string, argv []string, ports map[int32]int) []string {
+	args := append([]string{program}, argv[1:]...)
 	for i := 1; i < len(args); i++ {
 		for cp, hp := range ports {
 			if j := strings.LastIndex(args[i], ":"); j >= 0 && args[i][j+1:] == strconv.Itoa(int(cp)) {

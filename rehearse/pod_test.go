@@ -149,16 +149,73 @@ func TestNaiveSkipsPreStop(t *testing.T) {
 	}
 }
 
-func TestExecArgsRunTheBuiltBinaryOnMovedPorts(t *testing.T) {
+func TestExecArgsMoveTheContainerPorts(t *testing.T) {
 	ports := map[int32]int{8080: 41000, 8081: 41001}
-	got := execArgs("worker", "/tmp/build/worker", []string{"/worker", "probe", "-addr", "127.0.0.1:8080", "-service", "readiness", "[::1]:8081"}, ports)
+	got := execArgs("/tmp/build/worker", []string{"/worker", "probe", "-addr", "127.0.0.1:8080", "-service", "readiness", "[::1]:8081"}, ports)
 	want := []string{"/tmp/build/worker", "probe", "-addr", "127.0.0.1:41000", "-service", "readiness", "[::1]:41001"}
 	if !slices.Equal(got, want) {
 		t.Errorf("execArgs = %v, want %v", got, want)
 	}
-	// Other commands run as written; a port that is not the container's stays.
-	got = execArgs("worker", "/tmp/build/worker", []string{"sleep", "5", "127.0.0.1:9090", "10:80801"}, ports)
-	if want := []string{"sleep", "5", "127.0.0.1:9090", "10:80801"}; !slices.Equal(got, want) {
+	// A port that is not the container's stays.
+	got = execArgs("/usr/bin/nc", []string{"nc", "-z", "127.0.0.1:9090", "10:80801"}, ports)
+	if want := []string{"/usr/bin/nc", "-z", "127.0.0.1:9090", "10:80801"}; !slices.Equal(got, want) {
 		t.Errorf("execArgs = %v, want %v", got, want)
+	}
+}
+
+// TestNaiveTurnsTheDrainOff: a naive pod gets DRAIN_DELAY=0s whether the
+// manifest sets the variable or leaves it to the service's default.
+func TestNaiveTurnsTheDrainOff(t *testing.T) {
+	for _, set := range []bool{true, false} {
+		k := testKubelet(t, "exit-on-term", 1, true)
+		if set {
+			k.w.Container.Env = append(k.w.Container.Env, corev1.EnvVar{Name: "DRAIN_DELAY", Value: "2s"})
+		}
+		c, err := k.newContainer(newPod(k, "p", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.logEnd.Close()
+		var drains []string
+		for _, kv := range c.env {
+			if strings.HasPrefix(kv, "DRAIN_DELAY=") {
+				drains = append(drains, kv)
+			}
+		}
+		if !slices.Equal(drains, []string{"DRAIN_DELAY=0s"}) {
+			t.Errorf("manifest sets DRAIN_DELAY: %v; naive pod's environment has %v, want only DRAIN_DELAY=0s", set, drains)
+		}
+	}
+}
+
+// TestExecHookRunsAsTheImageWould: on alpine a shell hook runs (with this
+// machine's sh) and its failure is the kubelet's FailedPreStopHook; on
+// distroless the same hook is not run at all.
+func TestExecHookRunsAsTheImageWould(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		from, script, want string
+	}{
+		{"alpine:3.22", "sleep 0.1", "exec /bin/sh -c sleep 0.1 done"},
+		{"alpine:3.22", "echo no drain; exit 3", "exit status 3: no drain"},
+		{"gcr.io/distroless/static-debian12:nonroot", "sleep 0.1", "/bin/sh is not in the image"},
+	} {
+		k := testKubelet(t, "exit-on-term", 1, false)
+		img, err := ParseDockerfile("FROM " + tc.from + "\nCOPY --from=build /out/helper /helper\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.w.Image = img
+		k.w.Container.Lifecycle.PreStop = &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"/bin/sh", "-c", tc.script}}}
+		terminate(t, k)
+		var preStop []string
+		for _, e := range k.tl.events() {
+			if e.Kind == EvPreStop {
+				preStop = append(preStop, e.Detail)
+			}
+		}
+		if len(preStop) != 1 || !strings.Contains(preStop[0], tc.want) {
+			t.Errorf("%s, %q: preStop events %q, want one saying %q", tc.from, tc.script, preStop, tc.want)
+		}
 	}
 }

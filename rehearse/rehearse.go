@@ -18,15 +18,21 @@ import (
 	"github.com/zdgen/zdgen/generator"
 )
 
-// Options say how hard and how long to rehearse.
+// Options say how hard and how long to rehearse. Run validates them
+// before it reads, builds or runs anything, naming each by its zdgen
+// rehearse flag.
 type Options struct {
-	Rate     float64       // requests per second, in total
-	Conns    int           // keep-alive connections
-	Rollouts int           // rolling updates under load
-	Replicas int           // 0: the manifest's
-	Lag      time.Duration // endpoint propagation lag; negative: the answers' propagation-lag
-	WorkMS   int           // how long each request works, in milliseconds
-	Naive    bool          // no drain delay, no preStop: what the protections buy
+	Rate     float64        // requests per second, in total: finite, above 0
+	Conns    int            // keep-alive connections: within this process's open-file limit
+	Rollouts int            // rolling updates under load
+	Replicas int            // 0: the manifest's
+	Lag      *time.Duration // endpoint propagation lag; nil: the answers' propagation-lag
+	WorkMS   int            // how long each request works, in milliseconds: up to the service's WORK_MAX
+	Naive    bool           // no drain delay, no preStop: what the protections buy
+	// Report is where the caller will write the HTML report (WriteReport),
+	// checked before the run so that a long rehearsal does not end
+	// unable to write it; "" for none.
+	Report string
 	// Watch gets every event as it happens (the progress display); Status,
 	// if set, is called with the cluster's state about every 250 ms.
 	Watch  func(Event)
@@ -85,18 +91,29 @@ func (r *Result) Passed() bool {
 	return r.Load.Total > 0 && r.Load.Failed == 0 && len(r.Problems) == 0
 }
 
+// MarshalJSON writes the result with its verdict first: "passed" is
+// Passed().
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result // the fields, without this method
+	return json.Marshal(struct {
+		Passed bool `json:"passed"`
+		plain
+	}{r.Passed(), plain(r)})
+}
+
 // Run rehearses Options.Rollouts rolling updates of the service in dir
-// under load. It returns an *InputError when the repository cannot be
-// rehearsed or its manifests break the timing model, and an error when the
+// under load. It returns an *InputError, before anything runs, when the
+// options are bad, the repository cannot be rehearsed (its manifests break
+// the timing model or run commands their image cannot, it does not build,
+// or there is no Go toolchain to build it with), and an error when the
 // rehearsal could not run to its end; a Result with failures is not an
 // error.
 func Run(ctx context.Context, dir string, o Options) (*Result, error) {
 	if !supported {
 		return nil, errors.New("rehearse needs Unix signals and process groups (Linux or macOS)")
 	}
-	switch {
-	case o.Rate <= 0, o.Conns < 1, o.Rollouts < 1, o.Replicas < 0, o.WorkMS < 0:
-		return nil, inputErrorf("rate must be > 0, conns and rollouts >= 1, replicas and work-ms >= 0")
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	w, err := Load(dir)
 	if err != nil {
@@ -107,11 +124,18 @@ func Run(ctx context.Context, dir string, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if o.Lag < 0 {
-		o.Lag = w.Answers.PropagationLag.D()
+	lag := w.Answers.PropagationLag.D()
+	if o.Lag != nil {
+		lag = *o.Lag
 	}
-	if err := w.Check(o.Lag); err != nil {
+	if err := w.Check(lag); err != nil {
 		return nil, err
+	}
+	if most := w.WorkMax.Milliseconds(); int64(o.WorkMS) > most {
+		return nil, inputErrorf("--work-ms %d: above the service's WORK_MAX (%s), which refuses longer work with 400: every request would fail; at most %d", o.WorkMS, w.WorkMax, most)
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		return nil, inputErrorf("the rehearsal builds the service with the Go toolchain, and there is no go here: %w", err)
 	}
 
 	tmp, err := os.MkdirTemp("", "zdgen-rehearse-")
@@ -126,14 +150,14 @@ func Run(ctx context.Context, dir string, o Options) (*Result, error) {
 
 	tl := newTimeline(o.Watch)
 	res := &Result{Service: w.Answers.Name, Protocol: w.Answers.Protocol, Naive: o.Naive, Rate: o.Rate, Conns: o.Conns,
-		Replicas: w.Replicas, MaxSurge: w.MaxSurge, LagNs: o.Lag, GraceNs: w.Grace, PreStopNs: w.PreStop, DrainNs: w.Drain}
+		Replicas: w.Replicas, MaxSurge: w.MaxSurge, LagNs: lag, GraceNs: w.Grace, PreStopNs: w.PreStop, DrainNs: w.Drain}
 	if o.Naive {
 		res.PreStopNs, res.DrainNs = 0, 0
 	}
 
 	runCtx, stop := context.WithCancel(context.Background())
 	var cl *cluster
-	eps := newEndpoints(o.Lag, func(addrs []string) {
+	eps := newEndpoints(lag, func(addrs []string) {
 		tl.add("", EvEndpoints, fmt.Sprintf("the proxy routes to %d pod(s): %s", len(addrs), strings.Join(cl.names(addrs), ", ")))
 	})
 	go eps.run(runCtx)
@@ -185,7 +209,7 @@ func Run(ctx context.Context, dir string, o Options) (*Result, error) {
 	if err := cl.rollout(ctx, 1); err != nil {
 		return nil, fmt.Errorf("starting %d pods: %w", w.Replicas, err)
 	}
-	if err := sleep(ctx, o.Lag+500*time.Millisecond); err != nil {
+	if err := sleep(ctx, lag+500*time.Millisecond); err != nil {
 		return nil, err
 	}
 
@@ -218,7 +242,7 @@ func Run(ctx context.Context, dir string, o Options) (*Result, error) {
 		return nil, err
 	}
 	phase.Store("load, after the last rollout")
-	if err := sleep(ctx, o.Lag+quiet); err != nil {
+	if err := sleep(ctx, lag+quiet); err != nil {
 		return nil, err
 	}
 	phase.Store("stopping the load")
@@ -246,7 +270,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // build compiles the service and its load-test client, as the repository's
-// Makefile does.
+// Makefile does. A build that fails is an input error.
 func build(ctx context.Context, w *Workload, dir string) (binary, loader string, err error) {
 	binary = filepath.Join(dir, w.Answers.Name)
 	loader = filepath.Join(dir, "loadtest")
@@ -254,7 +278,11 @@ func build(ctx context.Context, w *Workload, dir string) (binary, loader string,
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", b.out, b.pkg)
 		cmd.Dir = w.Dir
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("go build %s: %w\n%s", b.pkg, err, bytes.TrimSpace(out))
+			if ctx.Err() != nil {
+				return "", "", fmt.Errorf("go build %s: %w", b.pkg, ctx.Err())
+			}
+			// The repository does not build: nothing was rehearsed.
+			return "", "", inputErrorf("go build %s: %w\n%s", b.pkg, err, bytes.TrimSpace(out))
 		}
 	}
 	return binary, loader, nil

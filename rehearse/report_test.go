@@ -2,6 +2,7 @@ package rehearse
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,4 +96,29 @@ func renderInChromium(t *testing.T, r *Result) string {
 		t.Fatal(err)
 	}
 	return chromium.DumpDOM(t, page)
+}
+
+// TestResultJSONSaysPassed: the JSON result carries the verdict
+// explicitly, so a pipeline need not re-derive it.
+func TestResultJSONSaysPassed(t *testing.T) {
+	for _, tc := range []struct {
+		res  Result
+		want bool
+	}{
+		{Result{Load: LoadReport{Total: 10, OK: 10}}, true},
+		{Result{Load: LoadReport{Total: 10, OK: 9, Failed: 1}}, false},
+		{Result{Load: LoadReport{Total: 10, OK: 10}, Problems: []string{"SIGKILL"}}, false},
+	} {
+		b, err := json.Marshal(&tc.res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got["passed"] != tc.want || got["load"] == nil {
+			t.Errorf("%s: passed = %v, want %v with the rest of the result", b, got["passed"], tc.want)
+		}
+	}
 }

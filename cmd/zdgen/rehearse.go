@@ -23,6 +23,7 @@ type rehearseOptions struct {
 	rollouts int
 	replicas int
 	lag      time.Duration
+	lagSet   bool // else the answers' propagation-lag
 	workMS   int
 	naive    bool
 	report   string
@@ -51,9 +52,16 @@ propagation lag. The load-test client sends --rate requests a second over
 DRAIN_DELAY=0, so keep-alive connections are not closed politely), to show
 what they buy.
 
+Flags are checked before anything is built: --rate a finite number above
+0, --conns within this process's open-file limit, --work-ms up to the
+service's WORK_MAX, --report in a directory that exists.
+
 Exit codes: 0 every request succeeded; 1 a request failed, or a pod was
-killed at its grace deadline or restarted; 2 bad usage, or manifests that
-break the timing model (the message names the rule); 130 interrupted.`,
+killed at its grace deadline or restarted; 2 nothing was rehearsed: bad
+usage, manifests that break the timing model (the message names the rule)
+or run a command their image cannot, a repository that does not build, no
+go toolchain; 130 interrupted. With --json the result's "passed" field
+says the same as exit 0.`,
 		Example: `  # In a generated repository:
   zdgen rehearse
 
@@ -64,14 +72,8 @@ break the timing model (the message names the rule); 130 interrupted.`,
   zdgen rehearse --naive`,
 		Args: atMostOne("DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := dirArg(args)
-			switch {
-			case !cmd.Flags().Changed("lag"):
-				o.lag = -1 // the answers' propagation-lag
-			case o.lag < 0:
-				return usageError{fmt.Errorf("--lag %s: a propagation lag cannot be negative", o.lag)}
-			}
-			return runRehearse(cmd, e, dir, o)
+			o.lagSet = cmd.Flags().Changed("lag")
+			return runRehearse(cmd, e, dirArg(args), o)
 		},
 	}
 	f := cmd.Flags()
@@ -87,18 +89,18 @@ break the timing model (the message names the rule); 130 interrupted.`,
 	return cmd
 }
 
+// runRehearse runs the rehearsal; rehearse.Run validates the options
+// (exit 2) before anything is built or run.
 func runRehearse(cmd *cobra.Command, e env, dir string, o rehearseOptions) error {
-	if o.rate <= 0 || o.conns < 1 || o.rollouts < 1 || o.replicas < 0 || o.workMS < 0 {
-		return usageError{errors.New("--rate must be > 0, --conns and --rollouts >= 1, --replicas and --work-ms >= 0")}
-	}
-	if o.report != "" && !strings.HasSuffix(strings.ToLower(o.report), ".html") {
-		return usageError{fmt.Errorf("--report %s: the report is an HTML page; name it FILE.html", o.report)}
+	var lag *time.Duration
+	if o.lagSet {
+		lag = &o.lag
 	}
 	progress := newProgress(e.stderr)
 	defer progress.done()
 	res, err := rehearse.Run(cmd.Context(), dir, rehearse.Options{
-		Rate: o.rate, Conns: o.conns, Rollouts: o.rollouts, Replicas: o.replicas, Lag: o.lag, WorkMS: o.workMS, Naive: o.naive,
-		Watch: progress.event, Status: progress.status,
+		Rate: o.rate, Conns: o.conns, Rollouts: o.rollouts, Replicas: o.replicas, Lag: lag, WorkMS: o.workMS, Naive: o.naive,
+		Report: o.report, Watch: progress.event, Status: progress.status,
 	})
 	progress.done()
 	switch {
@@ -109,7 +111,7 @@ func runRehearse(cmd *cobra.Command, e env, dir string, o rehearseOptions) error
 		return err
 	}
 	if o.report != "" {
-		if err := writeReport(o.report, res); err != nil {
+		if err := rehearse.WriteReport(o.report, res); err != nil {
 			return err
 		}
 	}
@@ -127,18 +129,6 @@ func runRehearse(cmd *cobra.Command, e env, dir string, o rehearseOptions) error
 		return errRehearsalFailed
 	}
 	return nil
-}
-
-func writeReport(path string, res *rehearse.Result) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := rehearse.WriteHTML(f, res); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func writeRehearsal(w io.Writer, r *rehearse.Result, report string) {

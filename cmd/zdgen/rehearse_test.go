@@ -23,8 +23,14 @@ func rehearseJSON(t *testing.T, args ...string) (int, *rehearse.Result, string) 
 	t.Helper()
 	code, out, errOut := zdgen(t, nil, append([]string{"rehearse", "--json"}, args...)...)
 	var res rehearse.Result
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
+	var verdict struct {
+		Passed *bool `json:"passed"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || json.Unmarshal([]byte(out), &verdict) != nil {
 		t.Fatalf("exit %d, no JSON result (%v); stderr:\n%s", code, err, errOut)
+	}
+	if verdict.Passed == nil || *verdict.Passed != (code == 0) {
+		t.Errorf("exit %d, but the JSON result's passed is %v", code, verdict.Passed)
 	}
 	return code, &res, errOut
 }
@@ -193,5 +199,52 @@ func TestRehearseInterruptedLeavesNoProcess(t *testing.T) {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("pod process %d is still there after the rehearsal returned (kill 0: %v)", pid, err)
 		}
+	}
+}
+
+// TestRehearseValidatesUpFront: flags that cannot give a rehearsal are
+// refused with exit 2 before anything is built or run. The context is
+// cancelled from the start, so a rehearsal that got as far as building
+// would end there with 130 instead.
+func TestRehearseValidatesUpFront(t *testing.T) {
+	dir := copyExample(t, "http-greeter")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate", "NaN"}, "--rate NaN"},
+		{[]string{"--rate", "Inf"}, "--rate +Inf"},
+		{[]string{"--rate", "-Inf"}, "--rate -Inf"},
+		{[]string{"--work-ms", "10001"}, "WORK_MAX"},
+		{[]string{"--report", filepath.Join(t.TempDir(), "missing", "rehearsal.html")}, "missing"},
+		{[]string{"--conns", "10000000"}, "open files"},
+		{[]string{"--replicas", "101"}, "--replicas 101"},
+	} {
+		code, out, errOut := zdgenCtx(t, ctx, nil, append([]string{"rehearse", dir}, tc.args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and a message naming %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+}
+
+// TestRehearseWithoutGo: a machine without the Go toolchain cannot
+// rehearse (it builds the service): exit 2, not the 1 of a lost request.
+func TestRehearseWithoutGo(t *testing.T) {
+	dir := copyExample(t, "http-greeter")
+	t.Setenv("PATH", t.TempDir())
+	code, _, errOut := zdgen(t, nil, "rehearse", dir)
+	if code != exitUsage || !strings.Contains(errOut, "go") {
+		t.Errorf("exit %d (%q), want 2 naming the missing go", code, errOut)
+	}
+}
+
+// TestRehearseBuildFailure: a repository that does not build is a broken
+// setup, exit 2, not a failed rehearsal (the copy has no Go sources).
+func TestRehearseBuildFailure(t *testing.T) {
+	code, _, errOut := zdgen(t, nil, "rehearse", copyExample(t, "http-greeter"))
+	if code != exitUsage || !strings.Contains(errOut, "go build ./cmd/greeter") {
+		t.Errorf("exit %d (%q), want 2 naming the build", code, errOut)
 	}
 }

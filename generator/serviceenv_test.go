@@ -1,0 +1,51 @@
+package generator
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestEnvDefaultsAreTheServices: for both protocols and answers off the
+// defaults, each variable EnvDefaults names is read by the rendered
+// config package into a field whose default is the value EnvDefaults
+// gives.
+func TestEnvDefaultsAreTheServices(t *testing.T) {
+	for _, protocol := range []string{ProtocolHTTP, ProtocolGRPC} {
+		p := plan(t, "protocol="+protocol, "drain-delay=3s", "max-request=12s", "shutdown-timeout=14s")
+		files, err := Render(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var config string
+		for _, f := range files {
+			if f.Path == "internal/config/config.go" {
+				config = string(f.Content)
+			}
+		}
+		if config == "" {
+			t.Fatalf("%s: no internal/config/config.go rendered", protocol)
+		}
+		defaults := p.EnvDefaults()
+		if defaults["DRAIN_DELAY"] != 3*time.Second || defaults["SHUTDOWN_TIMEOUT"] != 14*time.Second || defaults["WORK_MAX"] != 12*time.Second {
+			t.Errorf("%s: EnvDefaults = %v, want the plan's 3s, 14s and 12s", protocol, defaults)
+		}
+		for env, want := range defaults {
+			read := regexp.MustCompile(fmt.Sprintf(`\{"%s", durationVar\(&c\.(\w+)\)\}`, env)).FindStringSubmatch(config)
+			if read == nil {
+				t.Errorf("%s: config.go does not read %s into a duration field", protocol, env)
+				continue
+			}
+			def := regexp.MustCompile(read[1] + `:\s+(\d+) \* time\.Second,`).FindStringSubmatch(config)
+			if def == nil {
+				t.Errorf("%s: config.go's Defaults sets no %s in seconds", protocol, read[1])
+				continue
+			}
+			if n, _ := strconv.Atoi(def[1]); time.Duration(n)*time.Second != want {
+				t.Errorf("%s: %s (%s) defaults to %ss in config.go, EnvDefaults says %s", protocol, env, read[1], def[1], want)
+			}
+		}
+	}
+}
