@@ -490,6 +490,54 @@ func TestTargetDirectory(t *testing.T) {
 			t.Error("nothing written")
 		}
 	})
+	t.Run("OutputDotInAnEmptyDirectory", func(t *testing.T) {
+		dir := t.TempDir()
+		t.Chdir(dir)
+		before, _ := os.Stat(".")
+		if code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--output", "."); code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		after, _ := os.Stat(dir)
+		if !os.SameFile(before, after) {
+			t.Error("the working directory was replaced, not written into")
+		}
+		if !exists(t, "go.mod") || !exists(t, filepath.Join(dir, ".zdgen.yaml")) {
+			t.Error("nothing written into the working directory")
+		}
+	})
+	t.Run("ForceChecksEveryPathFirst", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "Dockerfile"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, "Dockerfile", "x"), "mine")
+		code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--output", dir, "--force")
+		if code != exitFailure || !strings.Contains(errOut, "Dockerfile is a directory") || strings.Contains(errOut, "--force") {
+			t.Errorf("exit %d, %q; want 1 naming Dockerfile, without suggesting --force", code, errOut)
+		}
+		onlyEntries(t, dir, "Dockerfile")
+	})
+	t.Run("ExistingRepositoryPointsToUpgrade", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "svc")
+		if code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--replicas", "5", "--output", dir); code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		handlers := filepath.Join(dir, "internal", "server", "handlers.go")
+		writeFile(t, handlers, "package server // the owner's routes\n")
+		for _, extra := range [][]string{nil, {"--force"}, {"--force", "--dry-run"}} {
+			args := append([]string{"new", "svc", "--yes", "--output", dir}, extra...)
+			code, out, errOut := zdgen(t, nil, args...)
+			if code != exitUsage || !strings.Contains(errOut, "zdgen upgrade") || strings.Contains(errOut, "pass --force") || out != "" {
+				t.Errorf("%v: exit %d, %q; want 2 pointing to zdgen upgrade", extra, code, errOut)
+			}
+		}
+		if b, _ := os.ReadFile(handlers); string(b) != "package server // the owner's routes\n" {
+			t.Error("the owner's handlers.go was overwritten")
+		}
+		if lockOf(t, dir).Answers.Replicas != 5 {
+			t.Error("the recorded answers were reset")
+		}
+	})
 	t.Run("TargetIsAFile", func(t *testing.T) {
 		parent := t.TempDir()
 		file := filepath.Join(parent, "svc")

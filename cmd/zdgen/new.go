@@ -35,8 +35,10 @@ terminal it never asks: pass every answer as a flag or in --config, or add
 --yes to accept the defaults for the rest. Flags override --config.
 
 Nothing is written until every answer is valid and every file is rendered;
-the tree is built aside and moved into place whole. A non-empty output
-directory is refused unless --force.`,
+the tree is built aside and moved into place whole (into an existing
+directory file by file, undone on failure). A non-empty output directory is
+refused unless --force; a generated repository (one with .zdgen.yaml) is
+refused even with --force: use zdgen upgrade there.`,
 		Example: `  # Ask for everything (on a terminal):
   zdgen new orders
 
@@ -60,7 +62,7 @@ directory is refused unless --force.`,
 	f.BoolVarP(&o.yes, "yes", "y", false, "accept the default for every answer not given; never prompt")
 	f.BoolVar(&o.dryRun, "dry-run", false, "list what would be written; write nothing")
 	f.BoolVar(&o.json, "json", false, "print a machine-readable summary: files, answers, every derived number")
-	f.BoolVar(&o.force, "force", false, "write into a non-empty directory, replacing zdgen's files there")
+	f.BoolVar(&o.force, "force", false, "write into a non-empty directory, replacing zdgen's files there (not a generated repository: use zdgen upgrade)")
 	base := generator.Defaults("NAME")
 	for _, fd := range generator.Fields {
 		if fd.Key == "name" {
@@ -188,6 +190,9 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 	}
 	if o.dryRun {
 		if err := generator.CheckTarget(dir, o.force); err != nil {
+			return err
+		}
+		if err := generator.CheckPaths(dir, files); err != nil {
 			return err
 		}
 	} else {
