@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -384,6 +386,83 @@ func TestBadConfigFiles(t *testing.T) {
 			t.Errorf("exit %d (want 2 naming the file): %s", code, errOut)
 		}
 		onlyEntries(t, tmp)
+	})
+}
+
+// --config reads a regular file, or stdin for -, and no more than 1 MiB:
+// not a device or a FIFO (which could be endless or never end), and
+// Ctrl-C while it waits is still exit 130.
+func TestConfigIsBounded(t *testing.T) {
+	t.Run("device", func(t *testing.T) {
+		if _, err := os.Stat("/dev/zero"); err != nil {
+			t.Skip("no /dev/zero")
+		}
+		tmp := t.TempDir()
+		code, out, errOut := zdgen(t, nil, "new", "svc", "--yes", "--config", "/dev/zero", "--output", filepath.Join(tmp, "svc"))
+		if code != exitUsage || !strings.Contains(errOut, "/dev/zero") || !strings.Contains(errOut, "not a regular file") || out != "" {
+			t.Errorf("exit %d, %q; want 2: not a regular file", code, errOut)
+		}
+		onlyEntries(t, tmp)
+	})
+	t.Run("fifo", func(t *testing.T) {
+		tmp := t.TempDir()
+		fifo := filepath.Join(tmp, "answers.yaml")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Skip("no FIFOs here:", err)
+		}
+		code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--config", fifo, "--output", filepath.Join(tmp, "svc"))
+		if code != exitUsage || !strings.Contains(errOut, "not a regular file") {
+			t.Errorf("exit %d, %q; want 2: not a regular file", code, errOut)
+		}
+		onlyEntries(t, tmp, "answers.yaml")
+	})
+	t.Run("too-large", func(t *testing.T) {
+		tmp := t.TempDir()
+		config := filepath.Join(tmp, "answers.yaml")
+		writeFile(t, config, "name: svc\n"+strings.Repeat("# padding\n", 110_000))
+		code, _, errOut := zdgen(t, nil, "new", "--yes", "--config", config, "--output", filepath.Join(tmp, "svc"))
+		if code != exitUsage || !strings.Contains(errOut, config) || !strings.Contains(errOut, "1 MiB") {
+			t.Errorf("exit %d, %q; want 2 naming the file and the 1 MiB limit", code, errOut)
+		}
+		onlyEntries(t, tmp, "answers.yaml")
+	})
+	t.Run("stdin", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "svc")
+		var out, errOut strings.Builder
+		code := run(context.Background(), []string{"new", "--yes", "--config", "-", "--output", dir},
+			env{stdin: strings.NewReader("name: fromstdin\nreplicas: 4\n"), stdout: &out, stderr: &errOut})
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		if a := lockOf(t, dir).Answers; a.Name != "fromstdin" || a.Replicas != 4 {
+			t.Errorf("answers %+v; want those read from stdin", a)
+		}
+	})
+	t.Run("stdin-too-large", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "svc")
+		var out, errOut strings.Builder
+		endless := io.MultiReader(strings.NewReader("name: svc\n"), strings.NewReader(strings.Repeat("#", 2<<20)))
+		code := run(context.Background(), []string{"new", "--yes", "--config", "-", "--output", dir},
+			env{stdin: endless, stdout: &out, stderr: &errOut})
+		if code != exitUsage || !strings.Contains(errOut.String(), "1 MiB") {
+			t.Errorf("exit %d, %q; want 2 naming the 1 MiB limit", code, errOut.String())
+		}
+	})
+	t.Run("interrupted-while-reading", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "svc")
+		never, w := io.Pipe() // stdin that never ends
+		defer w.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var out, errOut strings.Builder
+		code := run(ctx, []string{"new", "--yes", "--config", "-", "--output", dir},
+			env{stdin: never, stdout: &out, stderr: &errOut})
+		if code != exitInterrupted {
+			t.Errorf("exit %d, %q; want 130", code, errOut.String())
+		}
+		if exists(t, dir) {
+			t.Error("written")
+		}
 	})
 }
 

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -58,7 +60,7 @@ refused even with --force: use zdgen upgrade there.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "", "directory to write (default ./NAME)")
-	f.StringVar(&o.config, "config", "", "YAML file of answers (keys as the flags: replicas: 5); flags override it")
+	f.StringVar(&o.config, "config", "", "YAML file of answers (keys as the flags: replicas: 5), or - for stdin; at most 1 MiB; flags override it")
 	f.BoolVarP(&o.yes, "yes", "y", false, "accept the default for every answer not given; never prompt")
 	f.BoolVar(&o.dryRun, "dry-run", false, "list what would be written; write nothing")
 	f.BoolVar(&o.json, "json", false, "print a machine-readable summary: files, answers, every derived number")
@@ -89,9 +91,9 @@ refused even with --force: use zdgen upgrade there.`,
 func givenAnswers(cmd *cobra.Command, configPath string, args []string) (map[string]string, error) {
 	given := map[string]string{}
 	if configPath != "" {
-		b, err := os.ReadFile(configPath)
+		b, err := readConfig(cmd.Context(), configPath, cmd.InOrStdin())
 		if err != nil {
-			return nil, usageError{fmt.Errorf("--config: %w", err)}
+			return nil, err
 		}
 		if given, err = generator.ParseAnswersFile(b); err != nil {
 			return nil, fmt.Errorf("--config %s: %w", configPath, err)
@@ -106,6 +108,76 @@ func givenAnswers(cmd *cobra.Command, configPath string, args []string) (map[str
 		given["name"] = args[0]
 	}
 	return given, nil
+}
+
+// maxConfigSize bounds what --config reads: an answers file is a few lines.
+const maxConfigSize = 1 << 20
+
+// readConfig reads --config: a regular file, or stdin for "-", at most
+// maxConfigSize bytes. A device or a FIFO is refused, because it may never
+// end or never answer; Ctrl-C while waiting for stdin returns at once.
+func readConfig(ctx context.Context, name string, stdin io.Reader) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := readConfigNow(name, stdin)
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-ctx.Done():
+		return nil, errInterrupted
+	}
+}
+
+func readConfigNow(name string, stdin io.Reader) ([]byte, error) {
+	r, what := stdin, "--config - (stdin)"
+	if name != "-" {
+		what = "--config " + name
+		// Stat before opening: opening a FIFO blocks until a writer comes.
+		fi, err := os.Stat(name)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--config: %w", err)}
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, usageError{fmt.Errorf("%s: not a regular file (%s); give an answers file, or - to read stdin", what, fileKind(fi.Mode()))}
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--config: %w", err)}
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			return nil, usageError{fmt.Errorf("%s: not a regular file; give an answers file, or - to read stdin", what)}
+		}
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxConfigSize+1))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s: %w", what, err)}
+	}
+	if len(b) > maxConfigSize {
+		return nil, usageError{fmt.Errorf("%s: larger than the limit of 1 MiB; an answers file is a few lines", what)}
+	}
+	return b, nil
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.String()
 }
 
 // resolveAnswers turns what was given into complete answers: each field in
