@@ -188,3 +188,27 @@ func TestAnswersFileKeepsValuesAsWritten(t *testing.T) {
 		}
 	}
 }
+
+// A key given twice, a second document or a merge key is refused, naming
+// it; an alias of a single value is read as that value.
+func TestAnswersFileStructure(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"name: a\nname: b\n", "name: given twice"},
+		{"name: a\nreplicas: 3\nport: 9000\nreplicas: 5\n", "replicas: given twice (lines 2 and 4)"},
+		{"answers:\n  name: a\n  name: b\n", "name: given twice"},
+		{"answers:\n  name: a\nanswers:\n  name: b\n", "answers: given twice"},
+		{"name: a\n---\nreplicas: 5\n", "more than one YAML document (the second starts at line 2)"},
+		{"name: a\n...\n---\nname: b\n", "more than one YAML document"},
+		{"name: a\n<<: {replicas: 3}\n", "merge keys (<<) are not supported"},
+		{"name: a\nreplicas: &r {x: 1}\nport: *r\n", "replicas: want a single value"},
+	} {
+		_, err := ParseAnswersFile([]byte(c.in))
+		if !IsInputError(err) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v; want an InputError saying %q", c.in, err, c.want)
+		}
+	}
+	given, err := ParseAnswersFile([]byte("name: a\nstartup-time: &t 20s\nmax-request: *t\n"))
+	if err != nil || given["max-request"] != "20s" || given["startup-time"] != "20s" {
+		t.Errorf("an alias: %v, %v; want max-request 20s", given, err)
+	}
+}
