@@ -149,6 +149,9 @@ func Resolve(given map[string]string) (Answers, error) {
 			v = f.Default(&a)
 		}
 		if err := f.Set(&a, v); err != nil {
+			if !ok {
+				err = ExplainDefault(f, &a, err)
+			}
 			return a, err
 		}
 	}

@@ -500,6 +500,8 @@ func TestBadAnswers(t *testing.T) {
 		{[]string{"svc", "--prestop", "none", "--drain-delay", "1s"}, "drain-delay", "must cover the propagation lag"},
 		{[]string{"svc", "--prestop", "later"}, "prestop", "must be auto, sleep, exec or none"},
 		{[]string{"svc", "--protocol", "ftp"}, "protocol", "must be http or grpc"},
+		{[]string{"v1"}, "name", "makes the default module path example.com/v1"},
+		{[]string{"svc", "--description", "ok \u202e kO"}, "description", "bidirectional"},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			parent := t.TempDir()

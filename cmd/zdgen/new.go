@@ -230,7 +230,7 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *gen
 			}
 		}
 		if err := f.Set(&a, v); err != nil {
-			return a, err
+			return a, generator.ExplainDefault(f, &a, err)
 		}
 	}
 	return a, nil
