@@ -79,6 +79,9 @@ func CheckTarget(dir string, force bool) error {
 		return &TargetError{dir, ErrRepository}
 	}
 	if !empty && !force {
+		if !mayWrite(dir) {
+			return &TargetError{dir, errors.New("target directory is not empty, and not writable by you (choose an empty or new directory with --output)")}
+		}
 		return &TargetError{dir, ErrTargetNotEmpty}
 	}
 	return nil

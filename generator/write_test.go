@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -174,17 +173,24 @@ func TestWriteInterruptedMidwayLeavesNothing(t *testing.T) {
 	}
 }
 
-func inode(t *testing.T, dir string) uint64 {
+// same reports whether dir is still the directory before was: the same
+// inode on the same device, not a new one put in its place.
+func same(t *testing.T, before os.FileInfo, dir string) bool {
 	t.Helper()
 	fi, err := os.Stat(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		t.Skip("no inode numbers here")
+	return os.SameFile(before, fi)
+}
+
+func stat(t *testing.T, dir string) os.FileInfo {
+	t.Helper()
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return st.Ino
+	return fi
 }
 
 // An existing empty directory (a CI workspace, a bind mount, the shell's
@@ -195,12 +201,12 @@ func TestWriteKeepsAnExistingEmptyDirectory(t *testing.T) {
 	if err := os.Chmod(dir, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	before := inode(t, dir)
+	before := stat(t, dir)
 	if err := Write(context.Background(), dir, files("a.txt", "deep/b.txt"), false); err != nil {
 		t.Fatal(err)
 	}
-	if after := inode(t, dir); after != before {
-		t.Errorf("the directory was replaced: inode %d, was %d", after, before)
+	if !same(t, before, dir) {
+		t.Error("the directory was replaced, not written into")
 	}
 	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o750 {
 		t.Errorf("mode %v, want 0750 kept", fi.Mode().Perm())
@@ -217,11 +223,11 @@ func TestWriteKeepsAnExistingEmptyDirectory(t *testing.T) {
 func TestWriteIntoTheWorkingDirectory(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	before := inode(t, ".")
+	before := stat(t, ".")
 	if err := Write(context.Background(), ".", files("a.txt"), false); err != nil {
 		t.Fatal(err)
 	}
-	if inode(t, ".") != before || inode(t, dir) != before {
+	if !same(t, before, ".") || !same(t, before, dir) {
 		t.Error("the working directory was replaced")
 	}
 	if _, err := os.Stat("a.txt"); err != nil {
@@ -236,7 +242,7 @@ func TestWriteFailureInAnExistingDirectoryRollsBack(t *testing.T) {
 	for _, force := range []bool{false, true} {
 		for n := 0; n < 4; n++ {
 			dir := t.TempDir()
-			before := inode(t, dir)
+			before := stat(t, dir)
 			if force {
 				os.WriteFile(filepath.Join(dir, "mine.txt"), []byte("precious"), 0o644)
 				os.Mkdir(filepath.Join(dir, "b"), 0o755)
@@ -253,7 +259,7 @@ func TestWriteFailureInAnExistingDirectoryRollsBack(t *testing.T) {
 			if !errors.Is(err, boom) {
 				t.Fatalf("force=%v, failing at %d: got %v", force, n, err)
 			}
-			if inode(t, dir) != before {
+			if !same(t, before, dir) {
 				t.Error("the directory was replaced")
 			}
 			got := entries(t, dir)
@@ -337,5 +343,23 @@ func TestTargetErrorSuggestsForceOnlyWhenItHelps(t *testing.T) {
 		if err := CheckTarget(file, force); err == nil || strings.Contains(err.Error(), "--force") {
 			t.Errorf("a file as the target, force=%v: %v; want no hint about --force", force, err)
 		}
+	}
+}
+
+// A non-empty directory the user may not write in is refused without
+// suggesting --force, which could not help.
+func TestNotEmptyAndNotWritableDoesNotSuggestForce(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root may write anywhere")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "x"), nil, 0o644)
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o755)
+	err := CheckTarget(dir, false)
+	if err == nil || strings.Contains(err.Error(), "--force") || !strings.Contains(err.Error(), "not writable") {
+		t.Errorf("got %v; want a refusal saying it is not writable, without --force", err)
 	}
 }
