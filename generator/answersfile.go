@@ -1,7 +1,10 @@
 package generator
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -11,24 +14,76 @@ import (
 // hand for --config. It also accepts a generated repository's .zdgen.yaml
 // (answers under "answers:"). Values are kept as written — k8s-version: 1.30
 // stays "1.30", not the number 1.3 — until each field's Set parses them.
+// A key given twice, a second YAML document and a merge key (<<) are
+// refused; an alias of a single value is read as that value.
 func ParseAnswersFile(b []byte) (map[string]string, error) {
+	m, err := decodeMapping(b)
+	if err != nil {
+		return nil, &InputError{Field: "config", Rule: err.Error()}
+	}
+	if answers := mappingValue(m, "answers"); answers != nil && answers.Kind == yaml.MappingNode {
+		if err := checkKeysOnce(m); err != nil {
+			return nil, err
+		}
+		m = answers
+	}
+	return answersOf(m)
+}
+
+// decodeMapping decodes exactly one YAML document holding a mapping.
+func decodeMapping(b []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, &InputError{Field: "config", Rule: "not a YAML map of answers: " + err.Error()}
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("not a YAML map of answers: empty")
+		}
+		return nil, errors.New("not a YAML map of answers: " + err.Error())
+	}
+	var second yaml.Node
+	if err := dec.Decode(&second); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, errors.New("not a YAML map of answers: " + err.Error())
+		}
+		return nil, fmt.Errorf("holds more than one YAML document (the second starts at line %d); give every answer in one", second.Line)
 	}
 	m := &doc
 	if m.Kind == yaml.DocumentNode && len(m.Content) == 1 {
 		m = m.Content[0]
 	}
 	if m.Kind != yaml.MappingNode {
-		return nil, &InputError{Field: "config", Rule: "not a YAML map of answers"}
+		return nil, errors.New("not a YAML map of answers")
 	}
-	if answers := mappingValue(m, "answers"); answers != nil && answers.Kind == yaml.MappingNode {
-		m = answers
+	return m, nil
+}
+
+// checkKeysOnce refuses a mapping that gives a key twice (YAML says keys
+// are unique; a parser that lets the last one win hides a mistake) or uses
+// a merge key.
+func checkKeysOnce(m *yaml.Node) error {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := resolveAlias(m.Content[i])
+		if k.Tag == "!!merge" || k.Value == "<<" {
+			return &InputError{Field: "<<", Rule: fmt.Sprintf("line %d: YAML merge keys (<<) are not supported; write each answer out", k.Line)}
+		}
+		if line, ok := seen[k.Value]; ok {
+			return &InputError{Field: k.Value, Rule: fmt.Sprintf("given twice (lines %d and %d); give each answer once", line, k.Line)}
+		}
+		seen[k.Value] = k.Line
+	}
+	return nil
+}
+
+// answersOf reads a mapping of answer keys to single values: --config's
+// and .zdgen.yaml's answers alike.
+func answersOf(m *yaml.Node) (map[string]string, error) {
+	if err := checkKeysOnce(m); err != nil {
+		return nil, err
 	}
 	out := map[string]string{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := m.Content[i].Value, m.Content[i+1]
+		k, v := resolveAlias(m.Content[i]).Value, resolveAlias(m.Content[i+1])
 		if _, ok := FieldByKey(k); !ok {
 			return nil, &InputError{Field: k, Rule: "unknown answer; known: " + strings.Join(FieldKeys(), ", ")}
 		}
@@ -40,11 +95,32 @@ func ParseAnswersFile(b []byte) (map[string]string, error) {
 	return out, nil
 }
 
+// resolveAlias follows an alias (*name) to the node its anchor marks.
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
 // mappingValue finds key's value in a YAML mapping node.
 func mappingValue(m *yaml.Node, key string) *yaml.Node {
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
+		if resolveAlias(m.Content[i]).Value == key {
+			return resolveAlias(m.Content[i+1])
+		}
+	}
+	return nil
+}
+
+// setAnswers parses each given answer into a with its field's Set, in
+// field order. Answers not given are left as they are.
+func setAnswers(a *Answers, given map[string]string) error {
+	for _, f := range Fields {
+		if v, ok := given[f.Key]; ok {
+			if err := f.Set(a, v); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -73,6 +149,9 @@ func Resolve(given map[string]string) (Answers, error) {
 			v = f.Default(&a)
 		}
 		if err := f.Set(&a, v); err != nil {
+			if !ok {
+				err = ExplainDefault(f, &a, err)
+			}
 			return a, err
 		}
 	}

@@ -213,6 +213,18 @@ var Fields = []Field{
 	},
 }
 
+// ExplainDefault turns a default that Set rejected into an error about
+// the answer the default was made from: the module path proposed for the
+// name v1 (example.com/v1) is not one Go accepts, but the person typed a
+// name, not a module path.
+func ExplainDefault(f Field, a *Answers, err error) error {
+	var ie *InputError
+	if f.Key == "module" && errors.As(err, &ie) && ie.Value == DefaultModule(a.Name) {
+		return &InputError{"name", a.Name, fmt.Sprintf("makes the default module path %s, which Go does not accept (%s); give a module path (--module), or choose another name", ie.Value, strings.TrimPrefix(ie.Rule, "not a valid Go module path: "))}
+	}
+	return err
+}
+
 // MaxReplicas bounds the replica count: beyond it a hand-tuned Deployment
 // (and an autoscaler) is the better tool.
 const MaxReplicas = 100
@@ -241,15 +253,19 @@ const MaxDescription = 200
 
 // checkDescription folds white space (newlines included) into single
 // spaces, so that the text is one line wherever it lands, and rejects what
-// no file should carry. Quotes, colons, '#', '{{' and the like are fine:
+// no file should carry: control characters, and the bidirectional controls
+// that make source display differently from what it is ("Trojan Source"). Quotes, colons, '#', '{{' and the like are fine:
 // each file's template escapes them for its own language.
 func checkDescription(v string) (string, error) {
 	if !utf8.ValidString(v) {
 		return "", &InputError{"description", "", "must be UTF-8 text"}
 	}
-	for _, r := range v {
+	for i, r := range []rune(v) {
 		if unicode.IsControl(r) && !unicode.IsSpace(r) {
 			return "", &InputError{"description", v, "must not contain control characters"}
+		}
+		if unicode.Is(unicode.Bidi_Control, r) {
+			return "", &InputError{"description", "", fmt.Sprintf("must not contain Unicode bidirectional control characters (U+%04X at character %d): they make text display in an order other than it reads, in the Go, YAML and Dockerfile it is copied into", r, i+1)}
 		}
 	}
 	d := strings.Join(strings.Fields(v), " ")

@@ -117,6 +117,12 @@ func TestValidation(t *testing.T) {
 		{[]string{"grace-period=21s"}, "grace-period", "preStop 5s + drain 2s + shutdown timeout 10s + margin 5s = 22s"},
 		{[]string{"grace-period=22s"}, "", ""},
 		{[]string{"prestop=bogus"}, "prestop", "auto, sleep, exec or none"},
+		// description: bidirectional controls reorder what a reader sees (Trojan Source)
+		{[]string{"description=café: naïve, 日本語"}, "", ""},
+		{[]string{"description=admin\u202e tluafed"}, "description", "bidirectional"},
+		{[]string{"description=a\u2066b\u2069"}, "description", "U+2066"},
+		{[]string{"description=a\u200fb"}, "description", "bidirectional"},
+		{[]string{"description=a\u061cb"}, "description", "bidirectional"},
 	} {
 		_, err := set(t, c.in...)
 		name := strings.Join(c.in, " ")
@@ -186,5 +192,44 @@ func TestAnswersFileKeepsValuesAsWritten(t *testing.T) {
 		if _, err := ParseAnswersFile([]byte(bad)); !IsInputError(err) {
 			t.Errorf("%q: %v, want an InputError", bad, err)
 		}
+	}
+}
+
+// A key given twice, a second document or a merge key is refused, naming
+// it; an alias of a single value is read as that value.
+func TestAnswersFileStructure(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"name: a\nname: b\n", "name: given twice"},
+		{"name: a\nreplicas: 3\nport: 9000\nreplicas: 5\n", "replicas: given twice (lines 2 and 4)"},
+		{"answers:\n  name: a\n  name: b\n", "name: given twice"},
+		{"answers:\n  name: a\nanswers:\n  name: b\n", "answers: given twice"},
+		{"name: a\n---\nreplicas: 5\n", "more than one YAML document (the second starts at line 2)"},
+		{"name: a\n...\n---\nname: b\n", "more than one YAML document"},
+		{"name: a\n<<: {replicas: 3}\n", "merge keys (<<) are not supported"},
+		{"name: a\nreplicas: &r {x: 1}\nport: *r\n", "replicas: want a single value"},
+	} {
+		_, err := ParseAnswersFile([]byte(c.in))
+		if !IsInputError(err) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v; want an InputError saying %q", c.in, err, c.want)
+		}
+	}
+	given, err := ParseAnswersFile([]byte("name: a\nstartup-time: &t 20s\nmax-request: *t\n"))
+	if err != nil || given["max-request"] != "20s" || given["startup-time"] != "20s" {
+		t.Errorf("an alias: %v, %v; want max-request 20s", given, err)
+	}
+}
+
+// A default made from an earlier answer that does not fit (the module path
+// from the name v1) is blamed on that answer, not on one never given.
+func TestResolveBlamesTheAnswerADefaultCameFrom(t *testing.T) {
+	for _, name := range []string{"v0", "v1"} {
+		_, err := Resolve(map[string]string{"name": name})
+		var ie *InputError
+		if !errors.As(err, &ie) || ie.Field != "name" || !strings.Contains(err.Error(), "example.com/"+name) || !strings.Contains(err.Error(), "module") {
+			t.Errorf("%s: %v; want it blamed on name, saying the default module path it makes", name, err)
+		}
+	}
+	if a, err := Resolve(map[string]string{"name": "v1", "module": "example.com/svc"}); err != nil || a.Name != "v1" {
+		t.Errorf("v1 with a module path: %v", err)
 	}
 }

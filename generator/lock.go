@@ -1,8 +1,11 @@
 package generator
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
+	yaml3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 )
 
@@ -54,12 +57,39 @@ func (l Lock) File() (File, error) {
 	return File{Path: LockPath, Mode: 0o644, Content: append([]byte(lockHeader), b...), Owner: OwnerZdgen}, nil
 }
 
-// ParseLock reads a .zdgen.yaml, rejecting unknown keys. The header is
-// YAML comments, whatever version wrote it.
+// ParseLock reads a .zdgen.yaml, rejecting unknown keys, keys given twice
+// and more than one document. The header is YAML comments, whatever version
+// wrote it. The answers are read as --config reads them (ParseAnswersFile):
+// each value as written, parsed by its field, so k8s-version: 1.30 is 1.30
+// and replicas: "3" is 3.
 func ParseLock(b []byte) (Lock, error) {
-	var l Lock
-	if err := yaml.UnmarshalStrict(b, &l); err != nil {
-		return Lock{}, fmt.Errorf("%s: %w", LockPath, err)
+	fail := func(err error) (Lock, error) { return Lock{}, fmt.Errorf("%s: %w", LockPath, err) }
+	m, err := decodeMapping(b)
+	if err != nil {
+		return fail(errors.New(strings.Replace(err.Error(), "YAML map of answers", "YAML map", 1)))
+	}
+	if err := checkKeysOnce(m); err != nil {
+		return fail(err)
+	}
+	answers := mappingValue(m, "answers")
+	if answers == nil || answers.Kind != yaml3.MappingNode {
+		return fail(errors.New("answers: want a map of answers"))
+	}
+	given, err := answersOf(answers)
+	if err != nil {
+		return fail(fmt.Errorf("answers: %w", err))
+	}
+	// The rest: generator, version, files, tools. The answers were read above.
+	var rest struct {
+		Lock
+		Answers any `json:"answers"`
+	}
+	if err := yaml.UnmarshalStrict(b, &rest); err != nil {
+		return fail(err)
+	}
+	l := rest.Lock
+	if err := setAnswers(&l.Answers, given); err != nil {
+		return fail(fmt.Errorf("answers: %w", err))
 	}
 	return l, nil
 }

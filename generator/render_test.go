@@ -266,3 +266,44 @@ func TestLockRecordsAnswersAndChecksums(t *testing.T) {
 		t.Error("a lock with an unknown key was accepted")
 	}
 }
+
+// .zdgen.yaml's answers are read as --config reads them: values as
+// written, parsed by each field, a bad one named with its rule.
+func TestLockReadsAnswersAsConfigDoes(t *testing.T) {
+	_, files, err := Generate(Defaults("svc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lock string
+	for _, f := range files {
+		if f.Path == LockPath {
+			lock = string(f.Content)
+		}
+	}
+	edit := func(old, new string) string {
+		t.Helper()
+		if !strings.Contains(lock, old) {
+			t.Fatalf("the lock has no %q", old)
+		}
+		return strings.Replace(lock, old, new, 1)
+	}
+	l, err := ParseLock([]byte(edit(`k8s-version: "1.35"`, "k8s-version: 1.30")))
+	if err != nil || l.Answers.K8sVersion != "1.30" {
+		t.Errorf("unquoted k8s-version 1.30: %q, %v", l.Answers.K8sVersion, err)
+	}
+	l, err = ParseLock([]byte(edit("replicas: 3", `replicas: "4"`)))
+	if err != nil || l.Answers.Replicas != 4 {
+		t.Errorf(`replicas: "4": %d, %v`, l.Answers.Replicas, err)
+	}
+	for _, c := range []struct{ lock, want string }{
+		{edit("replicas: 3", `replicas: "three"`), `replicas: "three": must be a whole number`},
+		{edit("replicas: 3", "replicas: 3\n  replicas: 5"), "replicas: given twice"},
+		{lock + "---\nanswers: {}\n", "more than one YAML document"},
+		{edit("answers:", "answers:\n  colour: blue"), "colour: unknown answer"},
+	} {
+		_, err := ParseLock([]byte(c.lock))
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "JSON") {
+			t.Errorf("got %v; want %q", err, c.want)
+		}
+	}
+}

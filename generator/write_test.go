@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -169,5 +170,196 @@ func TestWriteInterruptedMidwayLeavesNothing(t *testing.T) {
 		if got := entries(t, parent); len(got) != 0 {
 			t.Errorf("cancelled after %d files, the parent holds %v", n, got)
 		}
+	}
+}
+
+// same reports whether dir is still the directory before was: the same
+// inode on the same device, not a new one put in its place.
+func same(t *testing.T, before os.FileInfo, dir string) bool {
+	t.Helper()
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return os.SameFile(before, fi)
+}
+
+func stat(t *testing.T, dir string) os.FileInfo {
+	t.Helper()
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi
+}
+
+// An existing empty directory (a CI workspace, a bind mount, the shell's
+// working directory) is written into, not replaced: it keeps its inode and
+// mode.
+func TestWriteKeepsAnExistingEmptyDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	before := stat(t, dir)
+	if err := Write(context.Background(), dir, files("a.txt", "deep/b.txt"), false); err != nil {
+		t.Fatal(err)
+	}
+	if !same(t, before, dir) {
+		t.Error("the directory was replaced, not written into")
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o750 {
+		t.Errorf("mode %v, want 0750 kept", fi.Mode().Perm())
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "deep/b.txt")); err != nil || string(b) != "deep/b.txt\n" {
+		t.Errorf("content %q, %v", b, err)
+	}
+	if got := entries(t, dir); len(got) != 2 {
+		t.Errorf("dir holds %v; want a.txt and deep (no staging left)", got)
+	}
+}
+
+// --output . from inside an empty directory.
+func TestWriteIntoTheWorkingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	before := stat(t, ".")
+	if err := Write(context.Background(), ".", files("a.txt"), false); err != nil {
+		t.Fatal(err)
+	}
+	if !same(t, before, ".") || !same(t, before, dir) {
+		t.Error("the working directory was replaced")
+	}
+	if _, err := os.Stat("a.txt"); err != nil {
+		t.Error(err)
+	}
+}
+
+// A failure part-way through moving files into an existing directory
+// removes what was added and puts back what was replaced.
+func TestWriteFailureInAnExistingDirectoryRollsBack(t *testing.T) {
+	defer func() { writeHook = nil }()
+	for _, force := range []bool{false, true} {
+		for n := 0; n < 4; n++ {
+			dir := t.TempDir()
+			before := stat(t, dir)
+			if force {
+				os.WriteFile(filepath.Join(dir, "mine.txt"), []byte("precious"), 0o644)
+				os.Mkdir(filepath.Join(dir, "b"), 0o755)
+				os.WriteFile(filepath.Join(dir, "b", "c.txt"), []byte("old"), 0o600)
+			}
+			boom := errors.New("injected")
+			writeHook = func(i int) error {
+				if i == n {
+					return boom
+				}
+				return nil
+			}
+			err := Write(context.Background(), dir, files("a.txt", "b/c.txt", "d/e/f.txt", "g.txt"), force)
+			if !errors.Is(err, boom) {
+				t.Fatalf("force=%v, failing at %d: got %v", force, n, err)
+			}
+			if !same(t, before, dir) {
+				t.Error("the directory was replaced")
+			}
+			got := entries(t, dir)
+			if !force {
+				if len(got) != 0 {
+					t.Errorf("failing at %d, an empty directory now holds %v", n, got)
+				}
+				continue
+			}
+			if len(got) != 2 {
+				t.Errorf("force, failing at %d: the directory holds %v, want b and mine.txt", n, got)
+			}
+			b, _ := os.ReadFile(filepath.Join(dir, "b", "c.txt"))
+			fi, _ := os.Stat(filepath.Join(dir, "b", "c.txt"))
+			if string(b) != "old" || fi == nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("force, failing at %d: b/c.txt is %q, not restored", n, b)
+			}
+			if got := entries(t, filepath.Join(dir, "b")); len(got) != 1 {
+				t.Errorf("force, failing at %d: b holds %v", n, got)
+			}
+		}
+	}
+}
+
+// With --force, a target path that cannot take a file (a directory where a
+// file goes, a file where a directory goes) is found before anything is
+// moved, and the message does not suggest --force again.
+func TestWriteForceChecksEveryPathFirst(t *testing.T) {
+	for _, c := range []struct{ name, blocker, want string }{
+		{"dir-where-a-file-goes", "Dockerfile/x", "Dockerfile"},
+		{"file-where-a-dir-goes", "deploy", "deploy"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, filepath.FromSlash(c.blocker))
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			os.WriteFile(p, []byte("mine"), 0o644)
+			err := Write(context.Background(), dir, files(".dockerignore", ".gitignore", "Dockerfile", "deploy/k8s/a.yaml", "z.txt"), true)
+			if err == nil {
+				t.Fatal("written")
+			}
+			if !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "--force") {
+				t.Errorf("error %q: want it to name %s and not suggest --force", err, c.want)
+			}
+			if got := entries(t, dir); len(got) != 1 {
+				t.Errorf("the directory holds %v; want only %s", got, c.blocker)
+			}
+		})
+	}
+}
+
+// A generated repository is not generated over, even with --force: that
+// would reset its answers and overwrite its owner's edits.
+func TestWriteRefusesAZdgenRepository(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, LockPath), []byte("generator: zdgen\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "handlers.go"), []byte("mine"), 0o644)
+	for _, force := range []bool{false, true} {
+		err := Write(context.Background(), dir, files("handlers.go", LockPath), force)
+		if !errors.Is(err, ErrRepository) || !strings.Contains(err.Error(), "zdgen upgrade") || strings.Contains(err.Error(), "--force") {
+			t.Errorf("force=%v: got %v; want ErrRepository pointing to zdgen upgrade", force, err)
+		}
+		if err := CheckTarget(dir, force); !errors.Is(err, ErrRepository) {
+			t.Errorf("force=%v: CheckTarget (--dry-run) says %v", force, err)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "handlers.go")); string(b) != "mine" {
+		t.Error("the owner's file was overwritten")
+	}
+}
+
+// Only a refusal of a non-empty directory suggests --force.
+func TestTargetErrorSuggestsForceOnlyWhenItHelps(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "x"), nil, 0o644)
+	if err := CheckTarget(dir, false); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("non-empty without --force: %v; want a hint about --force", err)
+	}
+	file := filepath.Join(dir, "x")
+	for _, force := range []bool{false, true} {
+		if err := CheckTarget(file, force); err == nil || strings.Contains(err.Error(), "--force") {
+			t.Errorf("a file as the target, force=%v: %v; want no hint about --force", force, err)
+		}
+	}
+}
+
+// A non-empty directory the user may not write in is refused without
+// suggesting --force, which could not help.
+func TestNotEmptyAndNotWritableDoesNotSuggestForce(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root may write anywhere")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "x"), nil, 0o644)
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o755)
+	err := CheckTarget(dir, false)
+	if err == nil || strings.Contains(err.Error(), "--force") || !strings.Contains(err.Error(), "not writable") {
+		t.Errorf("got %v; want a refusal saying it is not writable, without --force", err)
 	}
 }

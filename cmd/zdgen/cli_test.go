@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -387,6 +389,83 @@ func TestBadConfigFiles(t *testing.T) {
 	})
 }
 
+// --config reads a regular file, or stdin for -, and no more than 1 MiB:
+// not a device or a FIFO (which could be endless or never end), and
+// Ctrl-C while it waits is still exit 130.
+func TestConfigIsBounded(t *testing.T) {
+	t.Run("device", func(t *testing.T) {
+		if _, err := os.Stat("/dev/zero"); err != nil {
+			t.Skip("no /dev/zero")
+		}
+		tmp := t.TempDir()
+		code, out, errOut := zdgen(t, nil, "new", "svc", "--yes", "--config", "/dev/zero", "--output", filepath.Join(tmp, "svc"))
+		if code != exitUsage || !strings.Contains(errOut, "/dev/zero") || !strings.Contains(errOut, "not a regular file") || out != "" {
+			t.Errorf("exit %d, %q; want 2: not a regular file", code, errOut)
+		}
+		onlyEntries(t, tmp)
+	})
+	t.Run("fifo", func(t *testing.T) {
+		tmp := t.TempDir()
+		fifo := filepath.Join(tmp, "answers.yaml")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Skip("no FIFOs here:", err)
+		}
+		code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--config", fifo, "--output", filepath.Join(tmp, "svc"))
+		if code != exitUsage || !strings.Contains(errOut, "not a regular file") {
+			t.Errorf("exit %d, %q; want 2: not a regular file", code, errOut)
+		}
+		onlyEntries(t, tmp, "answers.yaml")
+	})
+	t.Run("too-large", func(t *testing.T) {
+		tmp := t.TempDir()
+		config := filepath.Join(tmp, "answers.yaml")
+		writeFile(t, config, "name: svc\n"+strings.Repeat("# padding\n", 110_000))
+		code, _, errOut := zdgen(t, nil, "new", "--yes", "--config", config, "--output", filepath.Join(tmp, "svc"))
+		if code != exitUsage || !strings.Contains(errOut, config) || !strings.Contains(errOut, "1 MiB") {
+			t.Errorf("exit %d, %q; want 2 naming the file and the 1 MiB limit", code, errOut)
+		}
+		onlyEntries(t, tmp, "answers.yaml")
+	})
+	t.Run("stdin", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "svc")
+		var out, errOut strings.Builder
+		code := run(context.Background(), []string{"new", "--yes", "--config", "-", "--output", dir},
+			env{stdin: strings.NewReader("name: fromstdin\nreplicas: 4\n"), stdout: &out, stderr: &errOut})
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		if a := lockOf(t, dir).Answers; a.Name != "fromstdin" || a.Replicas != 4 {
+			t.Errorf("answers %+v; want those read from stdin", a)
+		}
+	})
+	t.Run("stdin-too-large", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "svc")
+		var out, errOut strings.Builder
+		endless := io.MultiReader(strings.NewReader("name: svc\n"), strings.NewReader(strings.Repeat("#", 2<<20)))
+		code := run(context.Background(), []string{"new", "--yes", "--config", "-", "--output", dir},
+			env{stdin: endless, stdout: &out, stderr: &errOut})
+		if code != exitUsage || !strings.Contains(errOut.String(), "1 MiB") {
+			t.Errorf("exit %d, %q; want 2 naming the 1 MiB limit", code, errOut.String())
+		}
+	})
+	t.Run("interrupted-while-reading", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "svc")
+		never, w := io.Pipe() // stdin that never ends
+		defer w.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var out, errOut strings.Builder
+		code := run(ctx, []string{"new", "--yes", "--config", "-", "--output", dir},
+			env{stdin: never, stdout: &out, stderr: &errOut})
+		if code != exitInterrupted {
+			t.Errorf("exit %d, %q; want 130", code, errOut.String())
+		}
+		if exists(t, dir) {
+			t.Error("written")
+		}
+	})
+}
+
 // Each bad answer exits 2 with an error that names its field and the rule,
 // and writes nothing: no output directory, no temporary one beside it.
 func TestBadAnswers(t *testing.T) {
@@ -421,6 +500,8 @@ func TestBadAnswers(t *testing.T) {
 		{[]string{"svc", "--prestop", "none", "--drain-delay", "1s"}, "drain-delay", "must cover the propagation lag"},
 		{[]string{"svc", "--prestop", "later"}, "prestop", "must be auto, sleep, exec or none"},
 		{[]string{"svc", "--protocol", "ftp"}, "protocol", "must be http or grpc"},
+		{[]string{"v1"}, "name", "makes the default module path example.com/v1"},
+		{[]string{"svc", "--description", "ok \u202e kO"}, "description", "bidirectional"},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			parent := t.TempDir()
@@ -488,6 +569,54 @@ func TestTargetDirectory(t *testing.T) {
 		}
 		if !exists(t, filepath.Join(dir, "go.mod")) {
 			t.Error("nothing written")
+		}
+	})
+	t.Run("OutputDotInAnEmptyDirectory", func(t *testing.T) {
+		dir := t.TempDir()
+		t.Chdir(dir)
+		before, _ := os.Stat(".")
+		if code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--output", "."); code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		after, _ := os.Stat(dir)
+		if !os.SameFile(before, after) {
+			t.Error("the working directory was replaced, not written into")
+		}
+		if !exists(t, "go.mod") || !exists(t, filepath.Join(dir, ".zdgen.yaml")) {
+			t.Error("nothing written into the working directory")
+		}
+	})
+	t.Run("ForceChecksEveryPathFirst", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "Dockerfile"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, "Dockerfile", "x"), "mine")
+		code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--output", dir, "--force")
+		if code != exitFailure || !strings.Contains(errOut, "Dockerfile is a directory") || strings.Contains(errOut, "--force") {
+			t.Errorf("exit %d, %q; want 1 naming Dockerfile, without suggesting --force", code, errOut)
+		}
+		onlyEntries(t, dir, "Dockerfile")
+	})
+	t.Run("ExistingRepositoryPointsToUpgrade", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "svc")
+		if code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--replicas", "5", "--output", dir); code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		handlers := filepath.Join(dir, "internal", "server", "handlers.go")
+		writeFile(t, handlers, "package server // the owner's routes\n")
+		for _, extra := range [][]string{nil, {"--force"}, {"--force", "--dry-run"}} {
+			args := append([]string{"new", "svc", "--yes", "--output", dir}, extra...)
+			code, out, errOut := zdgen(t, nil, args...)
+			if code != exitUsage || !strings.Contains(errOut, "zdgen upgrade") || strings.Contains(errOut, "pass --force") || out != "" {
+				t.Errorf("%v: exit %d, %q; want 2 pointing to zdgen upgrade", extra, code, errOut)
+			}
+		}
+		if b, _ := os.ReadFile(handlers); string(b) != "package server // the owner's routes\n" {
+			t.Error("the owner's handlers.go was overwritten")
+		}
+		if lockOf(t, dir).Answers.Replicas != 5 {
+			t.Error("the recorded answers were reset")
 		}
 	})
 	t.Run("TargetIsAFile", func(t *testing.T) {

@@ -107,7 +107,7 @@ func exitCode(err error) int {
 	switch {
 	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.As(err, &ue), generator.IsInputError(err), errors.As(err, &le):
+	case errors.As(err, &ue), generator.IsInputError(err), errors.As(err, &le), errors.Is(err, generator.ErrRepository):
 		return exitUsage
 	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown shorthand flag"):
 		return exitUsage // cobra's own usage errors are plain errors

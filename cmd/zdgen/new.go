@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,8 +37,10 @@ terminal it never asks: pass every answer as a flag or in --config, or add
 --yes to accept the defaults for the rest. Flags override --config.
 
 Nothing is written until every answer is valid and every file is rendered;
-the tree is built aside and moved into place whole. A non-empty output
-directory is refused unless --force.`,
+the tree is built aside and moved into place whole (into an existing
+directory file by file, undone on failure). A non-empty output directory is
+refused unless --force; a generated repository (one with .zdgen.yaml) is
+refused even with --force: use zdgen upgrade there.`,
 		Example: `  # Ask for everything (on a terminal):
   zdgen new orders
 
@@ -56,11 +60,11 @@ directory is refused unless --force.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "", "directory to write (default ./NAME)")
-	f.StringVar(&o.config, "config", "", "YAML file of answers (keys as the flags: replicas: 5); flags override it")
+	f.StringVar(&o.config, "config", "", "YAML file of answers (keys as the flags: replicas: 5), or - for stdin; at most 1 MiB; flags override it")
 	f.BoolVarP(&o.yes, "yes", "y", false, "accept the default for every answer not given; never prompt")
 	f.BoolVar(&o.dryRun, "dry-run", false, "list what would be written; write nothing")
 	f.BoolVar(&o.json, "json", false, "print a machine-readable summary: files, answers, every derived number")
-	f.BoolVar(&o.force, "force", false, "write into a non-empty directory, replacing zdgen's files there")
+	f.BoolVar(&o.force, "force", false, "write into a non-empty directory, replacing zdgen's files there (not a generated repository: use zdgen upgrade)")
 	base := generator.Defaults("NAME")
 	for _, fd := range generator.Fields {
 		if fd.Key == "name" {
@@ -87,9 +91,9 @@ directory is refused unless --force.`,
 func givenAnswers(cmd *cobra.Command, configPath string, args []string) (map[string]string, error) {
 	given := map[string]string{}
 	if configPath != "" {
-		b, err := os.ReadFile(configPath)
+		b, err := readConfig(cmd.Context(), configPath, cmd.InOrStdin())
 		if err != nil {
-			return nil, usageError{fmt.Errorf("--config: %w", err)}
+			return nil, err
 		}
 		if given, err = generator.ParseAnswersFile(b); err != nil {
 			return nil, fmt.Errorf("--config %s: %w", configPath, err)
@@ -104,6 +108,76 @@ func givenAnswers(cmd *cobra.Command, configPath string, args []string) (map[str
 		given["name"] = args[0]
 	}
 	return given, nil
+}
+
+// maxConfigSize bounds what --config reads: an answers file is a few lines.
+const maxConfigSize = 1 << 20
+
+// readConfig reads --config: a regular file, or stdin for "-", at most
+// maxConfigSize bytes. A device or a FIFO is refused, because it may never
+// end or never answer; Ctrl-C while waiting for stdin returns at once.
+func readConfig(ctx context.Context, name string, stdin io.Reader) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := readConfigNow(name, stdin)
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-ctx.Done():
+		return nil, errInterrupted
+	}
+}
+
+func readConfigNow(name string, stdin io.Reader) ([]byte, error) {
+	r, what := stdin, "--config - (stdin)"
+	if name != "-" {
+		what = "--config " + name
+		// Stat before opening: opening a FIFO blocks until a writer comes.
+		fi, err := os.Stat(name)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--config: %w", err)}
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, usageError{fmt.Errorf("%s: not a regular file (%s); give an answers file, or - to read stdin", what, fileKind(fi.Mode()))}
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--config: %w", err)}
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			return nil, usageError{fmt.Errorf("%s: not a regular file; give an answers file, or - to read stdin", what)}
+		}
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxConfigSize+1))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s: %w", what, err)}
+	}
+	if len(b) > maxConfigSize {
+		return nil, usageError{fmt.Errorf("%s: larger than the limit of 1 MiB; an answers file is a few lines", what)}
+	}
+	return b, nil
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.String()
 }
 
 // resolveAnswers turns what was given into complete answers: each field in
@@ -156,7 +230,7 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *gen
 			}
 		}
 		if err := f.Set(&a, v); err != nil {
-			return a, err
+			return a, generator.ExplainDefault(f, &a, err)
 		}
 	}
 	return a, nil
@@ -188,6 +262,9 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 	}
 	if o.dryRun {
 		if err := generator.CheckTarget(dir, o.force); err != nil {
+			return err
+		}
+		if err := generator.CheckPaths(dir, files); err != nil {
 			return err
 		}
 	} else {
