@@ -266,3 +266,27 @@ func TestLockRecordsAnswersAndChecksums(t *testing.T) {
 		t.Error("a lock with an unknown key was accepted")
 	}
 }
+
+// A gRPC service has no /readyz, /livez or Connection header: its files must
+// describe what it does (the health service, GOAWAY), not the HTTP service's
+// behaviour.
+func TestGRPCFilesDescribeGRPC(t *testing.T) {
+	for _, kv := range matrix {
+		p, files := renderSet(t, kv...)
+		if p.Proto == nil {
+			continue
+		}
+		for name, b := range files {
+			if name == LockPath {
+				continue
+			}
+			for i, line := range strings.Split(string(b), "\n") {
+				for _, http := range []string{"/readyz", "/livez", "Connection: close"} {
+					if strings.Contains(line, http) {
+						t.Errorf("%v: %s:%d describes HTTP behaviour (%s): %s", kv, name, i+1, http, strings.TrimSpace(line))
+					}
+				}
+			}
+		}
+	}
+}

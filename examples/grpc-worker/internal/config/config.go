@@ -13,17 +13,19 @@ import (
 
 // Config is the service's configuration.
 type Config struct {
-	// Port serves the API and /readyz. 0 picks a free port (tests).
+	// Port serves the API and the health service's readiness. 0 picks a
+	// free port (tests).
 	Port int
-	// HealthPort serves /livez on a listener of its own, which stays open
-	// until the process exits: liveness must pass during the drain.
+	// HealthPort serves the health service's liveness on a listener of its
+	// own, which stays open until the process exits: liveness must pass
+	// during the drain.
 	HealthPort int
 	// DrainDelay is how long the service keeps serving after SIGTERM, with
-	// /readyz failing and every response asking the client to close its
-	// connection, before it stops accepting connections.
+	// readiness answering NOT_SERVING, before GracefulStop sends GOAWAY and
+	// stops accepting connections.
 	DrainDelay time.Duration
-	// ShutdownTimeout bounds how long in-flight requests may take to finish
-	// once the server stops accepting; then the rest are closed.
+	// ShutdownTimeout bounds how long calls in flight may take to finish
+	// once GracefulStop has begun; then Stop ends the rest.
 	ShutdownTimeout time.Duration
 	// WorkMax caps the Work rpc's duration_ms, so no call outlives
 	// ShutdownTimeout.
