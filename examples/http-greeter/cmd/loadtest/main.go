@@ -3,13 +3,13 @@
 // errors and latency percentiles. It exits 1 if any request failed (or none
 // was made), so it can gate a pipeline; 2 on a bad command line.
 //
-// Seed 002's test, fortio-style: 500 requests a second over 50 keep-alive
-// connections during a rolling update; every response must be a 2xx:
+// Fortio-style: 500 requests a second over 50 keep-alive connections
+// during a rolling update; every response must be a 2xx:
 //
 //	loadtest -url 'http://HOST/work?ms=10' -qps 500 -c 50 -duration 60s
 //
-// Seed 001's test: send requests continuously while you redeploy ten times,
-// then press Ctrl-C; the report covers every request sent:
+// Send requests continuously while you redeploy ten times, then press
+// Ctrl-C (or send SIGTERM); the report covers every request sent:
 //
 //	loadtest -url http://HOST/work -qps 10 -c 1 -duration 0
 //
