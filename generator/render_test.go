@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
 
@@ -287,6 +288,36 @@ func TestGRPCFilesDescribeGRPC(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// Every kubectl command the README and Makefile give works for every name
+// zdgen accepts, the longest included: `kubectl run POD` names a pod and
+// labels it run=POD, and a label value is at most 63 characters.
+func TestKubectlCommandsTakeTheLongestName(t *testing.T) {
+	longest := "orders-" + strings.Repeat("x", 55) + "9"
+	if len(longest) != 63 {
+		t.Fatalf("test name is %d characters", len(longest))
+	}
+	for _, protocol := range []string{"http", "grpc"} {
+		_, files := renderSet(t, "protocol="+protocol, "name="+longest, "module=example.com/"+longest)
+		runs := 0
+		for _, name := range []string{"README.md", "Makefile"} {
+			for i, line := range strings.Split(string(files[name]), "\n") {
+				_, rest, ok := strings.Cut(line, "kubectl run ")
+				if !ok {
+					continue
+				}
+				runs++
+				pod := strings.Fields(rest)[0]
+				for _, msg := range append(validation.IsDNS1123Label(pod), validation.IsValidLabelValue(pod)...) {
+					t.Errorf("%s: %s:%d: kubectl run %s: %s", protocol, name, i+1, pod, msg)
+				}
+			}
+		}
+		if runs == 0 {
+			t.Errorf("%s: no kubectl run command found to check", protocol)
 		}
 	}
 }
