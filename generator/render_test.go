@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/format"
 	"path"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -318,6 +319,27 @@ func TestKubectlCommandsTakeTheLongestName(t *testing.T) {
 		}
 		if runs == 0 {
 			t.Errorf("%s: no kubectl run command found to check", protocol)
+		}
+	}
+}
+
+// The README's prose follows the answers: one replica is "1 replica", and
+// the preStop command it names is the one the Deployment runs.
+func TestReadmeProseFollowsTheAnswers(t *testing.T) {
+	plural := regexp.MustCompile(`\b1 replicas\b`)
+	for _, kv := range [][]string{
+		{"replicas=1", "propagation-lag=7s", "prestop=exec"},
+		{"protocol=grpc", "replicas=1", "propagation-lag=7s", "prestop=sleep"},
+		{"replicas=3", "propagation-lag=7s", "prestop=none", "drain-delay=9s"},
+	} {
+		p, files := renderSet(t, kv...)
+		readme := string(files["README.md"])
+		if m := plural.FindString(readme); m != "" {
+			t.Errorf("%v: README says %q", kv, m)
+		}
+		hook := "`" + p.Answers.Name + " sleep 7s`"
+		if strings.Contains(readme, "sleep 5s") || strings.Contains(readme, hook) != (p.PreStop.Form == PreStopExec) {
+			t.Errorf("%v: the README's preStop command is not the Deployment's (%s %v):\n%s", kv, p.PreStop.Form, p.PreStop.Command, readme)
 		}
 	}
 }

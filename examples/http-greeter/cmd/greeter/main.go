@@ -4,7 +4,7 @@
 //
 // Greets callers: "hello" #1, {{even}} mid-rollout & $HOME-free.
 //
-// "greeter sleep 5s" only sleeps: the Deployment's exec preStop hook runs
+// "greeter sleep DURATION" only sleeps: the Deployment's exec preStop hook runs
 // it, because distroless and scratch images have no sleep binary.
 package main
 
