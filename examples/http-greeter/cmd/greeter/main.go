@@ -36,6 +36,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration outside the timing model", "warning", w)
+	}
 
 	ctx, abort, stop := shutdownSignals()
 	defer stop()
