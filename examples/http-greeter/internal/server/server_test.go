@@ -95,10 +95,45 @@ func TestBodiesAreCapped(t *testing.T) {
 	h := s.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, readErr = io.ReadAll(r.Body)
 	}))
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("x", MaxBodyBytes+1))))
+	req := httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("x", MaxBodyBytes+1)))
+	req.ContentLength = -1 // unknown, as when chunked: only reading finds out
+	h.ServeHTTP(httptest.NewRecorder(), req)
 	var tooBig *http.MaxBytesError
 	if !errors.As(readErr, &tooBig) {
 		t.Errorf("a body over MaxBodyBytes read without error: %v", readErr)
+	}
+}
+
+// A body over MaxBodyBytes is answered 413 on every route, whether its
+// length is declared (refused before the handler runs) or not (chunked: /work
+// reads it and stops at the cap); one at the cap is served.
+func TestBigBodiesAreRejected(t *testing.T) {
+	_, ts := newTest(t)
+	for _, c := range []struct {
+		name    string
+		size    int
+		chunked bool
+		want    int
+	}{
+		{"2 MB with Content-Length", 2_000_000, false, http.StatusRequestEntityTooLarge},
+		{"2 MB chunked", 2_000_000, true, http.StatusRequestEntityTooLarge},
+		{"MaxBodyBytes with Content-Length", MaxBodyBytes, false, http.StatusOK},
+		{"MaxBodyBytes chunked", MaxBodyBytes, true, http.StatusOK},
+	} {
+		var body io.Reader = strings.NewReader(strings.Repeat("x", c.size))
+		if c.chunked {
+			body = io.MultiReader(body) // no length known: sent chunked
+		}
+		req, _ := http.NewRequest("POST", ts.URL+"/work?ms=1", body)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s: POST /work?ms=1 = %d, want %d", c.name, resp.StatusCode, c.want)
+		}
 	}
 }
 
