@@ -217,11 +217,22 @@ func TestManifestsFollowThePlan(t *testing.T) {
 				t.Errorf("%v: PodDisruptionBudget %+v", kv, pdb.Spec)
 			}
 		}
-		// kustomization and skaffold list exactly the manifests present.
-		for _, list := range []string{"deploy/k8s/kustomization.yaml", "skaffold.yaml"} {
-			if bytes.Contains(files[list], []byte("pdb.yaml")) != hasPDB {
-				t.Errorf("%v: %s and the PodDisruptionBudget disagree", kv, list)
+		// The kustomization lists exactly the manifests present, and is the
+		// only list of them: skaffold and make lint render it.
+		for m := range files {
+			if dir, base := path.Split(m); dir == "deploy/k8s/" && base != "kustomization.yaml" {
+				if !bytes.Contains(files["deploy/k8s/kustomization.yaml"], []byte("  - "+base+"\n")) {
+					t.Errorf("%v: the kustomization does not list %s", kv, base)
+				}
+				for _, other := range []string{"skaffold.yaml", "Makefile"} {
+					if bytes.Contains(files[other], []byte(base)) {
+						t.Errorf("%v: %s names %s: a second list of the manifests, to keep in step with the kustomization", kv, other, base)
+					}
+				}
 			}
+		}
+		if bytes.Contains(files["deploy/k8s/kustomization.yaml"], []byte("pdb.yaml")) != hasPDB {
+			t.Errorf("%v: the kustomization and the PodDisruptionBudget disagree", kv)
 		}
 	}
 }
