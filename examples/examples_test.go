@@ -220,3 +220,27 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// `make rehearse` needs zdgen, which is not a dependency of the generated
+// module. Without one it stops before running anything and says how to get
+// it, at a version that exists: no generated file pins a release tag
+// (none may exist for the version that generated it).
+func TestMakeRehearseSaysHowToInstallZdgen(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	for dir, files := range examples(t) {
+		for _, f := range files {
+			if bytes.Contains(f.Content, []byte("cmd/zdgen@v")) {
+				t.Errorf("%s/%s installs zdgen at a release tag, which may not exist", dir, f.Path)
+			}
+		}
+		missing := filepath.Join(t.TempDir(), "zdgen")
+		cmd := exec.Command("make", "rehearse", "ZDGEN="+missing)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "go install github.com/zdgen/zdgen/cmd/zdgen@latest") {
+			t.Errorf("%s: make rehearse with no zdgen: %v, want a failure saying how to install zdgen:\n%s", dir, err, out)
+		}
+	}
+}
