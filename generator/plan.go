@@ -285,7 +285,7 @@ func (p *Plan) derive() []Derived {
 	add("livenessProbe", probeText(p.Liveness), fmt.Sprintf("period = 3 x readiness window (%ds), so a pod leaves rotation long before it is restarted; served on the health port, so it passes until exit", p.Readiness.Window()))
 	add("startupProbe", probeText(p.Startup), fmt.Sprintf("window %ds >= startup time S (%s): liveness cannot kill a slow start", p.Startup.Window(), a.StartupTime))
 	add("maxUnavailable", p.MaxUnavailable, "0: an old pod goes only after its replacement is ready")
-	add("maxSurge", p.MaxSurge, fmt.Sprintf("max(1, ceil(%d / 4)): up to 25 %% of the replicas extra during a rollout, at least one pod", a.Replicas))
+	add("maxSurge", p.MaxSurge, fmt.Sprintf("max(1, ceil(%d replicas / 4)): 25 %% extra pods during a rollout, at least one", a.Replicas))
 	if p.PDBMaxUnavailable > 0 {
 		add("PodDisruptionBudget maxUnavailable", p.PDBMaxUnavailable, fmt.Sprintf("max(1, floor(%d / 4)): node drains keep at least 75 %% of the replicas serving", a.Replicas))
 	} else {

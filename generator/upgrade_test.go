@@ -67,10 +67,10 @@ func TestUpgradeOutcomes(t *testing.T) {
 					t.Errorf("not the new render:\n%.300s", c.New)
 				}
 			}},
-		{name: "untouched and the same in both versions", path: "internal/server/server.go", want: Unchanged},
-		{name: "changed only by the owner: kept", path: "internal/server/server.go", want: Kept,
+		{name: "untouched and the same in both versions", path: "cmd/shop/signals.go", want: Unchanged},
+		{name: "changed only by the owner: kept", path: "cmd/shop/signals.go", want: Kept,
 			edit: func(r map[string][]byte, _ *Lock) {
-				r["internal/server/server.go"] = append(r["internal/server/server.go"], "// mine\n"...)
+				r["cmd/shop/signals.go"] = append(r["cmd/shop/signals.go"], "// mine\n"...)
 			},
 			check: func(t *testing.T, c Change) {
 				if !bytes.HasSuffix(c.New, []byte("// mine\n")) {
