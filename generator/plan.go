@@ -166,7 +166,7 @@ func NewPlan(a Answers) (*Plan, error) {
 	}
 
 	p.Readiness = Probe{PeriodSeconds: readinessPeriod, FailureThreshold: readinessFailure, TimeoutSeconds: probeTimeout}
-	// Seed 000: liveness period = 3 x the readiness failure window, so a
+	// Liveness period = 3 x the readiness failure window, so a
 	// struggling pod is taken out of rotation long before it is restarted.
 	p.Liveness = Probe{PeriodSeconds: 3 * p.Readiness.Window(), FailureThreshold: livenessFailure, TimeoutSeconds: probeTimeout}
 	p.Startup = Probe{PeriodSeconds: startupPeriod, FailureThreshold: ceilDiv(a.StartupTime.Seconds(), startupPeriod), TimeoutSeconds: probeTimeout}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/format"
 	"path"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
 
@@ -215,11 +217,22 @@ func TestManifestsFollowThePlan(t *testing.T) {
 				t.Errorf("%v: PodDisruptionBudget %+v", kv, pdb.Spec)
 			}
 		}
-		// kustomization and skaffold list exactly the manifests present.
-		for _, list := range []string{"deploy/k8s/kustomization.yaml", "skaffold.yaml"} {
-			if bytes.Contains(files[list], []byte("pdb.yaml")) != hasPDB {
-				t.Errorf("%v: %s and the PodDisruptionBudget disagree", kv, list)
+		// The kustomization lists exactly the manifests present, and is the
+		// only list of them: skaffold and make lint render it.
+		for m := range files {
+			if dir, base := path.Split(m); dir == "deploy/k8s/" && base != "kustomization.yaml" {
+				if !bytes.Contains(files["deploy/k8s/kustomization.yaml"], []byte("  - "+base+"\n")) {
+					t.Errorf("%v: the kustomization does not list %s", kv, base)
+				}
+				for _, other := range []string{"skaffold.yaml", "Makefile"} {
+					if bytes.Contains(files[other], []byte(base)) {
+						t.Errorf("%v: %s names %s: a second list of the manifests, to keep in step with the kustomization", kv, other, base)
+					}
+				}
 			}
+		}
+		if bytes.Contains(files["deploy/k8s/kustomization.yaml"], []byte("pdb.yaml")) != hasPDB {
+			t.Errorf("%v: the kustomization and the PodDisruptionBudget disagree", kv)
 		}
 	}
 }
@@ -264,6 +277,86 @@ func TestLockRecordsAnswersAndChecksums(t *testing.T) {
 	}
 	if _, err := ParseLock([]byte("answers: {}\nbogus: 1\n")); err == nil {
 		t.Error("a lock with an unknown key was accepted")
+	}
+}
+
+// A gRPC service has no /readyz, /livez or Connection header: its files must
+// describe what it does (the health service, GOAWAY), not the HTTP service's
+// behaviour.
+func TestGRPCFilesDescribeGRPC(t *testing.T) {
+	for _, kv := range matrix {
+		p, files := renderSet(t, kv...)
+		if p.Proto == nil {
+			continue
+		}
+		for name, b := range files {
+			if name == LockPath {
+				continue
+			}
+			for i, line := range strings.Split(string(b), "\n") {
+				for _, http := range []string{"/readyz", "/livez", "Connection: close"} {
+					if strings.Contains(line, http) {
+						t.Errorf("%v: %s:%d describes HTTP behaviour (%s): %s", kv, name, i+1, http, strings.TrimSpace(line))
+					}
+				}
+			}
+		}
+	}
+}
+
+// Every kubectl command the README and Makefile give works for every name
+// zdgen accepts, the longest included: `kubectl run POD` names a pod and
+// labels it run=POD, and a label value is at most 63 characters.
+func TestKubectlCommandsTakeTheLongestName(t *testing.T) {
+	longest := "orders-" + strings.Repeat("x", 55) + "9"
+	if len(longest) != 63 {
+		t.Fatalf("test name is %d characters", len(longest))
+	}
+	for _, protocol := range []string{"http", "grpc"} {
+		_, files := renderSet(t, "protocol="+protocol, "name="+longest, "module=example.com/"+longest)
+		runs := 0
+		for _, name := range []string{"README.md", "Makefile"} {
+			for i, line := range strings.Split(string(files[name]), "\n") {
+				_, rest, ok := strings.Cut(line, "kubectl run ")
+				if !ok {
+					continue
+				}
+				runs++
+				pod := strings.Fields(rest)[0]
+				for _, msg := range append(validation.IsDNS1123Label(pod), validation.IsValidLabelValue(pod)...) {
+					t.Errorf("%s: %s:%d: kubectl run %s: %s", protocol, name, i+1, pod, msg)
+				}
+			}
+		}
+		if runs == 0 {
+			t.Errorf("%s: no kubectl run command found to check", protocol)
+		}
+	}
+}
+
+// The README's prose follows the answers: one replica is "1 replica", and
+// the preStop command it names is the one the Deployment runs.
+func TestReadmeProseFollowsTheAnswers(t *testing.T) {
+	plural := regexp.MustCompile(`\b1 replicas\b`)
+	for _, kv := range [][]string{
+		{"replicas=1", "propagation-lag=7s", "prestop=exec"},
+		{"protocol=grpc", "replicas=1", "propagation-lag=7s", "prestop=sleep"},
+		{"replicas=3", "propagation-lag=7s", "prestop=none", "drain-delay=9s"},
+	} {
+		p, files := renderSet(t, kv...)
+		readme := string(files["README.md"])
+		for _, line := range strings.Split(readme, "\n") {
+			// The maxSurge rule's formula, "ceil(1 replicas / 4)", is
+			// plan.go's text, which the frozen releases' READMEs render
+			// too: changing it would change what they rebuild.
+			if m := plural.FindString(line); m != "" && !strings.HasPrefix(line, "| `maxSurge` |") {
+				t.Errorf("%v: README says %q: %s", kv, m, line)
+			}
+		}
+		hook := "`" + p.Answers.Name + " sleep 7s`"
+		if strings.Contains(readme, "sleep 5s") || strings.Contains(readme, hook) != (p.PreStop.Form == PreStopExec) {
+			t.Errorf("%v: the README's preStop command is not the Deployment's (%s %v):\n%s", kv, p.PreStop.Form, p.PreStop.Command, readme)
+		}
 	}
 }
 

@@ -68,10 +68,10 @@ func TestUpgradeOutcomes(t *testing.T) {
 					t.Errorf("not the new render:\n%.300s", c.New)
 				}
 			}},
-		{name: "untouched and the same in both versions", path: "internal/server/server.go", want: Unchanged},
-		{name: "changed only by the owner: kept", path: "internal/server/server.go", want: Kept,
+		{name: "untouched and the same in both versions", path: "cmd/shop/signals.go", want: Unchanged},
+		{name: "changed only by the owner: kept", path: "cmd/shop/signals.go", want: Kept,
 			edit: func(r map[string][]byte, _ *Lock) {
-				r["internal/server/server.go"] = append(r["internal/server/server.go"], "// mine\n"...)
+				r["cmd/shop/signals.go"] = append(r["cmd/shop/signals.go"], "// mine\n"...)
 			},
 			check: func(t *testing.T, c Change) {
 				if !bytes.HasSuffix(c.New, []byte("// mine\n")) {
@@ -231,21 +231,25 @@ func TestUpgradeRefusesBadLocks(t *testing.T) {
 	}
 }
 
-// The examples' locks as zdgen 0.1.0 wrote them: the frozen 0.1.0
-// templates must rebuild exactly those files, or their owners could not
-// upgrade.
+// The examples' locks as each frozen release wrote them: its templates must
+// rebuild exactly those files, or their owners could not upgrade.
 func TestFrozenReleaseRebuildsItsOutput(t *testing.T) {
-	for _, name := range []string{"http-greeter", "grpc-worker"} {
-		b, err := os.ReadFile(filepath.Join("testdata", "upgrade", name+"-0.1.0.zdgen.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := ParseLock(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := rebuildBase(l); err != nil {
-			t.Errorf("%s: %v", name, err)
+	for _, version := range []string{"0.1.0", "0.2.0"} {
+		for _, name := range []string{"http-greeter", "grpc-worker"} {
+			b, err := os.ReadFile(filepath.Join("testdata", "upgrade", name+"-"+version+".zdgen.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := ParseLock(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.Version != version {
+				t.Fatalf("%s-%s: the lock is of version %s", name, version, l.Version)
+			}
+			if _, err := rebuildBase(l); err != nil {
+				t.Errorf("%s %s: %v", name, version, err)
+			}
 		}
 	}
 }

@@ -65,7 +65,7 @@ says the same as exit 0.`,
 		Example: `  # In a generated repository:
   zdgen rehearse
 
-  # Seed 002's test, three rollouts, with a chart of it:
+  # 500 requests a second over 50 connections, three rollouts, with a chart:
   zdgen rehearse ./orders --rate 500 --conns 50 --rollouts 3 --report rehearsal.html
 
   # What the protections buy: the same load with them off (fails):

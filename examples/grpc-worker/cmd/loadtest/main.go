@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -63,8 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case fs.NArg() > 0:
 		fmt.Fprintf(stderr, "loadtest: unexpected argument %q\n", fs.Arg(0))
 		return 2
-	case *qps < 0 || *conns < 1 || *requests < 0 || *duration < 0 || *timeout <= 0 || *workMS < 0:
-		fmt.Fprintln(stderr, "loadtest: -qps, -n and -ms must be >= 0, -c >= 1, -duration >= 0, -timeout > 0")
+	case !(*qps >= 0) || math.IsInf(*qps, 0) || *conns < 1 || *requests < 0 || *duration < 0 || *timeout <= 0 || *workMS < 0:
+		fmt.Fprintln(stderr, "loadtest: -qps must be a finite number >= 0, -n and -ms >= 0, -c >= 1, -duration >= 0, -timeout > 0")
 		return 2
 	}
 

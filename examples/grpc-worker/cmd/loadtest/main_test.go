@@ -90,7 +90,7 @@ func TestRefusedConnectionsAreCounted(t *testing.T) {
 }
 
 func TestBadFlagsExitTwo(t *testing.T) {
-	for _, args := range [][]string{{"-c", "0"}, {"-qps", "-1"}, {"-ms", "-5"}, {"-bogus"}, {"extra"}} {
+	for _, args := range [][]string{{"-c", "0"}, {"-qps", "-1"}, {"-qps", "NaN"}, {"-qps", "-Inf"}, {"-ms", "-5"}, {"-bogus"}, {"extra"}} {
 		if code, out := loadtest(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2:\n%s", args, code, out)
 		}

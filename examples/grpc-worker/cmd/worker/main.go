@@ -5,7 +5,7 @@
 // "worker probe -addr 127.0.0.1:8080 -service readiness" asks a health
 // service and exits 0 if it is SERVING: the exec form of the Kubernetes
 // probes, for clusters without native gRPC probes, with no extra binary in
-// the image. "worker sleep 5s" only sleeps, for an exec preStop hook.
+// the image. "worker sleep DURATION" only sleeps, for an exec preStop hook.
 package main
 
 import (
@@ -42,6 +42,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration outside the timing model", "warning", w)
+	}
 
 	ctx, abort, stop := shutdownSignals()
 	defer stop()

@@ -13,17 +13,19 @@ import (
 
 // Config is the service's configuration.
 type Config struct {
-	// Port serves the API and /readyz. 0 picks a free port (tests).
+	// Port serves the API and the health service's readiness. 0 picks a
+	// free port (tests).
 	Port int
-	// HealthPort serves /livez on a listener of its own, which stays open
-	// until the process exits: liveness must pass during the drain.
+	// HealthPort serves the health service's liveness on a listener of its
+	// own, which stays open until the process exits: liveness must pass
+	// during the drain.
 	HealthPort int
 	// DrainDelay is how long the service keeps serving after SIGTERM, with
-	// /readyz failing and every response asking the client to close its
-	// connection, before it stops accepting connections.
+	// readiness answering NOT_SERVING, before GracefulStop sends GOAWAY and
+	// stops accepting connections.
 	DrainDelay time.Duration
-	// ShutdownTimeout bounds how long in-flight requests may take to finish
-	// once the server stops accepting; then the rest are closed.
+	// ShutdownTimeout bounds how long calls in flight may take to finish
+	// once GracefulStop has begun; then Stop ends the rest.
 	ShutdownTimeout time.Duration
 	// WorkMax caps the Work rpc's duration_ms, so no call outlives
 	// ShutdownTimeout.
@@ -81,6 +83,35 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("PORT and HEALTH_PORT are both %d: liveness needs a listener of its own", c.Port)
 	}
 	return c, nil
+}
+
+// The bounds zdgen's timing model puts on these settings (zdgen new refuses
+// answers outside them). The service runs with values outside them, since
+// tests and experiments need such values, but says so: the Deployment's
+// grace period was derived from the generated values.
+const (
+	maxDrainDelay      = 5 * time.Minute
+	maxShutdownTimeout = time.Hour
+	maxWorkMax         = time.Hour
+)
+
+// Warnings lists each setting that breaks the timing model, naming the
+// variable and what goes wrong; main logs them at startup.
+func (c Config) Warnings() []string {
+	var w []string
+	if c.ShutdownTimeout < c.WorkMax {
+		w = append(w, fmt.Sprintf("SHUTDOWN_TIMEOUT=%s is below WORK_MAX=%s: work the service accepts can be cut off at shutdown", c.ShutdownTimeout, c.WorkMax))
+	}
+	if c.DrainDelay > maxDrainDelay {
+		w = append(w, fmt.Sprintf("DRAIN_DELAY=%s is above %s: a terminating pod keeps serving that long, and the kubelet kills it at the end of the grace period", c.DrainDelay, maxDrainDelay))
+	}
+	if c.ShutdownTimeout > maxShutdownTimeout {
+		w = append(w, fmt.Sprintf("SHUTDOWN_TIMEOUT=%s is above %s: the kubelet kills the pod at the end of the grace period first", c.ShutdownTimeout, maxShutdownTimeout))
+	}
+	if c.WorkMax > maxWorkMax {
+		w = append(w, fmt.Sprintf("WORK_MAX=%s is above %s, the longest work zdgen plans a shutdown for", c.WorkMax, maxWorkMax))
+	}
+	return w
 }
 
 func portVar(p *int) func(string) error {

@@ -35,3 +35,28 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		t.Error("PORT = HEALTH_PORT accepted")
 	}
 }
+
+// zdgen's timing model bounds these settings; values outside it run, with a
+// warning naming the variable (main logs them at startup).
+func TestWarningsOutsideTheTimingModel(t *testing.T) {
+	if w := Defaults().Warnings(); len(w) != 0 {
+		t.Errorf("the defaults: %q", w)
+	}
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"SHUTDOWN_TIMEOUT": "2s", "WORK_MAX": "10s"}, "SHUTDOWN_TIMEOUT"},
+		{map[string]string{"DRAIN_DELAY": "100h"}, "DRAIN_DELAY"},
+		{map[string]string{"SHUTDOWN_TIMEOUT": "2h", "WORK_MAX": "1h"}, "SHUTDOWN_TIMEOUT"},
+		{map[string]string{"SHUTDOWN_TIMEOUT": "3h", "WORK_MAX": "3h"}, "WORK_MAX"},
+	} {
+		cfg, err := FromEnv(env(c.env))
+		if err != nil {
+			t.Fatalf("%v: %v", c.env, err)
+		}
+		if w := strings.Join(cfg.Warnings(), "\n"); !strings.Contains(w, c.want) {
+			t.Errorf("%v: warnings %q, want one naming %s", c.env, w, c.want)
+		}
+	}
+}

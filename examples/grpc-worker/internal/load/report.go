@@ -93,7 +93,10 @@ func (rec *recorder) add(start time.Time, latency, late time.Duration, res Resul
 			r.Errors[Classify(res.Err)]++
 		}
 		if r.FirstError == "" {
-			r.FirstError = fmt.Sprintf("code %s", res.Code)
+			r.FirstError = "code " + res.Code
+			if res.Code == ConnectionError {
+				r.FirstError = res.Code
+			}
 			if res.Err != nil {
 				r.FirstError += ": " + res.Err.Error()
 			}
@@ -181,7 +184,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	sort.Slice(codes, func(i, j int) bool { return codeLess(codes[i], codes[j]) })
 	for _, c := range codes {
-		fmt.Fprintf(w, "Code %s : %d (%.1f %%)\n", c, r.Codes[c], 100*float64(r.Codes[c])/float64(r.Total))
+		label := "Code " + c
+		if c == ConnectionError {
+			label = "Connection error"
+		}
+		fmt.Fprintf(w, "%s : %d (%.1f %%)\n", label, r.Codes[c], 100*float64(r.Codes[c])/float64(r.Total))
 	}
 	if len(r.Errors) > 0 {
 		kinds := make([]string, 0, len(r.Errors))

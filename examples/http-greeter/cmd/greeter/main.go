@@ -4,7 +4,7 @@
 //
 // Greets callers: "hello" #1, {{even}} mid-rollout & $HOME-free.
 //
-// "greeter sleep 5s" only sleeps: the Deployment's exec preStop hook runs
+// "greeter sleep DURATION" only sleeps: the Deployment's exec preStop hook runs
 // it, because distroless and scratch images have no sleep binary.
 package main
 
@@ -36,6 +36,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration outside the timing model", "warning", w)
+	}
 
 	ctx, abort, stop := shutdownSignals()
 	defer stop()

@@ -260,6 +260,39 @@ func TestPortInUse(t *testing.T) {
 	}
 }
 
+// Settings outside zdgen's timing model still start the service (tests and
+// experiments use them), but it warns at once, naming each variable. A taken
+// port ends each run right after startup's log lines.
+func TestSettingsOutsideTheTimingModelAreWarned(t *testing.T) {
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	warnings := func(env ...string) string {
+		var stdout strings.Builder
+		run(nil, envOf(append([]string{"PORT=" + port, "HEALTH_PORT=0"}, env...)...), &stdout, io.Discard)
+		var warned []string
+		for _, l := range strings.Split(stdout.String(), "\n") {
+			var line map[string]any
+			if json.Unmarshal([]byte(l), &line) == nil && line["level"] == "WARN" {
+				warned = append(warned, l)
+			}
+		}
+		return strings.Join(warned, "\n")
+	}
+	if w := warnings(); w != "" {
+		t.Errorf("the defaults were warned about:\n%s", w)
+	}
+	w := warnings("SHUTDOWN_TIMEOUT=2s", "WORK_MAX=10s", "DRAIN_DELAY=100h")
+	for _, v := range []string{"SHUTDOWN_TIMEOUT", "DRAIN_DELAY"} {
+		if !strings.Contains(w, v) {
+			t.Errorf("no warning naming %s:\n%s", v, w)
+		}
+	}
+}
+
 func TestBadEnvironment(t *testing.T) {
 	var stderr strings.Builder
 	if code := run(nil, envOf("DRAIN_DELAY=soon"), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "DRAIN_DELAY") {

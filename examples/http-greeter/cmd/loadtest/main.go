@@ -3,13 +3,13 @@
 // errors and latency percentiles. It exits 1 if any request failed (or none
 // was made), so it can gate a pipeline; 2 on a bad command line.
 //
-// Seed 002's test, fortio-style: 500 requests a second over 50 keep-alive
-// connections during a rolling update; every response must be a 2xx:
+// Fortio-style: 500 requests a second over 50 keep-alive connections
+// during a rolling update; every response must be a 2xx:
 //
 //	loadtest -url 'http://HOST/work?ms=10' -qps 500 -c 50 -duration 60s
 //
-// Seed 001's test: send requests continuously while you redeploy ten times,
-// then press Ctrl-C; the report covers every request sent:
+// Send requests continuously while you redeploy ten times, then press
+// Ctrl-C (or send SIGTERM); the report covers every request sent:
 //
 //	loadtest -url http://HOST/work -qps 10 -c 1 -duration 0
 //
@@ -28,6 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
@@ -65,15 +66,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case fs.NArg() > 0:
 		fmt.Fprintf(stderr, "loadtest: unexpected argument %q\n", fs.Arg(0))
 		return 2
-	case *qps < 0 || *conns < 1 || *requests < 0 || *duration < 0 || *timeout <= 0:
-		fmt.Fprintln(stderr, "loadtest: -qps and -n must be >= 0, -c >= 1, -duration >= 0, -timeout > 0")
+	case !(*qps >= 0) || math.IsInf(*qps, 0) || *conns < 1 || *requests < 0 || *duration < 0 || *timeout <= 0:
+		fmt.Fprintln(stderr, "loadtest: -qps must be a finite number >= 0, -n >= 0, -c >= 1, -duration >= 0, -timeout > 0")
 		return 2
 	case *method != http.MethodPost && *method != http.MethodGet:
 		fmt.Fprintln(stderr, "loadtest: -method must be POST or GET")
 		return 2
 	}
-	if _, err := http.NewRequest(*method, *url, nil); err != nil {
+	if req, err := http.NewRequest(*method, *url, nil); err != nil {
 		fmt.Fprintln(stderr, "loadtest: -url:", err)
+		return 2
+	} else if (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
+		fmt.Fprintf(stderr, "loadtest: -url %q: want an http:// or https:// URL with a host, like http://HOST/work\n", *url)
 		return 2
 	}
 
@@ -98,7 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		req, _ := http.NewRequest(*method, *url, nil)
 		resp, err := clients[worker].Do(req)
 		if err != nil {
-			return load.Result{Code: "-1", Err: errors.Unwrap(err)}
+			return load.Result{Code: load.ConnectionError, Err: errors.Unwrap(err)}
 		}
 		// Read the body to the end, so the connection is reused.
 		_, err = io.Copy(io.Discard, resp.Body)
@@ -106,7 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			err = cerr
 		}
 		if err != nil {
-			return load.Result{Code: "-1", Err: err}
+			return load.Result{Code: load.ConnectionError, Err: err}
 		}
 		return load.Result{OK: resp.StatusCode/100 == 2, Code: strconv.Itoa(resp.StatusCode)}
 	}

@@ -66,6 +66,11 @@ func TestRefusedConnectionsAreCounted(t *testing.T) {
 	if code != 1 || r.Failed != 3 || r.Errors["refused"] != 3 {
 		t.Errorf("exit %d, report %+v", code, r)
 	}
+	// The text report names what happened: no response, not a status code.
+	code, out = loadtest(t, "-url", "http://"+addr+"/", "-n", "2", "-c", "1")
+	if code != 1 || !strings.Contains(out, "Connection error : 2 (100.0 %)") || strings.Contains(out, "Code -1") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
 }
 
 // -c N opens N keep-alive connections, and reuses them.
@@ -102,9 +107,13 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 }
 
 func TestBadFlagsExitTwo(t *testing.T) {
-	for _, args := range [][]string{{"-c", "0"}, {"-qps", "-1"}, {"-method", "PUT"}, {"-url", "::"}, {"-bogus"}, {"extra"}} {
-		if code, out := loadtest(t, args...); code != 2 {
-			t.Errorf("%v: exit %d, want 2:\n%s", args, code, out)
+	for _, args := range [][]string{
+		{"-c", "0"}, {"-qps", "-1"}, {"-qps", "NaN"}, {"-qps", "+Inf"}, {"-method", "PUT"}, {"-bogus"}, {"extra"},
+		{"-url", "::"}, {"-url", "localhost:8080/work"}, {"-url", "ftp://example.com/work"}, {"-url", "http:///work"},
+	} {
+		code, out := loadtest(t, args...)
+		if code != 2 || !strings.Contains(out, "loadtest: ") && !strings.Contains(out, "flag") {
+			t.Errorf("%v: exit %d, want 2 and the reason:\n%s", args, code, out)
 		}
 	}
 }

@@ -76,6 +76,35 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
+// The bounds zdgen's timing model puts on these settings (zdgen new refuses
+// answers outside them). The service runs with values outside them, since
+// tests and experiments need such values, but says so: the Deployment's
+// grace period was derived from the generated values.
+const (
+	maxDrainDelay      = 5 * time.Minute
+	maxShutdownTimeout = time.Hour
+	maxWorkMax         = time.Hour
+)
+
+// Warnings lists each setting that breaks the timing model, naming the
+// variable and what goes wrong; main logs them at startup.
+func (c Config) Warnings() []string {
+	var w []string
+	if c.ShutdownTimeout < c.WorkMax {
+		w = append(w, fmt.Sprintf("SHUTDOWN_TIMEOUT=%s is below WORK_MAX=%s: work the service accepts can be cut off at shutdown", c.ShutdownTimeout, c.WorkMax))
+	}
+	if c.DrainDelay > maxDrainDelay {
+		w = append(w, fmt.Sprintf("DRAIN_DELAY=%s is above %s: a terminating pod keeps serving that long, and the kubelet kills it at the end of the grace period", c.DrainDelay, maxDrainDelay))
+	}
+	if c.ShutdownTimeout > maxShutdownTimeout {
+		w = append(w, fmt.Sprintf("SHUTDOWN_TIMEOUT=%s is above %s: the kubelet kills the pod at the end of the grace period first", c.ShutdownTimeout, maxShutdownTimeout))
+	}
+	if c.WorkMax > maxWorkMax {
+		w = append(w, fmt.Sprintf("WORK_MAX=%s is above %s, the longest work zdgen plans a shutdown for", c.WorkMax, maxWorkMax))
+	}
+	return w
+}
+
 func portVar(p *int) func(string) error {
 	return func(s string) error {
 		n, err := strconv.Atoi(s)

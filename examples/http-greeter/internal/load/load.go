@@ -28,9 +28,13 @@ type Config struct {
 // Result is the outcome of one call.
 type Result struct {
 	OK   bool   // the call succeeded
-	Code string // what the histogram counts: "200", "503", "OK", "UNAVAILABLE"; "-1" for a transport error
+	Code string // what the histogram counts: "200", "503", "OK", "UNAVAILABLE"; ConnectionError when no response came
 	Err  error  // the transport error, if any
 }
+
+// ConnectionError is the Code of a call that got no response at all (the
+// connection was refused, reset or timed out): Err says why.
+const ConnectionError = "connection error"
 
 // Call makes one request on the worker's connection.
 type Call func(worker int) Result

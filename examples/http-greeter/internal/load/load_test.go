@@ -78,10 +78,10 @@ func TestFailuresAreCountedByKind(t *testing.T) {
 	results := []Result{
 		{OK: true, Code: "200"},
 		{Code: "503"},
-		{Code: "-1", Err: fmt.Errorf("dial: %w", syscall.ECONNREFUSED)},
-		{Code: "-1", Err: fmt.Errorf("read: %w", syscall.ECONNRESET)},
-		{Code: "-1", Err: io.EOF},
-		{Code: "-1", Err: errors.New("something else")},
+		{Code: ConnectionError, Err: fmt.Errorf("dial: %w", syscall.ECONNREFUSED)},
+		{Code: ConnectionError, Err: fmt.Errorf("read: %w", syscall.ECONNRESET)},
+		{Code: ConnectionError, Err: io.EOF},
+		{Code: ConnectionError, Err: errors.New("something else")},
 		{Code: "Unavailable", Err: errors.New(`rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:1: connect: connection refused"`)},
 	}
 	var i atomic.Int64
@@ -97,7 +97,7 @@ func TestFailuresAreCountedByKind(t *testing.T) {
 			t.Errorf("errors[%s] = %d, want %d (all: %v)", k, r.Errors[k], n, r.Errors)
 		}
 	}
-	if r.Codes["-1"] != 4 || r.Codes["503"] != 1 || r.Codes["200"] != 1 {
+	if r.Codes[ConnectionError] != 4 || r.Codes["503"] != 1 || r.Codes["200"] != 1 {
 		t.Errorf("codes %v", r.Codes)
 	}
 	if r.PerSecond[0].OK != 1 || r.PerSecond[0].Failed != 6 {
@@ -143,11 +143,11 @@ func TestPercentiles(t *testing.T) {
 }
 
 func TestTextReport(t *testing.T) {
-	r := &Report{Total: 4, OK: 3, Failed: 1, Conns: 2, Elapsed: time.Second, Codes: map[string]int{"200": 3, "-1": 1},
-		Errors: map[string]int{"reset": 1}, FirstError: "code -1: reset"}
+	r := &Report{Total: 4, OK: 3, Failed: 1, Conns: 2, Elapsed: time.Second, Codes: map[string]int{"200": 3, ConnectionError: 1},
+		Errors: map[string]int{"reset": 1}, FirstError: ConnectionError + ": reset"}
 	var b bytes.Buffer
 	r.WriteText(&b)
-	for _, want := range []string{"Code -1 : 1 (25.0 %)\nCode 200 : 3 (75.0 %)", "Connection errors: reset 1", "RESULT: FAIL (1 of 4 failed"} {
+	for _, want := range []string{"Code 200 : 3 (75.0 %)\nConnection error : 1 (25.0 %)", "Connection errors: reset 1", "RESULT: FAIL (1 of 4 failed"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}

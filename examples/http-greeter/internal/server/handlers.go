@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -28,6 +30,15 @@ func (s *Server) work(w http.ResponseWriter, r *http.Request) {
 	if err != nil || ms < 0 || ms > maxMS {
 		http.Error(w, "ms must be a whole number from 0 to "+strconv.Itoa(maxMS), http.StatusBadRequest)
 		return
+	}
+	// /work needs no body, but reads it: one of unknown length (chunked)
+	// over MaxBodyBytes is refused, as a declared one is in server.go.
+	if _, err := io.Copy(io.Discard, r.Body); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request body over "+strconv.FormatInt(tooBig.Limit, 10)+" bytes", http.StatusRequestEntityTooLarge)
+		}
+		return // or the client went away
 	}
 	if ms > 0 {
 		t := time.NewTimer(time.Duration(ms) * time.Millisecond)

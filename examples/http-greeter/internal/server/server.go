@@ -59,6 +59,11 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer s.recoverPanic(w, r)
+		if r.ContentLength > MaxBodyBytes {
+			// Refused before any handler runs, read or not.
+			http.Error(w, "request body over "+strconv.Itoa(MaxBodyBytes)+" bytes", http.StatusRequestEntityTooLarge)
+			return
+		}
 		if r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		}
@@ -76,7 +81,9 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 	})
 }
 
-// MaxBodyBytes caps a request body: /work reads none. Raise it for
+// MaxBodyBytes caps a request body: a longer declared Content-Length is
+// answered 413 at once, and reading past the cap fails with
+// *http.MaxBytesError (answer 413 then too, as /work does). Raise it for
 // endpoints that take uploads.
 const MaxBodyBytes = 1 << 20
 
