@@ -132,8 +132,10 @@ z_mb=$(size_mb "$work/zdgen"); hsvc_mb=$(size_mb "$work/http-svc"); gsvc_mb=$(si
 
 ratio() { python3 -c "print('%.2f' % ($1/$2))"; }
 pct() { python3 -c "print('%.1f %%' % (100*$1/$2))"; }
-# Keep the Rehearsal section that bench/rehearse.sh writes.
+# Keep the Rehearsal and Real node sections that bench/rehearse.sh and
+# bench/node.sh write.
 rehearsal=$(sed -n '/<!-- rehearse: begin/,/<!-- rehearse: end -->/p' BENCHMARKS.md 2>/dev/null || true)
+node=$(sed -n '/<!-- node: begin/,/<!-- node: end -->/p' BENCHMARKS.md 2>/dev/null || true)
 cat > BENCHMARKS.md <<EOF
 # Benchmarks
 
@@ -202,5 +204,6 @@ Stripped (\`-ldflags "-s -w" -trimpath\`, \`CGO_ENABLED=0\`) binaries.
 | generated gRPC service | $gsvc_mb MB |
 EOF
 [ -z "$rehearsal" ] || printf '\n%s\n' "$rehearsal" >> BENCHMARKS.md
+[ -z "$node" ] || printf '\n%s\n' "$node" >> BENCHMARKS.md
 say "wrote BENCHMARKS.md"
 cat BENCHMARKS.md

@@ -111,7 +111,7 @@ func TestUpgradeOutcomes(t *testing.T) {
 					t.Errorf("unlisted from %q, want the Makefile's lint, kustomization.yaml and skaffold.yaml", c.Unlisted)
 				}
 			}},
-		{name: "owned by the user from the start: not touched", path: "internal/server/handlers.go", want: Yours,
+		{name: "owned by the user from the start: not touched, and reported since its template changed", path: "internal/server/handlers.go", want: YoursBehind,
 			edit: func(r map[string][]byte, _ *Lock) { r["internal/server/handlers.go"] = []byte("package server\n") }},
 		{name: "marked owner: user in the lock: not touched although the template changed, and reported", path: "Dockerfile", want: YoursBehind,
 			edit: func(_ map[string][]byte, l *Lock) {

@@ -6,8 +6,9 @@
 #   test/apiserver/run.sh CMD ARGS   # any command, with KUBECONFIG set, e.g.
 #   test/apiserver/run.sh go test -run 'TestAPIServerRejects/maxSurge' ./generator
 #
-# kube-apiserver and kubectl are built from the versions pinned in this
-# folder's go.mod, into ./bin, unless ./bin already holds that version. etcd
+# kube-apiserver and kubectl are built by build.sh from the versions pinned
+# in this folder's go.mod (with the node components that test/cluster runs),
+# once per machine, outside the checkout. etcd
 # is Debian's etcd-server (`apt-get install etcd-server`), or $ETCD.
 # Everything else (certificates, etcd's data, logs, the kubeconfig) lives in
 # a temporary directory that is removed on exit, with both servers stopped:
@@ -18,7 +19,6 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-bin=$here/bin
 
 t0=$(date +%s)
 elapsed() { echo "$(( $(date +%s) - t0 ))s"; }
@@ -27,21 +27,8 @@ die() { printf '== apiserver: FAILED: %s (%s)\n' "$*" "$(elapsed)" >&2; exit 1; 
 
 # --- build ---------------------------------------------------------------
 
-version=$(cd "$here" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
-minor=$(echo "$version" | cut -d. -f2)
-built_server=$("$bin/kube-apiserver" --version 2>/dev/null || true)
-built_client=$("$bin/kubectl" version --client 2>/dev/null | head -n 1 || true)
-if [ "$built_server" != "Kubernetes $version" ] || [ "$built_client" != "Client Version: $version" ]; then
-  say "building kube-apiserver and kubectl $version (7 to 15 minutes on 2 cores, by load)"
-  # Without the version stamp the server reports v0.0.0-master+$Format:%H$
-  # (component-base's placeholder), which kubectl cannot parse.
-  ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version"
-  ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
-  (cd "$here" && go build -o "$bin/" -ldflags "$ldflags" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl) ||
-    die "building kube-apiserver and kubectl"
-  say "built"
-fi
+bin=$("$here/build.sh") || die "building the Kubernetes components"
+version=$("$bin/kubectl" version --client | sed -n 's/^Client Version: //p')
 kubectl=$bin/kubectl
 etcd=${ETCD:-$(command -v etcd || true)}
 [ -n "$etcd" ] || die "no etcd: apt-get install etcd-server, or set ETCD"

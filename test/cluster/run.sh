@@ -57,26 +57,8 @@ uplink=$(ip -o route show default | awk '{for (i = 1; i < NF; i++) if ($i == "de
 
 # --- build ---------------------------------------------------------------------------
 
-apiserver_module=$repo/test/apiserver
-version=$(cd "$apiserver_module" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
-bin=$cache/kubernetes-$version
-components=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
-stale=()
-for c in "${components[@]}"; do [ -x "$bin/$c" ] || stale+=("$c"); done
-if [ ${#stale[@]} -gt 0 ]; then
-  say "building ${stale[*]} $version (about 15 minutes on 2 cores with an empty build cache)"
-  minor=$(echo "$version" | cut -d. -f2)
-  ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version"
-  ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
-  mkdir -p "$bin.part"
-  pkgs=()
-  for c in "${stale[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
-  (cd "$apiserver_module" && go build -o "$bin.part/" -ldflags "$ldflags" "${pkgs[@]}") || die "building ${stale[*]}"
-  mkdir -p "$bin"
-  for c in "${stale[@]}"; do mv "$bin.part/$c" "$bin/$c"; done
-  rmdir "$bin.part"
-  say "built"
-fi
+bin=$("$repo/test/apiserver/build.sh") || die "building the Kubernetes components"
+version=$("$bin/kubectl" version --client | sed -n 's/^Client Version: //p')
 kubectl=$bin/kubectl
 for tool in etcd containerd runc buildah ctr conntrack iptables ip openssl mmdebstrap; do
   command -v "$tool" >/dev/null || die "no $tool: apt-get install etcd-server containerd runc containernetworking-plugins iptables conntrack buildah iproute2 openssl mmdebstrap"
@@ -185,6 +167,22 @@ teardown() {
     mkdir -p "$ZDGEN_NODE_KEEP_LOGS" && cp "$state"/*.log "$ZDGEN_NODE_KEEP_LOGS/" 2>/dev/null
   fi
   rm -rf "$state"
+  # Nothing may be left: check, and fail the run if something is.
+  local left=()
+  pgrep -f "$state" >/dev/null && left+=("processes: $(pgrep -af "$state" | cut -c1-80 | tr '\n' ';')")
+  awk -v s="$state" '$2 ~ "^"s {found = 1} END {exit !found}' /proc/self/mounts && left+=("mounts under $state")
+  for dev in "$cni_bridge" "$node_bridge" "$guard"; do
+    ip link show "$dev" >/dev/null 2>&1 && left+=("device $dev")
+  done
+  for ipt in iptables ip6tables; do
+    "$ipt-save" 2>/dev/null | grep -qE '^:(KUBE-|CNI-)' && left+=("$ipt chains: $("$ipt-save" | grep -oE '^:(KUBE-|CNI-)[^ ]*' | tr '\n' ' ')")
+  done
+  iptables -t mangle -S POSTROUTING | grep -qE -- "-[sd] ($pod_cidr|$service_cidr) -o $uplink" && left+=("guard rules on $uplink")
+  [ -d /sys/fs/cgroup/memory/kubepods ] && left+=("cgroup kubepods")
+  if [ ${#left[@]} -gt 0 ]; then
+    printf '== node: left behind: %s\n' "${left[@]}" >&2
+    [ "$code" = 0 ] && code=1
+  fi
   say "torn down"
   exit "$code"
 }
