@@ -41,19 +41,14 @@ func TestNodeProbeAndPreStopForms(t *testing.T) {
 	// timed to the tenth of a second, which other pods starting at the same
 	// moment on two cores would blur.
 	deployed := make([]*deployment, len(forms))
-	t.Run("deploy", func(t *testing.T) {
-		for i, f := range forms {
-			var flags []string
-			if f.k8s != "" {
-				flags = []string{"--k8s-version", f.k8s}
-			}
-			svcName := map[string]string{"http": "greeter", "grpc": "worker"}[f.protocol]
-			svc := generate(t, svcName, f.protocol, flags...)
-			deployed[i] = deploy(t, svc, strings.ToLower("forms-"+f.protocol+"-"+f.probe+"-"+f.preStop), false)
+	for i, f := range forms {
+		var flags []string
+		if f.k8s != "" {
+			flags = []string{"--k8s-version", f.k8s}
 		}
-	})
-	if t.Failed() {
-		return
+		svcName := map[string]string{"http": "greeter", "grpc": "worker"}[f.protocol]
+		svc := generate(t, svcName, f.protocol, flags...)
+		deployed[i] = deploy(t, svc, strings.ToLower("forms-"+f.protocol+"-"+f.probe+"-"+f.preStop), false)
 	}
 	for i, f := range forms {
 		d := deployed[i]
