@@ -8,7 +8,7 @@
 #
 # Not a test: the ceiling is the machine's (the service, the proxy and the
 # load client share its cores), not the service's. Connections scale with
-# the rate as in seed 002's test (500 requests/s over 50 connections, so
+# the rate as in the generated load test (500 requests/s over 50 connections, so
 # 10 requests/s each); every rehearsal is 3 replicas and 3 rollouts. The
 # rates are tried in order and the search stops at the first one with a
 # failure.
