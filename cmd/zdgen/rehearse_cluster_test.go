@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zdgen/zdgen/rehearse"
 )
 
 // TestRehearseClusterUsageErrors: every mistake that needs no cluster, and
@@ -92,4 +94,19 @@ current-context: nowhere
 		t.Fatal(err)
 	}
 	return kubeconfig
+}
+
+// TestWriteRehearsalNamesTheCluster: the text result of a cluster
+// rehearsal says where it ran, not the local proxy's counters.
+func TestWriteRehearsalNamesTheCluster(t *testing.T) {
+	r := &rehearse.Result{Service: "greeter", Protocol: "http", Replicas: 3,
+		Cluster: &rehearse.ClusterInfo{Context: "kind-kind", Namespace: "zdgen-rehearse-abc123", Image: "greeter:dev", LoadImage: "greeter-loadtest:dev"}}
+	r.Load.Total, r.Load.OK = 100, 100
+	var b strings.Builder
+	writeRehearsal(&b, r, "")
+	out := b.String()
+	if !strings.Contains(out, `cluster: context "kind-kind", namespace zdgen-rehearse-abc123 (deleted), image greeter:dev, load client greeter-loadtest:dev`) ||
+		strings.Contains(out, "proxy:") || !strings.Contains(out, "RESULT: PASS") {
+		t.Errorf("text result:\n%s", out)
+	}
 }
