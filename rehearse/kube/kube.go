@@ -21,6 +21,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/zdgen/zdgen/rehearse"
@@ -148,6 +149,16 @@ type cluster struct {
 // KUBECONFIG, else ~/.kube/config; --context; exec credential plugins)
 // and makes sure the API server answers.
 func connect(ctx context.Context, o Options) (*cluster, error) {
+	cfg, name, err := restConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	return connectConfig(ctx, cfg, name)
+}
+
+// restConfig loads the kubeconfig and returns the client configuration
+// and the context's name.
+func restConfig(o Options) (*rest.Config, string, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = o.Kubeconfig
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
@@ -156,12 +167,17 @@ func connect(ctx context.Context, o Options) (*cluster, error) {
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, &rehearse.InputError{Err: fmt.Errorf("kubeconfig: %w", err)}
+		return nil, "", &rehearse.InputError{Err: fmt.Errorf("kubeconfig: %w", err)}
 	}
 	name := o.Context
 	if raw, err := cc.RawConfig(); err == nil && name == "" {
 		name = raw.CurrentContext
 	}
+	return cfg, name, nil
+}
+
+func connectConfig(ctx context.Context, cfg *rest.Config, name string) (*cluster, error) {
+	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 50, 100
 	cfg.UserAgent = "zdgen-rehearse"
 	client, err := kubernetes.NewForConfig(cfg)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"time"
 
@@ -68,47 +69,8 @@ func startLoad(ctx context.Context, c *cluster, wat *watcher, a *applied, w *reh
 	if svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone || len(svc.Spec.Ports) == 0 {
 		return nil, fmt.Errorf("service %s has no cluster IP and port to call (clusterIP %q)", svc.Name, svc.Spec.ClusterIP)
 	}
-	addr := fmt.Sprintf("%s:%d", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port)
-	if ip := svc.Spec.ClusterIP; len(ip) > 0 && bytes.ContainsRune([]byte(ip), ':') {
-		addr = fmt.Sprintf("[%s]:%d", ip, svc.Spec.Ports[0].Port)
-	}
-	args := []string{"-qps", strconv.FormatFloat(o.Rate, 'f', -1, 64), "-c", strconv.Itoa(o.Conns), "-duration", "0", "-json"}
-	if w.Answers.Protocol == generator.ProtocolGRPC {
-		args = append(args, "-addr", addr, "-ms", strconv.Itoa(o.WorkMS))
-	} else {
-		args = append(args, "-url", fmt.Sprintf("http://%s/work?ms=%d", addr, o.WorkMS))
-	}
-	pull := a.deployment.Spec.Template.Spec.Containers[0].ImagePullPolicy
-	podLabels := map[string]string{"app.kubernetes.io/name": loadJobName, "app.kubernetes.io/managed-by": ManagedBy}
-	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: loadJobName, Namespace: ns, Labels: podLabels},
-		Spec: batchv1.JobSpec{
-			BackoffLimit: ptrTo(int32(0)),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
-				Spec: corev1.PodSpec{
-					RestartPolicy:                 corev1.RestartPolicyNever,
-					AutomountServiceAccountToken:  ptrTo(false),
-					TerminationGracePeriodSeconds: ptrTo(int64(loadGrace)),
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsNonRoot:   ptrTo(true),
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
-					Containers: []corev1.Container{{
-						Name:            "loadtest",
-						Image:           o.LoadImage,
-						ImagePullPolicy: pull,
-						Args:            args,
-						SecurityContext: &corev1.SecurityContext{
-							AllowPrivilegeEscalation: ptrTo(false),
-							ReadOnlyRootFilesystem:   ptrTo(true),
-							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-						},
-					}},
-				},
-			},
-		},
-	}
+	addr := net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(svc.Spec.Ports[0].Port)))
+	job := loadJobSpec(ns, addr, a, w, o)
 	if _, err := c.client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -116,7 +78,7 @@ func startLoad(ctx context.Context, c *cluster, wat *watcher, a *applied, w *reh
 		return nil, fmt.Errorf("creating the load client's Job: %w", err)
 	}
 	l := &loadJob{c: c, ns: ns, log: make(chan logResult, 1)}
-	sel := labels.SelectorFromSet(podLabels)
+	sel := labels.SelectorFromSet(job.Spec.Template.Labels)
 	end := time.Now().Add(c.pullWait)
 	for l.pod == "" {
 		pods, _ := wat.pods.Pods(ns).List(sel)
@@ -163,6 +125,49 @@ func terminated(p *corev1.Pod) string {
 		}
 	}
 	return string(p.Status.Phase)
+}
+
+// loadJobSpec is the load client's Job: calling addr at the rate, run
+// once (no retries), with the restricted Pod Security profile's settings.
+func loadJobSpec(ns, addr string, a *applied, w *rehearse.Workload, o Options) *batchv1.Job {
+	args := []string{"-qps", strconv.FormatFloat(o.Rate, 'f', -1, 64), "-c", strconv.Itoa(o.Conns), "-duration", "0", "-json"}
+	if w.Answers.Protocol == generator.ProtocolGRPC {
+		args = append(args, "-addr", addr, "-ms", strconv.Itoa(o.WorkMS))
+	} else {
+		args = append(args, "-url", fmt.Sprintf("http://%s/work?ms=%d", addr, o.WorkMS))
+	}
+	pull := a.deployment.Spec.Template.Spec.Containers[0].ImagePullPolicy
+	podLabels := map[string]string{"app.kubernetes.io/name": loadJobName, "app.kubernetes.io/managed-by": ManagedBy}
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: loadJobName, Namespace: ns, Labels: podLabels},
+		Spec: batchv1.JobSpec{
+			BackoffLimit: ptrTo(int32(0)),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
+				Spec: corev1.PodSpec{
+					RestartPolicy:                 corev1.RestartPolicyNever,
+					AutomountServiceAccountToken:  ptrTo(false),
+					TerminationGracePeriodSeconds: ptrTo(int64(loadGrace)),
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot:   ptrTo(true),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{{
+						Name:            "loadtest",
+						Image:           o.LoadImage,
+						ImagePullPolicy: pull,
+						Args:            args,
+						SecurityContext: &corev1.SecurityContext{
+							AllowPrivilegeEscalation: ptrTo(false),
+							ReadOnlyRootFilesystem:   ptrTo(true),
+							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+						},
+					}},
+				},
+			},
+		},
+	}
+	return job
 }
 
 // stop deletes the Job: its pod gets SIGTERM, the client waits for its
