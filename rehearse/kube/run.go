@@ -38,25 +38,34 @@ func run(ctx context.Context, c *cluster, w *rehearse.Workload, o Options) (res 
 	tl.Add("", rehearse.EvKube, "namespace "+ns+" created")
 	var lj *loadJob
 	defer func() {
+		// A cleanup that fails is reported: with the run's error, or as
+		// a problem of its result (exit 1).
+		report := func(cerr error) {
+			switch {
+			case err != nil:
+				err = errors.Join(err, cerr)
+			case res != nil:
+				res.Problems = append(res.Problems, cerr.Error())
+			default:
+				err = cerr
+			}
+		}
+		cleanup := context.WithoutCancel(ctx)
 		// Nothing keeps calling the service once the rehearsal is over,
 		// even in a namespace that is kept.
-		cleanup := context.WithoutCancel(ctx)
 		if lj != nil {
-			lj.delete(cleanup)
+			jctx, cancel := context.WithTimeout(cleanup, 30*time.Second)
+			if jerr := lj.delete(jctx); jerr != nil && o.Keep {
+				report(fmt.Errorf("the load client's Job %s/%s may still be running: %w", ns, loadJobName, jerr))
+			}
+			cancel()
 		}
 		if o.Keep {
 			return
 		}
 		tl.Add("", rehearse.EvKube, "deleting namespace "+ns)
-		cerr := deleteNamespace(cleanup, c, ns, w.Grace+2*time.Minute, c.poll)
-		switch {
-		case cerr == nil:
-		case err != nil:
-			err = errors.Join(err, cerr)
-		case res != nil:
-			res.Problems = append(res.Problems, cerr.Error())
-		default:
-			err = cerr
+		if cerr := deleteNamespace(cleanup, c, ns, w.Grace+2*time.Minute, c.poll); cerr != nil {
+			report(cerr)
 		}
 	}()
 
