@@ -506,3 +506,17 @@ func TestWatcherJudgesContainers(t *testing.T) {
 		t.Errorf("problems:\n%s", p)
 	}
 }
+
+func TestNamespaceLeftBehindFails(t *testing.T) {
+	f := newFake(t)
+	f.cs.PrependReactor("delete", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(corev1.Resource("namespaces"), "zdgen-rehearse-test", errors.New("denied"))
+	})
+	res, err := f.run(context.Background(), options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Passed() || len(res.Problems) != 1 || !strings.Contains(res.Problems[0], "kubectl delete namespace zdgen-rehearse-test") {
+		t.Errorf("a namespace that could not be deleted: passed %v, problems %q; want a problem saying how to delete it", res.Passed(), res.Problems)
+	}
+}
