@@ -520,3 +520,24 @@ func TestNamespaceLeftBehindFails(t *testing.T) {
 		t.Errorf("a namespace that could not be deleted: passed %v, problems %q; want a problem saying how to delete it", res.Passed(), res.Problems)
 	}
 }
+
+// TestInterruptWhileCreatingNamespace: the server created the namespace,
+// but Ctrl-C came before the answer: the namespace is deleted all the same.
+func TestInterruptWhileCreatingNamespace(t *testing.T) {
+	f := newFake(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.cs.PrependReactor("create", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		obj := a.(k8stesting.CreateAction).GetObject()
+		if err := f.cs.Tracker().Add(obj); err != nil {
+			return true, nil, err
+		}
+		cancel()
+		return true, nil, context.Canceled
+	})
+	_, err := f.run(ctx, options())
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	f.namespaceGone("zdgen-rehearse-test")
+}

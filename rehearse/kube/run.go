@@ -205,6 +205,14 @@ func createNamespace(ctx context.Context, c *cluster, ns string) error {
 	case err == nil:
 		return nil
 	case ctx.Err() != nil:
+		// Interrupted while creating it: the server may have created it
+		// all the same. Delete it if it is ours (the label says so), not
+		// if it was there before.
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if n, gerr := c.client.CoreV1().Namespaces().Get(cleanup, ns, metav1.GetOptions{}); gerr == nil && n.Labels["app.kubernetes.io/managed-by"] == ManagedBy && n.DeletionTimestamp == nil {
+			_ = c.client.CoreV1().Namespaces().Delete(cleanup, ns, metav1.DeleteOptions{})
+		}
 		return ctx.Err()
 	case apierrors.IsAlreadyExists(err):
 		return &rehearse.InputError{Err: fmt.Errorf("--namespace %s: it already exists; the rehearsal creates a namespace of its own and deletes it afterwards: name one that does not exist, or leave --namespace out", ns)}
