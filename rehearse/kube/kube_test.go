@@ -541,3 +541,26 @@ func TestInterruptWhileCreatingNamespace(t *testing.T) {
 	}
 	f.namespaceGone("zdgen-rehearse-test")
 }
+
+// TestKeepInterruptedWhileCreatingJob: with --keep, a Job the server
+// created as Ctrl-C came is deleted all the same.
+func TestKeepInterruptedWhileCreatingJob(t *testing.T) {
+	f := newFake(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.cs.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if err := f.cs.Tracker().Add(a.(k8stesting.CreateAction).GetObject()); err != nil {
+			return true, nil, err
+		}
+		cancel()
+		return true, nil, context.Canceled
+	})
+	o := options()
+	o.Keep = true
+	if _, err := f.run(ctx, o); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if _, err := f.cs.BatchV1().Jobs(o.Namespace).Get(context.Background(), loadJobName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the load Job survived: %v", err)
+	}
+}

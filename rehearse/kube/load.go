@@ -71,13 +71,15 @@ func startLoad(ctx context.Context, c *cluster, wat *watcher, a *applied, w *reh
 	}
 	addr := net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(svc.Spec.Ports[0].Port)))
 	job := loadJobSpec(ns, addr, a, w, o)
+	// Returned from here on, also on an interruption that may have come
+	// after the server created the Job: the cleanup deletes it.
+	l := &loadJob{c: c, ns: ns, log: make(chan logResult, 1)}
 	if _, err := c.client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return l, ctx.Err()
 		}
 		return nil, fmt.Errorf("creating the load client's Job: %w", err)
 	}
-	l := &loadJob{c: c, ns: ns, log: make(chan logResult, 1)}
 	sel := labels.SelectorFromSet(job.Spec.Template.Labels)
 	end := time.Now().Add(c.pullWait)
 	for l.pod == "" {
