@@ -21,6 +21,7 @@ const (
 	EvExited       = "exited"
 	EvLog          = "log"     // a shutdown phase or warning the service logged
 	EvProblem      = "problem" // something a zero-downtime rollout must not do
+	EvKube         = "event"   // a Kubernetes event (a rehearsal on a cluster)
 )
 
 // Event is one thing that happened, stamped with the time since the
@@ -73,3 +74,22 @@ func (t *timeline) problems() []string {
 	}
 	return out
 }
+
+// Timeline records a rehearsal's events for code that runs one elsewhere
+// (on a cluster): the same clock, problems and watcher as a local run.
+type Timeline = timeline
+
+// NewTimeline starts a timeline now; watch, if set, gets every event.
+func NewTimeline(watch func(Event)) *Timeline { return newTimeline(watch) }
+
+// Add records an event now.
+func (t *timeline) Add(pod, kind, detail string) { t.add(pod, kind, detail) }
+
+// Since is the time on the timeline's clock.
+func (t *timeline) Since() time.Duration { return time.Since(t.start) }
+
+// Events lists the events so far, in order.
+func (t *timeline) Events() []Event { return t.events() }
+
+// Problems lists the EvProblem events, each as "pod: detail".
+func (t *timeline) Problems() []string { return t.problems() }

@@ -21,6 +21,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
@@ -61,6 +64,10 @@ type Workload struct {
 	Grace          time.Duration // terminationGracePeriodSeconds
 	WorkMax        time.Duration // WORK_MAX: the service refuses longer work
 
+	// Manifests are the objects kustomization.yaml lists, in its order,
+	// for a rehearsal that applies them to a cluster.
+	Manifests []Manifest
+
 	// Image is what the Dockerfile's final stage holds, read when an exec
 	// hook or probe must be judged against it; nil otherwise.
 	Image *Image
@@ -77,6 +84,18 @@ type Workload struct {
 	// service's defaults when unset), the timing model's Margin; Lag is
 	// the rehearsal's, given to Check.
 	generator.Termination
+}
+
+// Manifest is one object the kustomization lists: a Deployment (the
+// Workload's), Service, PodDisruptionBudget or NetworkPolicy decoded
+// strictly into its k8s.io/api type. A kind outside these has a nil
+// Object; Err is a decoding error, which only a rehearsal that applies the
+// object reports (a local one reads only the Deployment).
+type Manifest struct {
+	Path   string // as kustomization.yaml lists it
+	Kind   string
+	Object runtime.Object
+	Err    error
 }
 
 // Load reads the repository at dir: .zdgen.yaml for the answers, and the
@@ -122,7 +141,22 @@ func Load(dir string) (*Workload, error) {
 			return nil, inputErrorf("%s: %w", res, err)
 		}
 		if meta.Kind != "Deployment" {
-			continue // Service, PodDisruptionBudget, NetworkPolicy: the proxy stands in for the Service
+			// Service, PodDisruptionBudget, NetworkPolicy: the proxy stands
+			// in for the Service; a cluster rehearsal applies them.
+			m := Manifest{Path: res, Kind: meta.Kind}
+			switch meta.Kind {
+			case "Service":
+				m.Object = &corev1.Service{}
+			case "PodDisruptionBudget":
+				m.Object = &policyv1.PodDisruptionBudget{}
+			case "NetworkPolicy":
+				m.Object = &networkingv1.NetworkPolicy{}
+			}
+			if m.Object != nil {
+				m.Err = decodeFile(path, m.Object)
+			}
+			w.Manifests = append(w.Manifests, m)
+			continue
 		}
 		if w.Deployment != nil {
 			return nil, inputErrorf("%s: a second Deployment; the rehearsal rolls one", res)
@@ -131,6 +165,7 @@ func Load(dir string) (*Workload, error) {
 		if err := decodeFile(path, w.Deployment); err != nil {
 			return nil, err
 		}
+		w.Manifests = append(w.Manifests, Manifest{Path: res, Kind: meta.Kind, Object: w.Deployment})
 	}
 	if w.Deployment == nil {
 		return nil, inputErrorf("deploy/k8s/kustomization.yaml lists no Deployment")

@@ -16,7 +16,14 @@ const fdHeadroom = 256
 
 // check validates what needs no repository, every problem named by its
 // zdgen rehearse flag, before anything is read, built or run.
-func (o *Options) check() error {
+func (o *Options) check() error { return o.validate(true) }
+
+// Validate checks the options any rehearsal needs, local or on a cluster,
+// each problem named by its zdgen rehearse flag. Run checks more: that
+// this machine can hold --conns connections through its Service stand-in.
+func (o *Options) Validate() error { return o.validate(false) }
+
+func (o *Options) validate(local bool) error {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	if !(o.Rate > 0) || math.IsInf(o.Rate, 0) {
@@ -24,7 +31,7 @@ func (o *Options) check() error {
 	}
 	if o.Conns < 1 {
 		bad("--conns %d: want at least 1", o.Conns)
-	} else if limit, ok := openFileLimit(); ok && uint64(o.Conns) > (limit-min(limit, fdHeadroom))/2 {
+	} else if limit, ok := openFileLimit(); local && ok && uint64(o.Conns) > (limit-min(limit, fdHeadroom))/2 {
 		bad("--conns %d: the Service stand-in holds two descriptors per connection, and this process may have %d open files (RLIMIT_NOFILE, its hard limit): at most %d connections; raise the limit (ulimit -n) or use fewer",
 			o.Conns, limit, (limit-min(limit, fdHeadroom))/2)
 	}
@@ -41,7 +48,7 @@ func (o *Options) check() error {
 		bad("--work-ms %d: want 0 or more milliseconds", o.WorkMS)
 	}
 	if o.Report != "" {
-		if err := checkReport(o.Report); err != nil {
+		if err := CheckReport(o.Report); err != nil {
 			bad("--report %s: %v", o.Report, err)
 		}
 	}
@@ -51,9 +58,9 @@ func (o *Options) check() error {
 	return nil
 }
 
-// checkReport makes sure the report can be written once the rehearsal
+// CheckReport makes sure the report can be written once the rehearsal
 // has run: an .html name in a directory that exists and takes new files.
-func checkReport(path string) error {
+func CheckReport(path string) error {
 	if !strings.HasSuffix(strings.ToLower(path), ".html") {
 		return fmt.Errorf("the report is an HTML page; name it FILE.html")
 	}

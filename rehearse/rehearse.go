@@ -46,6 +46,8 @@ type Status struct {
 	Ready, Starting, Terminating int
 	ProxyConns                   int64
 	ProxyFailed                  int64 // connections the proxy could not place
+	// Namespace is set by a rehearsal on a cluster, which has no proxy.
+	Namespace string
 }
 
 // Result is what a rehearsal found.
@@ -66,9 +68,22 @@ type Result struct {
 	Load        LoadReport    `json:"load"`
 	LoadStartNs time.Duration `json:"loadStartNs"`
 	Rollouts    []Rollout     `json:"rollouts"`
-	Proxy       ProxyStats    `json:"proxy"`
-	Events      []Event       `json:"events"`
-	Problems    []string      `json:"problems,omitempty"`
+	Proxy       ProxyStats    `json:"proxy,omitzero"` // a local rehearsal's
+	// Cluster says where a rehearsal on a Kubernetes cluster ran; nil for
+	// a local one.
+	Cluster  *ClusterInfo `json:"cluster,omitempty"`
+	Events   []Event      `json:"events"`
+	Problems []string     `json:"problems,omitempty"`
+}
+
+// ClusterInfo is where a rehearsal on a real cluster ran, and with what.
+type ClusterInfo struct {
+	Context   string `json:"context,omitempty"`
+	Server    string `json:"server,omitempty"`
+	Namespace string `json:"namespace"`
+	Kept      bool   `json:"kept"` // the namespace was left in place (--keep)
+	Image     string `json:"image"`
+	LoadImage string `json:"loadImage"`
 }
 
 // Rollout is one rolling update's span on the events' clock.
@@ -131,8 +146,8 @@ func Run(ctx context.Context, dir string, o Options) (*Result, error) {
 	if err := w.Check(lag); err != nil {
 		return nil, err
 	}
-	if most := w.WorkMax.Milliseconds(); int64(o.WorkMS) > most {
-		return nil, inputErrorf("--work-ms %d: above the service's WORK_MAX (%s), which refuses longer work with 400: every request would fail; at most %d", o.WorkMS, w.WorkMax, most)
+	if err := w.CheckWork(o.WorkMS); err != nil {
+		return nil, err
 	}
 	if _, err := exec.LookPath("go"); err != nil {
 		return nil, inputErrorf("the rehearsal builds the service with the Go toolchain, and there is no go here: %w", err)
@@ -256,6 +271,15 @@ func Run(ctx context.Context, dir string, o Options) (*Result, error) {
 	res.Events = tl.events()
 	res.Problems = tl.problems()
 	return res, nil
+}
+
+// CheckWork refuses a --work-ms the service would refuse: every request
+// would fail.
+func (w *Workload) CheckWork(ms int) error {
+	if most := w.WorkMax.Milliseconds(); int64(ms) > most {
+		return inputErrorf("--work-ms %d: above the service's WORK_MAX (%s), which refuses longer work with 400: every request would fail; at most %d", ms, w.WorkMax, most)
+	}
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -59,7 +59,7 @@ var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Rehearsal: {{.R.Service}} ({{.Mode}})</title>
+<title>Rehearsal: {{.R.Service}} ({{.Mode}}){{with .R.Cluster}} on {{.Namespace}}{{end}}</title>
 <style>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.3em; }
@@ -73,17 +73,19 @@ svg text { font: 11px system-ui, sans-serif; fill: #444; }
 </style>
 </head>
 <body>
-<h1>Rehearsal of {{.R.Service}} ({{.R.Protocol}}), {{.Mode}}:
+<h1>Rehearsal of {{.R.Service}} ({{.R.Protocol}}){{if .R.Cluster}} on a cluster{{end}}, {{.Mode}}:
 {{if .R.Passed}}<span class="pass">PASS</span>{{else}}<span class="fail">FAIL</span>{{end}}</h1>
 <table>
 <tr><th>load</th><td>{{.R.Rate}} requests/s over {{.R.Conns}} keep-alive connections</td></tr>
-<tr><th>deployment</th><td>{{.R.Replicas}} replicas, maxSurge {{.R.MaxSurge}}, preStop {{dur .R.PreStopNs}}, drain {{dur .R.DrainNs}}, grace {{dur .R.GraceNs}}; propagation lag {{dur .R.LagNs}}</td></tr>
+<tr><th>deployment</th><td>{{.R.Replicas}} replicas, maxSurge {{.R.MaxSurge}}, preStop {{dur .R.PreStopNs}}, drain {{dur .R.DrainNs}}, grace {{dur .R.GraceNs}}; propagation lag {{dur .R.LagNs}}{{if .R.Cluster}} (planned; the cluster's own){{end}}</td></tr>
 <tr><th>requests</th><td>{{.R.Load.Total}}: {{.R.Load.OK}} ok, {{.R.Load.Failed}} failed</td></tr>
 <tr><th>by code</th><td>{{.Codes}}</td></tr>
 <tr><th>connection errors</th><td>{{.Kinds}}</td></tr>
 <tr><th>latency</th><td>p50 {{ms .R.Load.Latency.P50}}, p90 {{ms .R.Load.Latency.P90}}, p99 {{ms .R.Load.Latency.P99}}, p99.9 {{ms .R.Load.Latency.P999}}, max {{ms .R.Load.Latency.Max}}</td></tr>
 <tr><th>rollouts</th><td>{{range $i, $r := .R.Rollouts}}{{if $i}}, {{end}}{{dur $r.DurationNs}}{{end}}</td></tr>
-<tr><th>proxy</th><td>{{.R.Proxy.Accepted}} connections; {{.R.Proxy.DialFailed}} sent to a pod no longer listening; {{.R.Proxy.NoEndpoints}} with no endpoint</td></tr>
+{{with .R.Cluster}}<tr><th>cluster</th><td>{{if .Context}}context {{.Context}}, {{end}}{{if .Server}}{{.Server}}, {{end}}namespace {{.Namespace}}{{if .Kept}} (kept){{end}}; image {{.Image}}, load client {{.LoadImage}}</td></tr>
+{{else}}<tr><th>proxy</th><td>{{.R.Proxy.Accepted}} connections; {{.R.Proxy.DialFailed}} sent to a pod no longer listening; {{.R.Proxy.NoEndpoints}} with no endpoint</td></tr>
+{{end}}
 {{range .R.Problems}}<tr><th class="fail">problem</th><td>{{.}}</td></tr>{{end}}
 </table>
 <div class="legend">

@@ -122,3 +122,28 @@ func TestResultJSONSaysPassed(t *testing.T) {
 		}
 	}
 }
+
+// TestReportNamesTheCluster: a rehearsal on a cluster says where it ran,
+// and has no Service stand-in to report on.
+func TestReportNamesTheCluster(t *testing.T) {
+	r := sampleResult()
+	r.Cluster = &ClusterInfo{Context: "staging", Namespace: "zdgen-rehearse-abc123", Image: "greeter:1", LoadImage: "greeter-loadtest:1"}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if !strings.Contains(page, "context staging") || !strings.Contains(page, "namespace zdgen-rehearse-abc123") || !strings.Contains(page, "image greeter:1") {
+		t.Error("the page does not say which cluster, namespace and image the rehearsal ran on")
+	}
+	if strings.Contains(page, "<th>proxy</th>") {
+		t.Error("the page reports a proxy a cluster rehearsal does not have")
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), `"proxy"`) {
+		t.Errorf("the JSON result carries the stand-in's proxy counters: %s", data)
+	}
+}

@@ -28,6 +28,7 @@ type rehearseOptions struct {
 	naive    bool
 	report   string
 	json     bool
+	cluster  clusterFlags
 }
 
 // errRehearsalFailed makes the command exit 1 after it has printed why.
@@ -52,6 +53,20 @@ propagation lag. The load-test client sends --rate requests a second over
 DRAIN_DELAY=0, so keep-alive connections are not closed politely), to show
 what they buy.
 
+--cluster runs the same rehearsal on a real cluster (the kubeconfig's, as
+kubectl finds it; --kubeconfig, --context): zdgen applies deploy/k8s
+(server-side, field manager zdgen) into a namespace of its own with the
+service image --image, runs the load client (--load-image, the
+Dockerfile's loadtest stage) as a Job calling the Service's ClusterIP,
+restarts the Deployment --rollouts times as kubectl rollout restart does,
+each waited for by its conditions, and deletes the namespace at the end,
+also on Ctrl-C (--keep leaves it). It checks its permissions first
+(SelfSubjectAccessReview): create, get and delete namespaces; patch and
+get deployments and services; patch poddisruptionbudgets and
+networkpolicies; create and delete jobs; get, list and watch pods; get
+pods/log; list and watch events. An image the node cannot pull ends it
+with the kubelet's reason (ErrImagePull, ErrImageNeverPull, ...).
+
 Flags are checked before anything is built: --rate a finite number above
 0, --conns within this process's open-file limit, --work-ms up to the
 service's WORK_MAX, --report in a directory that exists.
@@ -60,7 +75,8 @@ Exit codes: 0 every request succeeded; 1 a request failed, or a pod was
 killed at its grace deadline or restarted; 2 nothing was rehearsed: bad
 usage, manifests that break the timing model (the message names the rule)
 or run a command their image cannot, a repository that does not build, no
-go toolchain; 130 interrupted. With --json the result's "passed" field
+go toolchain; with --cluster also an unreachable cluster, a missing
+permission (named), an image the node cannot pull; 130 interrupted. With --json the result's "passed" field
 says the same as exit 0.`,
 		Example: `  # In a generated repository:
   zdgen rehearse
@@ -69,10 +85,20 @@ says the same as exit 0.`,
   zdgen rehearse ./orders --rate 500 --conns 50 --rollouts 3 --report rehearsal.html
 
   # What the protections buy: the same load with them off (fails):
-  zdgen rehearse --naive`,
+  zdgen rehearse --naive
+
+  # On your staging cluster, with images its nodes can pull:
+  zdgen rehearse --cluster --context staging \
+    --image registry.example.com/orders:v1.2.0 --load-image registry.example.com/orders-loadtest:v1.2.0`,
 		Args: atMostOne("DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.lagSet = cmd.Flags().Changed("lag")
+			if o.cluster.on {
+				return runRehearseCluster(cmd, e, dirArg(args), o)
+			}
+			if err := o.cluster.unused(cmd); err != nil {
+				return err
+			}
 			return runRehearse(cmd, e, dirArg(args), o)
 		},
 	}
@@ -86,6 +112,7 @@ says the same as exit 0.`,
 	f.BoolVar(&o.naive, "naive", false, "turn the protections off (no preStop, no drain delay): shows what they buy")
 	f.StringVar(&o.report, "report", "", "write a self-contained HTML report (a chart of the run) to this file")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON")
+	addClusterFlags(cmd, &o.cluster)
 	return cmd
 }
 
@@ -103,6 +130,12 @@ func runRehearse(cmd *cobra.Command, e env, dir string, o rehearseOptions) error
 		Report: o.report, Watch: progress.event, Status: progress.status,
 	})
 	progress.done()
+	return finishRehearsal(cmd, res, err, o)
+}
+
+// finishRehearsal writes what a rehearsal found, local or on a cluster:
+// the report page, JSON or text, and the verdict as the exit code.
+func finishRehearsal(cmd *cobra.Command, res *rehearse.Result, err error, o rehearseOptions) error {
 	switch {
 	case err == nil:
 	case rehearse.IsInputError(err):
@@ -151,7 +184,15 @@ func writeRehearsal(w io.Writer, r *rehearse.Result, report string) {
 		fmt.Fprintf(w, "  first: %s\n", l.FirstError)
 	}
 	fmt.Fprintf(w, "latency: p50 %s, p90 %s, p99 %s, p99.9 %s, max %s\n", ms(l.Latency.P50), ms(l.Latency.P90), ms(l.Latency.P99), ms(l.Latency.P999), ms(l.Latency.Max))
-	fmt.Fprintf(w, "proxy: %d connections, %d sent to a pod no longer listening, %d with no endpoint\n", r.Proxy.Accepted, r.Proxy.DialFailed, r.Proxy.NoEndpoints)
+	if c := r.Cluster; c != nil {
+		kept := "deleted"
+		if c.Kept {
+			kept = "kept"
+		}
+		fmt.Fprintf(w, "cluster: context %q, namespace %s (%s), image %s, load client %s\n", c.Context, c.Namespace, kept, c.Image, c.LoadImage)
+	} else {
+		fmt.Fprintf(w, "proxy: %d connections, %d sent to a pod no longer listening, %d with no endpoint\n", r.Proxy.Accepted, r.Proxy.DialFailed, r.Proxy.NoEndpoints)
+	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "problem: %s\n", p)
 	}
@@ -235,8 +276,13 @@ func (p *progress) status(s rehearse.Status) {
 	if p.finished {
 		return
 	}
-	p.line = fmt.Sprintf("%6.1fs  %s  pods: %d ready, %d starting, %d terminating  proxy: %d connections, %d misrouted",
-		s.Elapsed.Seconds(), s.Phase, s.Ready, s.Starting, s.Terminating, s.ProxyConns, s.ProxyFailed)
+	if s.Namespace != "" {
+		p.line = fmt.Sprintf("%6.1fs  %s  pods: %d ready, %d starting, %d terminating  namespace %s",
+			s.Elapsed.Seconds(), s.Phase, s.Ready, s.Starting, s.Terminating, s.Namespace)
+	} else {
+		p.line = fmt.Sprintf("%6.1fs  %s  pods: %d ready, %d starting, %d terminating  proxy: %d connections, %d misrouted",
+			s.Elapsed.Seconds(), s.Phase, s.Ready, s.Starting, s.Terminating, s.ProxyConns, s.ProxyFailed)
+	}
 	if len(p.line) >= p.width {
 		p.line = p.line[:p.width-1]
 	}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/zdgen/zdgen/rehearse"
+	"github.com/zdgen/zdgen/rehearse/kube"
+)
+
+// clusterFlags are zdgen rehearse --cluster's, named as kubectl's.
+type clusterFlags struct {
+	on         bool
+	kubeconfig string
+	context    string
+	namespace  string
+	image      string
+	loadImage  string
+	pullPolicy string
+	keep       bool
+}
+
+// clusterOnly are the flags that mean something only with --cluster.
+var clusterOnly = []string{"kubeconfig", "context", "namespace", "image", "load-image", "pull-policy", "keep"}
+
+func addClusterFlags(cmd *cobra.Command, c *clusterFlags) {
+	f := cmd.Flags()
+	f.BoolVar(&c.on, "cluster", false, "rehearse on a Kubernetes cluster (the kubeconfig's) instead of 127.0.0.1")
+	f.StringVar(&c.kubeconfig, "kubeconfig", "", "with --cluster: the kubeconfig file (default: KUBECONFIG, then ~/.kube/config)")
+	f.StringVar(&c.context, "context", "", "with --cluster: the kubeconfig context (default: its current one)")
+	f.StringVarP(&c.namespace, "namespace", "n", "", "with --cluster: the namespace to create for the rehearsal; must not exist (default: zdgen-rehearse-<random>)")
+	f.StringVar(&c.image, "image", "", "with --cluster: the service's image, as the cluster's nodes can pull it (required)")
+	f.StringVar(&c.loadImage, "load-image", "", "with --cluster: the load client's image (the Dockerfile's loadtest stage; required)")
+	f.StringVar(&c.pullPolicy, "pull-policy", "", "with --cluster: imagePullPolicy for both images: Always, IfNotPresent or Never (default: the Deployment's)")
+	f.BoolVar(&c.keep, "keep", false, "with --cluster: keep the namespace afterwards, to look around (the load client is stopped all the same)")
+}
+
+// unused refuses cluster flags without --cluster: they would be ignored.
+func (c *clusterFlags) unused(cmd *cobra.Command) error {
+	var set []string
+	for _, name := range clusterOnly {
+		if cmd.Flags().Changed(name) {
+			set = append(set, "--"+name)
+		}
+	}
+	if len(set) > 0 {
+		return usageError{fmt.Errorf("%s: only with --cluster; without it the rehearsal runs on 127.0.0.1", strings.Join(set, ", "))}
+	}
+	return nil
+}
+
+// runRehearseCluster runs the rehearsal on a cluster; kube.Run validates
+// the options (exit 2) before it touches the cluster, and deletes its
+// namespace before it returns, also when interrupted.
+func runRehearseCluster(cmd *cobra.Command, e env, dir string, o rehearseOptions) error {
+	var lag *time.Duration
+	if o.lagSet {
+		lag = &o.lag
+	}
+	progress := newProgress(e.stderr)
+	defer progress.done()
+	res, err := kube.Run(cmd.Context(), dir, kube.Options{
+		Options: rehearse.Options{
+			Rate: o.rate, Conns: o.conns, Rollouts: o.rollouts, Replicas: o.replicas, Lag: lag, WorkMS: o.workMS, Naive: o.naive,
+			Report: o.report, Watch: progress.event, Status: progress.status,
+		},
+		Kubeconfig: o.cluster.kubeconfig, Context: o.cluster.context, Namespace: o.cluster.namespace,
+		Image: o.cluster.image, LoadImage: o.cluster.loadImage, PullPolicy: o.cluster.pullPolicy, Keep: o.cluster.keep,
+	})
+	progress.done()
+	return finishRehearsal(cmd, res, err, o)
+}

@@ -1,0 +1,129 @@
+package cluster
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// clusterResult is the part of `zdgen rehearse --cluster --json` the test
+// reads.
+type clusterResult struct {
+	Passed bool `json:"passed"`
+	Load   struct {
+		Total   int           `json:"total"`
+		Failed  int           `json:"failed"`
+		Elapsed time.Duration `json:"elapsedNs"`
+	} `json:"load"`
+	Rollouts []struct {
+		DurationNs time.Duration `json:"durationNs"`
+	} `json:"rollouts"`
+	Problems []string `json:"problems"`
+	Cluster  struct {
+		Namespace string `json:"namespace"`
+	} `json:"cluster"`
+}
+
+// rehearseCluster runs `zdgen rehearse --cluster` on the node and returns
+// its exit code, stdout and stderr, and how long it took.
+func rehearseCluster(t *testing.T, n *node, svc *service, args ...string) (int, []byte, string, time.Duration) {
+	t.Helper()
+	checkGuard(t, n) // nothing may leave the machine: checked before every load
+	all := append([]string{"rehearse", "--cluster", svc.dir, "--kubeconfig", n.kubeconfig}, args...)
+	cmd := exec.Command(zdgen, all...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("zdgen %s: %v", strings.Join(all, " "), err)
+		}
+		code = ee.ExitCode()
+	}
+	t.Logf("zdgen %s: exit %d in %s\n%s", strings.Join(all, " "), code, took.Round(time.Second), errOut.String())
+	return code, out.Bytes(), errOut.String(), took
+}
+
+// namespaceGone fails the test if ns is still there.
+func namespaceGone(t *testing.T, n *node, ns string) {
+	t.Helper()
+	_, err := n.client.CoreV1().Namespaces().Get(ctx(t), ns, metav1.GetOptions{})
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("namespace %s is still there after the rehearsal (get: %v)", ns, err)
+	}
+}
+
+// TestNodeRehearseCluster runs `zdgen rehearse --cluster` against the real
+// node, for both examples: three rollouts at 500 requests a second pass
+// with no failed request; --naive fails with failed requests; an image the
+// node does not have ends with exit 2 naming the kubelet's reason within a
+// minute. Each run's namespace is gone afterwards.
+func TestNodeRehearseCluster(t *testing.T) {
+	n := requireNode(t)
+	const rate = 500
+	for _, p := range []struct{ protocol, name string }{{"http", "greeter"}, {"grpc", "worker"}} {
+		t.Run(p.protocol, func(t *testing.T) {
+			svc := generate(t, p.name, p.protocol)
+			images := []string{"--image", svc.image, "--load-image", svc.loadImage}
+			load := []string{"--rate", "500", "--conns", "50", "--rollouts", "3", "--json"}
+
+			t.Run("protected", func(t *testing.T) {
+				ns := "rehearse-cluster-" + p.protocol
+				code, out, errOut, _ := rehearseCluster(t, n, svc, append(append(images, load...), "--namespace", ns)...)
+				var res clusterResult
+				if err := json.Unmarshal(out, &res); err != nil {
+					t.Fatalf("exit %d, no JSON result: %v\n%s\n%s", code, err, out, errOut)
+				}
+				if code != 0 || !res.Passed || res.Load.Failed != 0 || len(res.Problems) > 0 {
+					t.Errorf("exit %d, passed %v, %d of %d failed, problems %q; want exit 0 and nothing failed", code, res.Passed, res.Load.Failed, res.Load.Total, res.Problems)
+				}
+				if got := float64(res.Load.Total) / res.Load.Elapsed.Seconds(); got < 0.9*rate {
+					t.Errorf("%.0f requests/s, want about %d", got, rate)
+				}
+				if len(res.Rollouts) != 3 || res.Cluster.Namespace != ns {
+					t.Errorf("%d rollouts in namespace %q; want 3 in %s", len(res.Rollouts), res.Cluster.Namespace, ns)
+				}
+				namespaceGone(t, n, ns)
+			})
+
+			t.Run("naive", func(t *testing.T) {
+				ns := "rehearse-cluster-naive-" + p.protocol
+				code, out, errOut, _ := rehearseCluster(t, n, svc, append(append(images, load...), "--naive", "--namespace", ns)...)
+				var res clusterResult
+				if err := json.Unmarshal(out, &res); err != nil {
+					t.Fatalf("exit %d, no JSON result: %v\n%s\n%s", code, err, out, errOut)
+				}
+				if code != 1 || res.Load.Failed == 0 {
+					t.Errorf("--naive: exit %d with %d of %d failed; want exit 1 with failed requests", code, res.Load.Failed, res.Load.Total)
+				}
+				namespaceGone(t, n, ns)
+			})
+
+			t.Run("missing-image", func(t *testing.T) {
+				ns := "rehearse-cluster-noimage-" + p.protocol
+				missing := "localhost/zdgen-node-test/does-not-exist:0"
+				code, _, errOut, took := rehearseCluster(t, n, svc, "--image", missing, "--load-image", svc.loadImage,
+					"--pull-policy", "Never", "--namespace", ns)
+				if code != 2 || !strings.Contains(errOut, "ErrImageNeverPull") || !strings.Contains(errOut, missing) {
+					t.Errorf("an image the node does not have: exit %d, %q; want 2 naming ErrImageNeverPull and the image", code, errOut)
+				}
+				// The verdict, and the namespace's deletion (its pods never
+				// started), within a minute.
+				if took > 60*time.Second {
+					t.Errorf("took %s; want the image problem reported within a minute", took.Round(time.Second))
+				}
+				namespaceGone(t, n, ns)
+			})
+		})
+	}
+}
