@@ -199,7 +199,7 @@ else
   say "server-side dry-run of zdgen's manifests"
   # -v shows each check and the server's messages; it also shows that the
   # tests ran rather than skipped.
-  if ! (cd "$repo" && go test -count=1 -v -run '^TestAPIServer' ./generator) 2>&1 | tee "$tmp/test.log"; then
+  if ! (cd "$repo" && go test -count=1 -v -run '^TestAPIServer' ./generator ./rehearse/kube) 2>&1 | tee "$tmp/test.log"; then
     die "the server checks failed"
   fi
   if grep -q -e '--- SKIP' "$tmp/test.log" || ! grep -q -e '^--- PASS: TestAPIServer' "$tmp/test.log"; then

@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -59,7 +60,52 @@ func deploy(t *testing.T, svc *service, ns string, naive bool) *deployment {
 	t.Cleanup(func() { d.deleteNamespace(t) })
 	d.apply(t, naive)
 	d.waitAvailable(t, 3*time.Minute)
+	d.settle(t)
 	return d
+}
+
+// propagationLag is the generated services' default propagation lag: how
+// long the timing model allows an endpoint change to reach every proxy.
+const propagationLag = 5 * time.Second
+
+// settle waits until the Service's EndpointSlices list every replica as
+// ready, then for the propagation lag, so that kube-proxy has programmed
+// the Service before load starts: a Deployment is available as soon as its
+// pods are ready, before the proxies know of them, and a client that
+// started then would be refused for want of endpoints (not a rollout's
+// fault).
+func (d *deployment) settle(t *testing.T) {
+	t.Helper()
+	dep := d.get(t)
+	want := 1
+	if dep.Spec.Replicas != nil {
+		want = int(*dep.Spec.Replicas)
+	}
+	start := time.Now()
+	for {
+		slices, err := d.n.client.DiscoveryV1().EndpointSlices(d.ns).List(ctx(t), metav1.ListOptions{
+			LabelSelector: discoveryv1.LabelServiceName + "=" + d.name,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ready := 0
+		for _, s := range slices.Items {
+			for _, e := range s.Endpoints {
+				if e.Conditions.Ready != nil && *e.Conditions.Ready {
+					ready++
+				}
+			}
+		}
+		if ready == want {
+			break
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatalf("the Service %s lists %d ready endpoints, want %d", d.name, ready, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(propagationLag)
 }
 
 // apply applies deploy/k8s through a kustomization beside it that sets the

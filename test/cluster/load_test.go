@@ -32,6 +32,22 @@ type report struct {
 		Max time.Duration `json:"maxNs"`
 	} `json:"latency"`
 	FirstError string `json:"firstError"`
+	PerSecond  []struct {
+		OK     int `json:"ok"`
+		Failed int `json:"failed"`
+	} `json:"perSecond"`
+}
+
+// failedSeconds lists the seconds (as wall-clock times) in which requests
+// failed, with their counts: to line failures up with the rollouts.
+func (r report) failedSeconds() string {
+	var b strings.Builder
+	for i, s := range r.PerSecond {
+		if s.Failed > 0 {
+			fmt.Fprintf(&b, "%s:%d ", r.Start.Add(time.Duration(i)*time.Second).Format("15:04:05"), s.Failed)
+		}
+	}
+	return b.String()
 }
 
 func (r report) String() string {
@@ -200,7 +216,7 @@ func failures(reports ...report) string {
 	var b strings.Builder
 	for _, r := range reports {
 		if r.Failed > 0 {
-			fmt.Fprintf(&b, "%d of %d failed (codes %v, connection errors %v, first: %s); ", r.Failed, r.Total, r.Codes, r.Errors, r.FirstError)
+			fmt.Fprintf(&b, "%d of %d failed (codes %v, connection errors %v, first: %s; by second: %s); ", r.Failed, r.Total, r.Codes, r.Errors, r.FirstError, r.failedSeconds())
 		}
 	}
 	return b.String()

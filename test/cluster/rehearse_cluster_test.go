@@ -50,7 +50,9 @@ func rehearseCluster(t *testing.T, n *node, svc *service, args ...string) (int, 
 		}
 		code = ee.ExitCode()
 	}
-	t.Logf("zdgen %s: exit %d in %s\n%s", strings.Join(all, " "), code, took.Round(time.Second), errOut.String())
+	// The end of the progress output: the verdict and its figures.
+	lines := strings.Split(strings.TrimRight(errOut.String(), "\n"), "\n")
+	t.Logf("zdgen %s: exit %d in %s\n%s", strings.Join(all, " "), code, took.Round(time.Second), strings.Join(lines[max(0, len(lines)-15):], "\n"))
 	return code, out.Bytes(), errOut.String(), took
 }
 
@@ -90,6 +92,7 @@ func TestNodeRehearseCluster(t *testing.T) {
 				if got := float64(res.Load.Total) / res.Load.Elapsed.Seconds(); got < 0.9*rate {
 					t.Errorf("%.0f requests/s, want about %d", got, rate)
 				}
+				t.Logf("protected: %d requests, %d failed, %d rollouts", res.Load.Total, res.Load.Failed, len(res.Rollouts))
 				if len(res.Rollouts) != 3 || res.Cluster.Namespace != ns {
 					t.Errorf("%d rollouts in namespace %q; want 3 in %s", len(res.Rollouts), res.Cluster.Namespace, ns)
 				}
@@ -103,6 +106,7 @@ func TestNodeRehearseCluster(t *testing.T) {
 				if err := json.Unmarshal(out, &res); err != nil {
 					t.Fatalf("exit %d, no JSON result: %v\n%s\n%s", code, err, out, errOut)
 				}
+				t.Logf("naive: %d requests, %d failed", res.Load.Total, res.Load.Failed)
 				if code != 1 || res.Load.Failed == 0 {
 					t.Errorf("--naive: exit %d with %d of %d failed; want exit 1 with failed requests", code, res.Load.Failed, res.Load.Total)
 				}

@@ -61,7 +61,7 @@ func TestNodeRollouts(t *testing.T) {
 				for i := range rollouts {
 					took := d.rollout(t, limit)
 					res.RolloutSeconds = append(res.RolloutSeconds, took.Seconds())
-					t.Logf("rollout %d of %d: %.1fs", i+1, rollouts, took.Seconds())
+					t.Logf("rollout %d of %d: %.1fs (ended %s)", i+1, rollouts, took.Seconds(), time.Now().Format("15:04:05.0"))
 				}
 				d.waitAvailable(t, limit) // the last old pods gone, the load still on
 				time.Sleep(2 * time.Second)
@@ -99,6 +99,7 @@ func TestNodeRollouts(t *testing.T) {
 			t.Run("naive", func(t *testing.T) {
 				d.apply(t, true)
 				d.waitAvailable(t, limit)
+				d.settle(t)
 				l := startLoad(t, d, rate, conns)
 				for range 3 {
 					d.rollout(t, limit)

@@ -440,7 +440,7 @@ nodePortAddresses: ["$node_ip/32"]
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 EOF
 say "starting kube-proxy"
-start kube-proxy "$bin/kube-proxy" --config="$state/kube-proxy.yaml"
+start kube-proxy "$bin/kube-proxy" --config="$state/kube-proxy.yaml" --v=2 # v=2: each sync and its duration
 
 node_ready() {
   [ "$("$kubectl" get node "$node_name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
