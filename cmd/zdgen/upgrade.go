@@ -355,7 +355,11 @@ func printOutcomes(w io.Writer, u *generator.Upgrade, verb string) {
 		case generator.KeptObsolete:
 			note := "delete it if unused"
 			if len(c.Unlisted) > 0 {
-				note = fmt.Sprintf("zdgen took it out of %s, which no longer use it: delete it if unused, or list it there again", andList(c.Unlisted))
+				uses := "uses"
+				if len(c.Unlisted) > 1 {
+					uses = "use"
+				}
+				note = fmt.Sprintf("zdgen took it out of %s, which no longer %s it: delete it if unused, or list it there again", andList(c.Unlisted), uses)
 			}
 			lines = append(lines, fmt.Sprintf("  %-22s %s  (warning: zdgen %s no longer generates it and you changed it, so it stays; %s)", c.Outcome, c.Path, u.To, note))
 		case generator.YoursBehind:

@@ -534,7 +534,7 @@ func TestUpgradeMessages(t *testing.T) {
 		writeFile(t, pdb, string(b)+"# ours\n")
 		commitAll(t, dir, "edited budget")
 		code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "replicas=1")
-		if code != exitOK || !strings.Contains(out, "kept, not generated    deploy/k8s/pdb.yaml") || !strings.Contains(out, "zdgen took it out of Makefile, deploy/k8s/kustomization.yaml and skaffold.yaml") {
+		if code != exitOK || !strings.Contains(out, "kept, not generated    deploy/k8s/pdb.yaml") || !strings.Contains(out, "zdgen took it out of deploy/k8s/kustomization.yaml, which no longer uses it") {
 			t.Errorf("exit %d\n%s%s", code, out, errOut)
 		}
 	})
