@@ -105,9 +105,9 @@ func TestFreeze(t *testing.T) {
 	t.Logf("wrote %s: add %q: %q to frozenSums, then raise Version", out, Version, hex.EncodeToString(sum[:]))
 }
 
-// Generated files speak to the service's owner, who cannot know internal
-// labels (such as "seed 001's test"): each test or setting is described by
-// what it does.
+// Generated files speak to the service's owner, who cannot know the labels
+// of the design notes behind them: each test or setting is described by
+// what it does, and the notes' label for the load tests never appears.
 func TestNoInternalLabels(t *testing.T) {
 	err := fs.WalkDir(FS, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
