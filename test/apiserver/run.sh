@@ -87,17 +87,8 @@ free_port() {
 say "making certificates"
 (
   cd "$tmp"
-  key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-  key ca.key
-  openssl req -x509 -new -key ca.key -subj /CN=zdgen-test-ca -days 1 -out ca.crt
-  # cert NAME SUBJECT EXTENSIONS: a key and a certificate signed by the CA.
-  cert() {
-    key "$1.key"
-    openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
-    printf '%s\n' "$3" >"$1.ext"
-    openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial \
-      -days 1 -extfile "$1.ext" -out "$1.crt" 2>/dev/null
-  }
+  . "$here/certs.sh"
+  ca zdgen-test-ca
   cert serving /CN=kube-apiserver "subjectAltName=IP:127.0.0.1
 extendedKeyUsage=serverAuth"
   cert admin /O=system:masters/CN=zdgen-admin "extendedKeyUsage=clientAuth"

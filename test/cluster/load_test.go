@@ -11,31 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zdgen/zdgen/rehearse"
+
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// report is the part of the load client's JSON report that the tests read.
+// report is the load client's JSON report, as the rehearsal reads it.
 type report struct {
-	Start     time.Time      `json:"start"`
-	TargetQPS float64        `json:"targetQPS"`
-	Elapsed   time.Duration  `json:"elapsedNs"`
-	Total     int            `json:"total"`
-	OK        int            `json:"ok"`
-	Failed    int            `json:"failed"`
-	Codes     map[string]int `json:"codes"`
-	Errors    map[string]int `json:"connectionErrors"`
-	Latency   struct {
-		P50 time.Duration `json:"p50Ns"`
-		P99 time.Duration `json:"p99Ns"`
-		Max time.Duration `json:"maxNs"`
-	} `json:"latency"`
-	FirstError string `json:"firstError"`
-	PerSecond  []struct {
-		OK     int `json:"ok"`
-		Failed int `json:"failed"`
-	} `json:"perSecond"`
+	rehearse.LoadReport
 }
 
 // failedSeconds lists the seconds (as wall-clock times) in which requests
@@ -220,4 +205,25 @@ func failures(reports ...report) string {
 		}
 	}
 	return b.String()
+}
+
+// The load client's report is read from a pod's log, which may carry other
+// lines first; runs without a node.
+func TestParseReport(t *testing.T) {
+	out := []byte("a line from the runtime\n" +
+		`{"start":"2026-12-02T07:00:00Z","elapsedNs":2000000000,"total":1000,"ok":998,"failed":2,` +
+		`"codes":{"200":998},"connectionErrors":{"refused":2},"perSecond":[{"ok":500},{"ok":498,"failed":2}]}` + "\n")
+	r, err := parseReport(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Total != 1000 || r.Failed != 2 || r.Errors["refused"] != 2 || len(r.PerSecond) != 2 {
+		t.Errorf("read %+v", r.LoadReport)
+	}
+	if got := r.failedSeconds(); got != "07:00:01:2 " {
+		t.Errorf("failed seconds %q, want 07:00:01:2", got)
+	}
+	if _, err := parseReport([]byte("no report\n")); err == nil {
+		t.Error("output without a report was accepted")
+	}
 }

@@ -233,17 +233,8 @@ printf 'nameserver 127.0.0.1\n' >"$state/resolv.conf" # no DNS server off the ma
 say "making certificates"
 (
   cd "$state"
-  key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-  key ca.key
-  openssl req -x509 -new -key ca.key -subj /CN=zdgen-node-ca -days 1 -out ca.crt
-  # cert NAME SUBJECT EXTENSIONS: a key and a certificate signed by the CA.
-  cert() {
-    key "$1.key"
-    openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
-    printf '%s\n' "$3" >"$1.ext"
-    openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial \
-      -days 1 -extfile "$1.ext" -out "$1.crt" 2>/dev/null
-  }
+  . "$repo/test/apiserver/certs.sh"
+  ca zdgen-node-ca
   client="extendedKeyUsage=clientAuth"
   cert apiserver /CN=kube-apiserver "subjectAltName=IP:$node_ip,IP:$api_service_ip,IP:127.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc
 extendedKeyUsage=serverAuth"
