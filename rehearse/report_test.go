@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zdgen/zdgen/internal/chromium"
+	"github.com/zdgen/zdgen/internal/chromiumtest"
 )
 
 // sampleResult is a small rehearsal: three seconds of load with a failure
@@ -95,7 +95,7 @@ func renderInChromium(t *testing.T, r *Result) string {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return chromium.DumpDOM(t, page)
+	return chromiumtest.DumpDOM(t, page)
 }
 
 // TestResultJSONSaysPassed: the JSON result carries the verdict

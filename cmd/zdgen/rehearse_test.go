@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zdgen/zdgen/internal/chromium"
+	"github.com/zdgen/zdgen/internal/chromiumtest"
 	"github.com/zdgen/zdgen/rehearse"
 )
 
@@ -68,7 +68,7 @@ func TestRehearseExamples(t *testing.T) {
 				t.Errorf("progress on a non-terminal is not plain lines:\n%s", errOut)
 			}
 			if ex == "http-greeter" {
-				dom := chromium.DumpDOM(t, report)
+				dom := chromiumtest.DumpDOM(t, report)
 				if !strings.Contains(dom, `id="rate-ok"`) || !strings.Contains(dom, `id="latency-p99"`) {
 					t.Error("the report's chart has no request-rate or latency series")
 				}

@@ -1,7 +1,8 @@
-// Package chromium renders pages in headless Chromium for tests: it
+// Package chromiumtest renders pages in headless Chromium for tests: it
 // returns the DOM after the page's scripts ran, so a test can check what
-// they drew.
-package chromium
+// they drew. Like net/http/httptest it takes a testing.TB, and its name
+// says it is for tests only.
+package chromiumtest
 
 import (
 	"bytes"
