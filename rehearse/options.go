@@ -3,9 +3,8 @@ package rehearse
 import (
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/zdgen/zdgen/generator"
 )
@@ -14,16 +13,32 @@ import (
 // descriptors per connection: the pods' pipes, probes, the build.
 const fdHeadroom = 256
 
-// check validates what needs no repository, every problem named by its
-// zdgen rehearse flag, before anything is read, built or run.
-func (o *Options) check() error { return o.validate(true) }
+// Options say how hard and how long to rehearse. Validate is their one
+// check, which Run (and a rehearsal on a cluster) makes before it reads,
+// builds or runs anything, naming each problem by its zdgen rehearse flag.
+type Options struct {
+	Rate     float64        // requests per second, in total: finite, above 0
+	Conns    int            // keep-alive connections: within this process's open-file limit
+	Rollouts int            // rolling updates under load
+	Replicas int            // 0: the manifest's
+	Lag      *time.Duration // endpoint propagation lag; nil: the answers' propagation-lag
+	WorkMS   int            // how long each request works, in milliseconds: up to the service's WORK_MAX
+	Naive    bool           // no drain delay, no preStop: what the protections buy
+	// Report is where the caller will write the HTML report (WriteReport),
+	// checked before the run so that a long rehearsal does not end
+	// unable to write it; "" for none.
+	Report string
+	// Watch gets every event as it happens (the progress display); Status,
+	// if set, is called with the cluster's state about every 250 ms.
+	Watch  func(Event)
+	Status func(Status)
+}
 
-// Validate checks the options any rehearsal needs, local or on a cluster,
-// each problem named by its zdgen rehearse flag. Run checks more: that
-// this machine can hold --conns connections through its Service stand-in.
-func (o *Options) Validate() error { return o.validate(false) }
-
-func (o *Options) validate(local bool) error {
+// Validate checks what needs no repository, every problem named by its
+// zdgen rehearse flag, before anything is read, built or run. A local
+// rehearsal (local true) also needs this process to hold --conns
+// connections through its Service stand-in; one on a cluster does not.
+func (o *Options) Validate(local bool) error {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	if !(o.Rate > 0) || math.IsInf(o.Rate, 0) {
@@ -58,50 +73,38 @@ func (o *Options) validate(local bool) error {
 	return nil
 }
 
-// CheckReport makes sure the report can be written once the rehearsal
-// has run: an .html name in a directory that exists and takes new files.
-func CheckReport(path string) error {
-	if !strings.HasSuffix(strings.ToLower(path), ".html") {
-		return fmt.Errorf("the report is an HTML page; name it FILE.html")
-	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("a directory")
-	}
-	dir := filepath.Dir(path)
-	fi, err := os.Stat(dir)
+// LoadFor reads the repository in dir and judges it for a rehearsal with
+// o, local or on a cluster: the replicas o asks for, the timing model at
+// the propagation lag (o.Lag, else the answers'), and o.WorkMS. It
+// returns the workload and that lag.
+func LoadFor(dir string, o Options) (*Workload, time.Duration, error) {
+	w, err := Load(dir)
 	if err != nil {
-		return fmt.Errorf("its directory: %w", err)
+		return nil, 0, err
 	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory", dir)
+	if o.Replicas > 0 {
+		if err := w.SetReplicas(o.Replicas); err != nil {
+			return nil, 0, err
+		}
 	}
-	f, err := os.CreateTemp(dir, ".zdgen-report-*.html")
-	if err != nil {
-		return fmt.Errorf("cannot write in %s: %w", dir, err)
+	lag := w.Answers.PropagationLag.D()
+	if o.Lag != nil {
+		lag = *o.Lag
 	}
-	_ = f.Close()
-	return os.Remove(f.Name())
+	if err := w.Check(lag); err != nil {
+		return nil, 0, err
+	}
+	if err := w.checkWork(o.WorkMS); err != nil {
+		return nil, 0, err
+	}
+	return w, lag, nil
 }
 
-// WriteReport writes the HTML report to path: to a temporary file in the
-// same directory first, renamed into place when complete, so a failed
-// write leaves no half page.
-func WriteReport(path string, r *Result) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".zdgen-report-*.html")
-	if err != nil {
-		return err
+// checkWork refuses a --work-ms the service would refuse: every request
+// would fail.
+func (w *Workload) checkWork(ms int) error {
+	if most := w.WorkMax.Milliseconds(); int64(ms) > most {
+		return inputErrorf("--work-ms %d: above the service's WORK_MAX (%s), which refuses longer work with 400: every request would fail; at most %d", ms, w.WorkMax, most)
 	}
-	defer os.Remove(f.Name()) // after a successful rename there is nothing left to remove
-	if err := WriteHTML(f, r); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return nil
 }

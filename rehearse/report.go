@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -62,3 +64,51 @@ var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"dur": func(d time.Duration) string { return d.Round(10 * time.Millisecond).String() },
 	"sec": func(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) },
 }).Parse(reportHTML))
+
+// CheckReport makes sure the report can be written once the rehearsal
+// has run: an .html name in a directory that exists and takes new files.
+func CheckReport(path string) error {
+	if !strings.HasSuffix(strings.ToLower(path), ".html") {
+		return fmt.Errorf("the report is an HTML page; name it FILE.html")
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("a directory")
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("its directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	f, err := os.CreateTemp(dir, ".zdgen-report-*.html")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s: %w", dir, err)
+	}
+	_ = f.Close()
+	return os.Remove(f.Name())
+}
+
+// WriteReport writes the HTML report to path: to a temporary file in the
+// same directory first, renamed into place when complete, so a failed
+// write leaves no half page.
+func WriteReport(path string, r *Result) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".zdgen-report-*.html")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after a successful rename there is nothing left to remove
+	if err := WriteHTML(f, r); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

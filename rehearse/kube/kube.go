@@ -34,8 +34,8 @@ const FieldManager = "zdgen"
 const ManagedBy = "zdgen-rehearse"
 
 // Options say where and how to rehearse. The embedded rehearse.Options
-// are validated as a local rehearsal's; Lag must be nil (the cluster has
-// its own).
+// are validated as any rehearsal's (Validate), without a local
+// rehearsal's open-file limit; Lag must be nil (the cluster has its own).
 type Options struct {
 	rehearse.Options
 	Kubeconfig string // "": KUBECONFIG, then ~/.kube/config, as kubectl
@@ -50,7 +50,7 @@ type Options struct {
 // check validates what needs no repository and no cluster.
 func (o *Options) check() error {
 	var problems []string
-	if err := o.Validate(); err != nil {
+	if err := o.Validate(false); err != nil {
 		problems = append(problems, err.Error())
 	}
 	if o.Lag != nil {
@@ -107,19 +107,9 @@ func Run(ctx context.Context, dir string, o Options) (*rehearse.Result, error) {
 // load reads and judges the repository as a local rehearsal does, and
 // prepares the objects to apply.
 func load(dir string, o Options) (*rehearse.Workload, error) {
-	w, err := rehearse.Load(dir)
+	// o.Lag is nil (check): the answers' propagation lag.
+	w, _, err := rehearse.LoadFor(dir, o.Options)
 	if err != nil {
-		return nil, err
-	}
-	if o.Replicas > 0 {
-		if err := w.SetReplicas(o.Replicas); err != nil {
-			return nil, err
-		}
-	}
-	if err := w.Check(w.Answers.PropagationLag.D()); err != nil {
-		return nil, err
-	}
-	if err := w.CheckWork(o.WorkMS); err != nil {
 		return nil, err
 	}
 	if _, err := objects(w, o, "check"); err != nil {

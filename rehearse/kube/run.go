@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -76,23 +75,13 @@ func run(ctx context.Context, c *cluster, w *rehearse.Workload, o Options) (res 
 	if err != nil {
 		return nil, err
 	}
-	var phase atomic.Value
-	phase.Store("applying deploy/k8s")
-	if o.Status != nil {
-		go func() {
-			t := time.NewTicker(250 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-runCtx.Done():
-					return
-				case <-t.C:
-					r, s, term := wat.counts()
-					o.Status(rehearse.Status{Elapsed: tl.Since(), Phase: phase.Load().(string), Ready: r, Starting: s, Terminating: term, Namespace: ns})
-				}
-			}
-		}()
-	}
+	var phase rehearse.Phase
+	phase.Set("applying deploy/k8s")
+	stopStatus := rehearse.ReportStatus(runCtx, o.Status, func() rehearse.Status {
+		r, s, term := wat.counts()
+		return rehearse.Status{Elapsed: tl.Since(), Phase: phase.String(), Ready: r, Starting: s, Terminating: term, Namespace: ns}
+	})
+	defer stopStatus()
 
 	for _, obj := range a.objs {
 		if err := apply(ctx, c, obj); err != nil {
@@ -103,19 +92,15 @@ func run(ctx context.Context, c *cluster, w *rehearse.Workload, o Options) (res 
 		}
 	}
 	lag := w.Answers.PropagationLag.D()
-	res = &rehearse.Result{Service: w.Answers.Name, Protocol: w.Answers.Protocol, Naive: o.Naive, Rate: o.Rate, Conns: o.Conns,
-		Replicas: w.Replicas, MaxSurge: w.MaxSurge, LagNs: lag, GraceNs: w.Grace, PreStopNs: w.PreStop, DrainNs: w.Drain,
-		Cluster: &rehearse.ClusterInfo{Context: c.context, Server: c.server, Namespace: ns, Kept: o.Keep, Image: o.Image, LoadImage: o.LoadImage}}
-	if o.Naive {
-		res.PreStopNs, res.DrainNs = 0, 0
-	}
+	res = rehearse.NewResult(w, o.Options, lag)
+	res.Cluster = &rehearse.ClusterInfo{Context: c.context, Server: c.server, Namespace: ns, Kept: o.Keep, Image: o.Image, LoadImage: o.LoadImage}
 	limit := rolloutTimeout(w)
 	if c.rolloutLimit > 0 {
 		limit = c.rolloutLimit
 	}
 	name := a.deployment.Name
 
-	phase.Store("starting pods")
+	phase.Set("starting pods")
 	if err := waitRollout(ctx, c, wat, name, sel, limit+c.pullWait, "the service's pods"); err != nil {
 		return nil, fmt.Errorf("starting %d pods: %w", w.Replicas, err)
 	}
@@ -124,19 +109,19 @@ func run(ctx context.Context, c *cluster, w *rehearse.Workload, o Options) (res 
 	if err := c.pause(ctx, lag); err != nil {
 		return nil, err
 	}
-	phase.Store("starting the load client")
+	phase.Set("starting the load client")
 	lj, err = startLoad(ctx, c, wat, a, w, o)
 	if err != nil {
 		return nil, err
 	}
 	res.LoadStartNs = tl.Since()
-	phase.Store("load, before the first rollout")
+	phase.Set("load, before the first rollout")
 	quiet := 3 * time.Second // failures here are not the rollout's
 	if err := c.pause(ctx, quiet); err != nil {
 		return nil, err
 	}
 	for i := 1; i <= o.Rollouts; i++ {
-		phase.Store(fmt.Sprintf("rollout %d of %d", i, o.Rollouts))
+		phase.Set(fmt.Sprintf("rollout %d of %d", i, o.Rollouts))
 		start := tl.Since()
 		tl.Add("", rehearse.EvRolloutStart, fmt.Sprintf("rollout %d of %d (kubectl rollout restart)", i, o.Rollouts))
 		if err := restart(ctx, c, ns, name); err != nil {
@@ -151,21 +136,22 @@ func run(ctx context.Context, c *cluster, w *rehearse.Workload, o Options) (res 
 	}
 	// The old pods finish terminating before the load stops, so late
 	// failures are counted too.
-	phase.Store("old pods terminating")
+	phase.Set("old pods terminating")
 	if err := waitSettled(ctx, c, wat, w.Replicas, w.Grace+10*time.Second); err != nil {
 		return nil, err
 	}
-	phase.Store("load, after the last rollout")
+	phase.Set("load, after the last rollout")
 	if err := c.pause(ctx, lag+quiet); err != nil {
 		return nil, err
 	}
-	phase.Store("stopping the load client")
+	phase.Set("stopping the load client")
 	rep, err := lj.stop(ctx)
 	if err != nil {
 		return nil, err
 	}
 	res.Load = *rep
-	stop() // the watchers: what follows is cleanup
+	stop() // the watchers and the status reports: what follows is cleanup
+	stopStatus()
 	res.Events = tl.Events()
 	res.Problems = tl.Problems()
 	return res, nil
