@@ -1,4 +1,4 @@
-package generator
+package spec
 
 import (
 	"errors"
@@ -33,9 +33,10 @@ type LockFile struct {
 	Owner  string `json:"owner"`
 }
 
-// NewLock describes files generated from answers by this generator.
-func NewLock(a Answers, files []File) Lock {
-	l := Lock{Generator: "zdgen", Version: Version, Answers: a}
+// NewLock describes files generated from answers by the templates of
+// version.
+func NewLock(version string, a Answers, files []File) Lock {
+	l := Lock{Generator: "zdgen", Version: version, Answers: a}
 	for _, f := range files {
 		l.Files = append(l.Files, LockFile{Path: f.Path, SHA256: f.Sum(), Owner: f.Owner})
 	}
