@@ -4,6 +4,7 @@
 //	answers ──► plan ──► render ──► write
 //	(spec)      (spec)   (render)   (write)
 //
+// The packages:
 //   - spec: the answers and the field table that checks them, the plan (the
 //     timing model: every derived number with its rule), the lock. No I/O.
 //   - render: plan → []spec.File, from the embedded templates. No I/O.

@@ -106,10 +106,11 @@ func run(ctx context.Context, args []string, e env) int {
 func exitCode(err error) int {
 	var ue usageError
 	var le *upgrade.LockError
+	var re *upgrade.RefusedError
 	switch {
 	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.As(err, &ue), spec.IsInputError(err), errors.As(err, &le), errors.Is(err, write.ErrRepository):
+	case errors.As(err, &ue), spec.IsInputError(err), errors.As(err, &le), errors.As(err, &re), errors.Is(err, write.ErrRepository):
 		return exitUsage
 	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown shorthand flag"):
 		return exitUsage // cobra's own usage errors are plain errors
