@@ -14,10 +14,7 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"sync"
 	"text/template"
-
-	"github.com/Masterminds/sprig/v3"
 
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/templates"
@@ -121,7 +118,7 @@ func renderOne(tfs fs.FS, src string, p *spec.Plan, data templateData) (spec.Fil
 	rel := src[strings.Index(src, "/")+1:]
 	rel = strings.TrimSuffix(rel, ".tmpl")
 	out := strings.ReplaceAll(rel, "_name_", p.Answers.Name)
-	t, err := template.New(src).Delims(leftDelim, rightDelim).Funcs(funcMap()).Option("missingkey=error").Parse(string(raw))
+	t, err := template.New(src).Delims(leftDelim, rightDelim).Funcs(funcs).Option("missingkey=error").Parse(string(raw))
 	if err != nil {
 		return spec.File{}, false, fmt.Errorf("template %s: %w", src, err)
 	}
@@ -154,23 +151,20 @@ func renderOne(tfs fs.FS, src string, p *spec.Plan, data templateData) (spec.Fil
 	return spec.File{Path: out, Mode: mode, Content: content, Owner: owner}, false, nil
 }
 
-// funcMap is sprig's hermetic set plus zdgen's own, built once: sprig
-// builds a fresh map of some 200 functions on every call.
-var funcMap = sync.OnceValue(func() template.FuncMap {
-	m := sprig.HermeticTxtFuncMap()
-	for name, f := range funcs {
-		m[name] = f
-	}
-	return m
-})
-
 // Template actions are written [[ .Like.This ]]: "{{" is common in Go
 // (nested composite literals) and would end a template's text early.
 const leftDelim, rightDelim = "[[", "]]"
 
-// funcs are zdgen's own template helpers, on top of sprig's hermetic set.
-// Free text (the description) reaches files only through the escaper of
-// the file's language: yamlString, goComment, markdown, dockerString.
+// funcs are the functions every built-in template sees: zdgen's own, and
+// nothing else. Free text (the description) reaches files only through the
+// escaper of the file's language: yamlString, goComment, markdown,
+// dockerString.
+//
+// sprig's hermetic function map is not here on purpose: no template calls
+// it but trunc (kept below, with sprig's behaviour, so every release renders
+// as it did), and loading it links some ten modules and costs every zdgen
+// start its package init. It is meant for organisation overlay templates,
+// a later feature; the CLI pays for it when those arrive, not before.
 var funcs = template.FuncMap{
 	"yamlString":   yamlString,
 	"goComment":    goComment,
@@ -185,6 +179,21 @@ var funcs = template.FuncMap{
 		}
 		return "[" + strings.Join(q, ", ") + "]"
 	},
+	"trunc": trunc,
+}
+
+// trunc keeps the first n bytes of s (n < 0: the last -n), as sprig's
+// trunc did when the templates first called it: the README's kubectl
+// commands cut a service name so that a pod name made from it stays a
+// valid DNS label. Names are ASCII, so bytes are characters.
+func trunc(n int, s string) string {
+	switch {
+	case n < 0 && len(s)+n > 0:
+		return s[len(s)+n:]
+	case n >= 0 && len(s) > n:
+		return s[:n]
+	}
+	return s
 }
 
 // yamlString quotes s as a YAML double-quoted scalar (a JSON string is
