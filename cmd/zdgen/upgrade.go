@@ -173,7 +173,7 @@ func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.A
 		if !ok {
 			return spec.Answers{}, usageError{fmt.Errorf("--set %q: want key=value", kv)}
 		}
-		if !isField(k) {
+		if _, ok := spec.FieldByKey(k); !ok {
 			return spec.Answers{}, usageError{fmt.Errorf("--set %s: no such answer (answers: %s)", k, strings.Join(spec.FieldKeys(), ", "))}
 		}
 		if (k == "name" || k == "protocol") && v != given[k] {
@@ -198,15 +198,6 @@ func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.A
 		fixed[k] = v
 	}
 	return resolveAnswers(fixed, p, false, &recorded)
-}
-
-func isField(k string) bool {
-	for _, f := range spec.Fields {
-		if f.Key == k {
-			return true
-		}
-	}
-	return false
 }
 
 func printOutcomes(w io.Writer, u *upgrade.Upgrade, verb string) {

@@ -66,10 +66,7 @@ func renderFS(tfs fs.FS, p *spec.Plan, version string) ([]spec.File, error) {
 	}
 	// Sorted by path, so the lock does not depend on where a template lives.
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	l := spec.NewLock(version, p.Answers, files)
-	if p.Proto != nil {
-		l.Tools = map[string]string{"protoc-gen-go": p.Proto.GenGoVersion, "protoc-gen-go-grpc": p.Proto.GenGoGRPCVersion}
-	}
+	l := spec.NewLock(version, p, files)
 	lock, err := l.File()
 	if err != nil {
 		return nil, err

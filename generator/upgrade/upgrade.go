@@ -246,7 +246,7 @@ func PlanUpgrade(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk) (*Upg
 	}
 	unlisted(u.Changes)
 
-	l := spec.NewLock(render.Version, a, rendered[:0:0])
+	l := spec.NewLock(render.Version, plan, rendered[:0:0])
 	for _, f := range rendered {
 		if f.Path == spec.LockPath {
 			continue
@@ -256,9 +256,6 @@ func PlanUpgrade(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk) (*Upg
 			o = spec.OwnerUser
 		}
 		l.Files = append(l.Files, spec.LockFile{Path: f.Path, SHA256: f.Sum(), Owner: o})
-	}
-	if plan.Proto != nil {
-		l.Tools = map[string]string{"protoc-gen-go": plan.Proto.GenGoVersion, "protoc-gen-go-grpc": plan.Proto.GenGoGRPCVersion}
 	}
 	if u.Lock, err = l.File(); err != nil {
 		return nil, err

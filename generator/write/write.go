@@ -310,27 +310,45 @@ func removeEmptyUp(dir, top string) {
 // Staging holds new contents inside an existing tree, on its file system,
 // until they are renamed over their places one by one: how an upgrade
 // changes a repository so that stopping before the renames leaves it as it
-// was. Close removes whatever is still staged.
+// was. Every path is resolved in the tree's os.Root, so none leaves it;
+// Commit also refuses a symbolic link on the way to a file. Close removes
+// whatever is still staged.
 type Staging struct {
-	dir, path string
+	dir   string
+	root  *os.Root
+	stage string // the staging directory, relative to root
 }
 
 // NewStaging makes a staging directory inside dir.
 func NewStaging(dir string) (*Staging, error) {
 	dir = filepath.Clean(dir)
-	p, err := os.MkdirTemp(dir, ".zdgen-upgrade-*")
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &Staging{dir: dir, path: p}, nil
+	p, err := os.MkdirTemp(dir, ".zdgen-upgrade-*")
+	if err != nil {
+		root.Close()
+		return nil, err
+	}
+	return &Staging{dir: dir, root: root, stage: filepath.Base(p)}, nil
 }
 
 // Close removes the staging directory.
-func (s *Staging) Close() error { return os.RemoveAll(s.path) }
+func (s *Staging) Close() error {
+	err := s.root.RemoveAll(s.stage)
+	if cErr := s.root.Close(); err == nil {
+		err = cErr
+	}
+	return err
+}
 
 // ModeOf is the mode of the file at rel in the tree, if there is one.
 func (s *Staging) ModeOf(rel string) (fs.FileMode, bool) {
-	fi, err := os.Lstat(filepath.Join(s.dir, filepath.FromSlash(rel)))
+	if !localPath(rel) {
+		return 0, false
+	}
+	fi, err := s.root.Lstat(rel)
 	if err != nil {
 		return 0, false
 	}
@@ -338,58 +356,48 @@ func (s *Staging) ModeOf(rel string) (fs.FileMode, bool) {
 }
 
 // Put stages f.
-func (s *Staging) Put(f spec.File) error { return writeFile(s.path, f) }
+func (s *Staging) Put(f spec.File) error {
+	if !localPath(f.Path) {
+		return fmt.Errorf("refusing file path %q: it leaves the output directory", f.Path)
+	}
+	staged := s.stage + "/" + path.Clean(f.Path)
+	if err := s.root.MkdirAll(path.Dir(staged), 0o755); err != nil {
+		return err
+	}
+	return s.root.WriteFile(staged, f.Content, f.Mode.Perm())
+}
 
 // Commit renames the staged file rel over its place in the tree.
-func (s *Staging) Commit(rel string) error { return moveInto(s.path, s.dir, rel) }
+func (s *Staging) Commit(rel string) error {
+	if !localPath(rel) {
+		return fmt.Errorf("refusing file path %q: it leaves the output directory", rel)
+	}
+	rel = path.Clean(rel)
+	if err := checkPath(s.root, rel); err != nil {
+		return &TargetError{s.dir, err}
+	}
+	if err := s.root.MkdirAll(path.Dir(rel), 0o755); err != nil {
+		return err
+	}
+	return s.root.Rename(s.stage+"/"+rel, rel)
+}
 
 // Remove removes the file rel from the tree, and the directories it leaves
 // empty.
-func (s *Staging) Remove(rel string) error { return removeFrom(s.dir, rel) }
-
-// writeFile writes one file below root, refusing any path that would
-// leave it.
-func writeFile(root string, f spec.File) error {
-	p, err := within(root, f.Path)
-	if err != nil {
+func (s *Staging) Remove(rel string) error {
+	if !localPath(rel) {
+		return fmt.Errorf("refusing file path %q: it leaves the output directory", rel)
+	}
+	rel = path.Clean(rel)
+	if err := s.root.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(p, f.Content, f.Mode.Perm())
-}
-
-// moveInto renames a staged file over its place in dir. A symlink in dir on
-// the way to the file is not followed: it is refused.
-func moveInto(stage, dir, rel string) error {
-	dst, err := within(dir, rel)
-	if err != nil {
-		return err
-	}
-	for p := filepath.Dir(dst); p != dir && strings.HasPrefix(p, dir); p = filepath.Dir(p) {
-		if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return &TargetError{dir, fmt.Errorf("%s is a symbolic link; zdgen does not write through links", p)}
+	for d := path.Dir(rel); d != "."; d = path.Dir(d) {
+		if s.root.Remove(d) != nil { // not empty: stop
+			break
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	src, _ := within(stage, rel)
-	return os.Rename(src, dst)
-}
-
-// within joins a slash-separated relative path to root and checks the
-// result stays below root.
-func within(root, rel string) (string, error) {
-	if rel == "" || filepath.IsAbs(rel) || strings.Contains(rel, "\\") {
-		return "", fmt.Errorf("refusing file path %q", rel)
-	}
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if r, err := filepath.Rel(root, p); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("refusing file path %q: it leaves the output directory", rel)
-	}
-	return p, nil
+	return nil
 }
 
 func isEmptyDir(dir string) (bool, error) {
@@ -411,21 +419,4 @@ func isEmptyDir(dir string) (bool, error) {
 		return false, err
 	}
 	return len(entries) == 0, nil
-}
-
-// removeFrom removes a file below dir, and the directories it leaves empty.
-func removeFrom(dir, rel string) error {
-	p, err := within(dir, rel)
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	for d := filepath.Dir(p); d != dir && strings.HasPrefix(d, dir); d = filepath.Dir(d) {
-		if os.Remove(d) != nil { // not empty: stop
-			break
-		}
-	}
-	return nil
 }
