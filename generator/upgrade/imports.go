@@ -1,4 +1,4 @@
-package generator
+package upgrade
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"go/token"
 	"strconv"
 	"strings"
+
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 // moveImports rewrites, in the Go file src, every import of module from or
@@ -55,7 +57,7 @@ func (u *Upgrade) MoveImports(path string, src []byte) error {
 	}
 	moved, n, err := moveImports(path, src, u.ModuleFrom, u.ModuleTo)
 	if err != nil {
-		return &InputError{Field: "module", Value: u.ModuleTo, Rule: fmt.Sprintf("%s is yours and names %s, but does not parse (%v), so zdgen cannot move its imports to the new module: fix it first", path, u.ModuleFrom, err)}
+		return &spec.InputError{Field: "module", Value: u.ModuleTo, Rule: fmt.Sprintf("%s is yours and names %s, but does not parse (%v), so zdgen cannot move its imports to the new module: fix it first", path, u.ModuleFrom, err)}
 	}
 	if n == 0 {
 		return nil

@@ -1,4 +1,4 @@
-package generator
+package spec
 
 import (
 	"errors"
@@ -33,9 +33,13 @@ type LockFile struct {
 	Owner  string `json:"owner"`
 }
 
-// NewLock describes files generated from answers by this generator.
-func NewLock(a Answers, files []File) Lock {
-	l := Lock{Generator: "zdgen", Version: Version, Answers: a}
+// NewLock describes files generated from a plan by the templates of
+// version.
+func NewLock(version string, p *Plan, files []File) Lock {
+	l := Lock{Generator: "zdgen", Version: version, Answers: p.Answers}
+	if p.Proto != nil {
+		l.Tools = map[string]string{"protoc-gen-go": p.Proto.GenGoVersion, "protoc-gen-go-grpc": p.Proto.GenGoGRPCVersion}
+	}
 	for _, f := range files {
 		l.Files = append(l.Files, LockFile{Path: f.Path, SHA256: f.Sum(), Owner: f.Owner})
 	}

@@ -1,8 +1,10 @@
-package generator
+package upgrade
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 func TestMoveImports(t *testing.T) {
@@ -23,11 +25,11 @@ func TestMoveImports(t *testing.T) {
 // A gRPC service's handlers.go (owner: user) imports the API package of
 // the module: a new module path moves that import and nothing else.
 func TestUpgradeModuleMovesOwnedImports(t *testing.T) {
-	a := Defaults("shop")
-	a.Protocol = ProtocolGRPC
+	a := spec.Defaults("shop")
+	a.Protocol = spec.ProtocolGRPC
 	repo, l := oldRepo(t, a)
 	a.Module = "example.com/newmod"
-	u, err := PlanUpgrade(l, repo[LockPath], a, mapDisk(repo))
+	u, err := PlanUpgrade(l, repo[spec.LockPath], a, mapDisk(repo))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +40,7 @@ func TestUpgradeModuleMovesOwnedImports(t *testing.T) {
 		t.Errorf("%s: %s\n%s", h, c.Outcome, c.New)
 	}
 	repo[h] = []byte("package server\n\nfunc broken( {\n\t_ = \"example.com/shop/api/shop/v1\"\n")
-	if _, err := PlanUpgrade(l, repo[LockPath], a, mapDisk(repo)); !IsInputError(err) || !strings.Contains(err.Error(), h) {
+	if _, err := PlanUpgrade(l, repo[spec.LockPath], a, mapDisk(repo)); !spec.IsInputError(err) || !strings.Contains(err.Error(), h) {
 		t.Errorf("an owned file that does not parse: %v", err)
 	}
 }
@@ -46,15 +48,15 @@ func TestUpgradeModuleMovesOwnedImports(t *testing.T) {
 // An import of the old module the owner added to a file zdgen generates
 // survives the merge as written: it moves too.
 func TestUpgradeModuleMovesMergedImports(t *testing.T) {
-	a := Defaults("shop")
-	a.Protocol = ProtocolGRPC
+	a := spec.Defaults("shop")
+	a.Protocol = spec.ProtocolGRPC
 	repo, l := oldRepo(t, a)
 	const s = "internal/server/server.go"
 	old := string(repo[s])
 	i := strings.Index(old, "\n)\n") + len("\n)\n")
 	repo[s] = []byte(old[:i] + "\nimport _ \"example.com/shop/internal/load\"\n" + old[i:])
 	a.Module = "example.com/newmod"
-	u, err := PlanUpgrade(l, repo[LockPath], a, mapDisk(repo))
+	u, err := PlanUpgrade(l, repo[spec.LockPath], a, mapDisk(repo))
 	if err != nil {
 		t.Fatal(err)
 	}

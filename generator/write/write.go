@@ -1,4 +1,8 @@
-package generator
+// Package write is the only code that changes a target tree: a new
+// service written all or nothing (Write), the checks --dry-run shares with
+// it (CheckTarget, CheckPaths), and the staging an upgrade is applied
+// through (Staging). It never writes through a symbolic link.
+package write
 
 import (
 	"context"
@@ -9,6 +13,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 // ErrTargetNotEmpty is returned when the output directory already holds
@@ -18,7 +24,7 @@ var ErrTargetNotEmpty = errors.New("target directory is not empty")
 // ErrRepository is returned when the output directory is already a
 // generated repository: generating over it would reset its answers and
 // overwrite its owner's edits, which is what `zdgen upgrade` avoids.
-var ErrRepository = errors.New("holds a zdgen repository (" + LockPath + "); zdgen new would reset its answers and overwrite your edits: run `zdgen upgrade` there instead (`zdgen upgrade --set key=value` changes answers)")
+var ErrRepository = errors.New("holds a zdgen repository (" + spec.LockPath + "); zdgen new would reset its answers and overwrite your edits: run `zdgen upgrade` there instead (`zdgen upgrade --set key=value` changes answers)")
 
 // TargetError says why a target directory cannot be written.
 type TargetError struct {
@@ -49,7 +55,7 @@ var writeHook func(i int) error
 // puts the directory back as it was: the files and directories Write added
 // are removed and the files it moved aside return. Files not generated are
 // left alone.
-func Write(ctx context.Context, dir string, files []File, force bool) error {
+func Write(ctx context.Context, dir string, files []spec.File, force bool) error {
 	dir = filepath.Clean(dir)
 	if err := CheckTarget(dir, force); err != nil {
 		return err
@@ -75,7 +81,7 @@ func CheckTarget(dir string, force bool) error {
 	if err != nil {
 		return &TargetError{dir, err}
 	}
-	if _, err := os.Lstat(filepath.Join(dir, LockPath)); err == nil {
+	if _, err := os.Lstat(filepath.Join(dir, spec.LockPath)); err == nil {
 		return &TargetError{dir, ErrRepository}
 	}
 	if !empty && !force {
@@ -90,7 +96,7 @@ func CheckTarget(dir string, force bool) error {
 // CheckPaths says whether every file can be placed in dir: no directory
 // where a file goes, no file or symbolic link where a directory goes.
 // Write checks this before it moves the first file; --dry-run asks it too.
-func CheckPaths(dir string, files []File) error {
+func CheckPaths(dir string, files []spec.File) error {
 	dir = filepath.Clean(dir)
 	root, err := os.OpenRoot(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -143,7 +149,7 @@ func localPath(rel string) bool {
 
 // writeNew builds dir, which does not exist, in a temporary sibling and
 // renames it into place.
-func writeNew(ctx context.Context, dir string, files []File) (err error) {
+func writeNew(ctx context.Context, dir string, files []spec.File) (err error) {
 	parent := filepath.Dir(dir)
 	made := firstMissing(parent)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -172,7 +178,7 @@ func writeNew(ctx context.Context, dir string, files []File) (err error) {
 }
 
 // stageFiles writes files below the directory stage, confined to it.
-func stageFiles(ctx context.Context, stage string, files []File) error {
+func stageFiles(ctx context.Context, stage string, files []spec.File) error {
 	root, err := os.OpenRoot(stage)
 	if err != nil {
 		return err
@@ -193,7 +199,7 @@ func stageFiles(ctx context.Context, stage string, files []File) error {
 }
 
 // writeInto writes files into the existing directory dir; see Write.
-func writeInto(ctx context.Context, dir string, files []File) (err error) {
+func writeInto(ctx context.Context, dir string, files []spec.File) (err error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return &TargetError{dir, err}
@@ -301,49 +307,97 @@ func removeEmptyUp(dir, top string) {
 	}
 }
 
-// writeFile writes one file below root, refusing any path that would
-// leave it.
-func writeFile(root string, f File) error {
-	p, err := within(root, f.Path)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(p, f.Content, f.Mode.Perm())
+// Staging holds new contents inside an existing tree, on its file system,
+// until they are renamed over their places one by one: how an upgrade
+// changes a repository so that stopping before the renames leaves it as it
+// was. Every path is resolved in the tree's os.Root, so none leaves it;
+// Commit also refuses a symbolic link on the way to a file. Close removes
+// whatever is still staged.
+type Staging struct {
+	dir   string
+	root  *os.Root
+	stage string // the staging directory, relative to root
 }
 
-// moveInto renames a staged file over its place in dir. A symlink in dir on
-// the way to the file is not followed: it is refused.
-func moveInto(stage, dir, rel string) error {
-	dst, err := within(dir, rel)
+// NewStaging makes a staging directory inside dir.
+func NewStaging(dir string) (*Staging, error) {
+	dir = filepath.Clean(dir)
+	root, err := os.OpenRoot(dir)
 	if err != nil {
+		return nil, err
+	}
+	p, err := os.MkdirTemp(dir, ".zdgen-upgrade-*")
+	if err != nil {
+		root.Close()
+		return nil, err
+	}
+	return &Staging{dir: dir, root: root, stage: filepath.Base(p)}, nil
+}
+
+// Close removes the staging directory.
+func (s *Staging) Close() error {
+	err := s.root.RemoveAll(s.stage)
+	if cErr := s.root.Close(); err == nil {
+		err = cErr
+	}
+	return err
+}
+
+// ModeOf is the mode of the file at rel in the tree, if there is one.
+func (s *Staging) ModeOf(rel string) (fs.FileMode, bool) {
+	if !localPath(rel) {
+		return 0, false
+	}
+	fi, err := s.root.Lstat(rel)
+	if err != nil {
+		return 0, false
+	}
+	return fi.Mode(), true
+}
+
+// Put stages f.
+func (s *Staging) Put(f spec.File) error {
+	if !localPath(f.Path) {
+		return fmt.Errorf("refusing file path %q: it leaves the output directory", f.Path)
+	}
+	staged := s.stage + "/" + path.Clean(f.Path)
+	if err := s.root.MkdirAll(path.Dir(staged), 0o755); err != nil {
 		return err
 	}
-	for p := filepath.Dir(dst); p != dir && strings.HasPrefix(p, dir); p = filepath.Dir(p) {
-		if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return &TargetError{dir, fmt.Errorf("%s is a symbolic link; zdgen does not write through links", p)}
+	return s.root.WriteFile(staged, f.Content, f.Mode.Perm())
+}
+
+// Commit renames the staged file rel over its place in the tree.
+func (s *Staging) Commit(rel string) error {
+	if !localPath(rel) {
+		return fmt.Errorf("refusing file path %q: it leaves the output directory", rel)
+	}
+	rel = path.Clean(rel)
+	if err := checkPath(s.root, rel); err != nil {
+		return &TargetError{s.dir, err}
+	}
+	if err := s.root.MkdirAll(path.Dir(rel), 0o755); err != nil {
+		return err
+	}
+	return s.root.Rename(s.stage+"/"+rel, rel)
+}
+
+// Remove removes the file rel from the tree, and the directories it leaves
+// empty.
+func (s *Staging) Remove(rel string) error {
+	if !localPath(rel) {
+		return fmt.Errorf("refusing file path %q: it leaves the output directory", rel)
+	}
+	rel = path.Clean(rel)
+	if err := s.root.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for d := path.Dir(rel); d != "."; d = path.Dir(d) {
+		if s.root.Remove(d) != nil { // not empty: stop
+			break
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	src, _ := within(stage, rel)
-	return os.Rename(src, dst)
-}
-
-// within joins a slash-separated relative path to root and checks the
-// result stays below root.
-func within(root, rel string) (string, error) {
-	if rel == "" || filepath.IsAbs(rel) || strings.Contains(rel, "\\") {
-		return "", fmt.Errorf("refusing file path %q", rel)
-	}
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if r, err := filepath.Rel(root, p); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("refusing file path %q: it leaves the output directory", rel)
-	}
-	return p, nil
+	return nil
 }
 
 func isEmptyDir(dir string) (bool, error) {
@@ -365,111 +419,4 @@ func isEmptyDir(dir string) (bool, error) {
 		return false, err
 	}
 	return len(entries) == 0, nil
-}
-
-// commitHook, when set (by tests), runs before each rename of the commit
-// phase of ApplyUpgrade; an error stops it there, as a crash would.
-var commitHook func(i int) error
-
-// ApplyUpgrade writes an upgrade into the repository at dir, all or
-// nothing as far as a process can promise it:
-//
-//   - every new content is first written to a staging directory inside dir
-//     (same file system, so renames are atomic); an error or a cancelled ctx
-//     (Ctrl-C) in this phase removes the staging directory and leaves the
-//     tree exactly as it was;
-//   - then the staged files are renamed over their targets, files to remove
-//     are removed, and .zdgen.yaml is renamed last. This phase takes
-//     milliseconds and does not stop for ctx. If the process is killed
-//     within it, the old lock is still in place, and running the upgrade
-//     again finishes it with the same result (files already new count as
-//     unchanged).
-func ApplyUpgrade(ctx context.Context, dir string, u *Upgrade) (err error) {
-	dir = filepath.Clean(dir)
-	stage, err := os.MkdirTemp(dir, ".zdgen-upgrade-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if rmErr := os.RemoveAll(stage); rmErr != nil && err == nil {
-			err = rmErr
-		}
-	}()
-	var moves, removals []string
-	for _, c := range u.Changes {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !c.Writes() {
-			continue
-		}
-		if !c.NewExists {
-			removals = append(removals, c.Path)
-			continue
-		}
-		mode := c.Mode
-		if fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(c.Path))); err == nil {
-			mode = fi.Mode() // keep the owner's permissions
-		}
-		if err := writeFile(stage, File{Path: c.Path, Mode: mode, Content: c.New}); err != nil {
-			return err
-		}
-		moves = append(moves, c.Path)
-	}
-	if u.LockChanged() {
-		if err := writeFile(stage, u.Lock); err != nil {
-			return err
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	step := 0
-	next := func() error {
-		step++
-		if commitHook != nil {
-			return commitHook(step)
-		}
-		return nil
-	}
-	for _, p := range moves {
-		if err := next(); err != nil {
-			return err
-		}
-		if err := moveInto(stage, dir, p); err != nil {
-			return err
-		}
-	}
-	for _, p := range removals {
-		if err := next(); err != nil {
-			return err
-		}
-		if err := removeFrom(dir, p); err != nil {
-			return err
-		}
-	}
-	if !u.LockChanged() {
-		return nil
-	}
-	if err := next(); err != nil {
-		return err
-	}
-	return moveInto(stage, dir, LockPath)
-}
-
-// removeFrom removes a file below dir, and the directories it leaves empty.
-func removeFrom(dir, rel string) error {
-	p, err := within(dir, rel)
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	for d := filepath.Dir(p); d != dir && strings.HasPrefix(d, dir); d = filepath.Dir(d) {
-		if os.Remove(d) != nil { // not empty: stop
-			break
-		}
-	}
-	return nil
 }

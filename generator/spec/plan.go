@@ -1,4 +1,4 @@
-package generator
+package spec
 
 import (
 	"fmt"
@@ -119,7 +119,7 @@ const (
 	probeTimeout     = 1 // s: health handlers do no I/O
 	marginSeconds    = 5 // s: between the last planned step and SIGKILL, for process exit and log flush
 	nativeSleepMinor = 30
-	nativeGRPCMinor  = 24    // native gRPC probes: beta and on by default from 1.24
+	NativeGRPCMinor  = 24    // native gRPC probes: beta and on by default from 1.24
 	maxConnectionAge = 30    // s: gRPC clients reconnect (and rebalance) about this often
 	nativeUID        = 65532 // distroless's nonroot user; used for every image so runAsUser is the same everywhere
 )
@@ -207,7 +207,7 @@ func planService(a Answers, minor int, binary string) (Service, Checks) {
 	// Cleartext HTTP/2, as Kubernetes names it for gateways and meshes.
 	svc := Service{Port: a.Port, PortName: "grpc", AppProtocol: "kubernetes.io/h2c"}
 	grpcCheck := func(port int, service string) ProbeCheck {
-		if minor >= nativeGRPCMinor {
+		if minor >= NativeGRPCMinor {
 			return ProbeCheck{GRPCPort: port, Service: service}
 		}
 		// Older clusters: the service's own binary is the health client.

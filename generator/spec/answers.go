@@ -1,10 +1,12 @@
-// Package generator turns a person's answers into a zero-downtime service:
-// answers are validated, a plan derives every number the service and its
-// manifests use (each with the rule it came from), templates render the
-// files in memory, and only then is anything written.
+// Package spec says what a service is: the answers a person gives and the
+// field table that reads and checks them, the plan that derives every
+// number the service and its manifests use (the timing model, each number
+// with the rule it came from), the termination budget, and the lock
+// (.zdgen.yaml) that records the answers and the generated files' checksums.
 //
-// The package does no printing and no prompting; cmd/zdgen does that.
-package generator
+// It does no I/O, no rendering and no printing: the renderer, the rehearsal
+// and the command line all read the same spec.
+package spec
 
 import (
 	"encoding/json"

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package generator
+package write
 
 // mayWrite reports whether this process may create entries in dir; where
 // that cannot be asked beforehand, the write itself will say.

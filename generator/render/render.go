@@ -1,9 +1,11 @@
-package generator
+// Package render turns a plan into the files of a service, in memory: the
+// embedded templates (package templates) of this or a frozen release,
+// executed with zdgen's own functions, each output file with its owner.
+// It touches no disk.
+package render
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"go/parser"
@@ -12,11 +14,9 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"sync"
 	"text/template"
 
-	"github.com/Masterminds/sprig/v3"
-
+	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/templates"
 )
 
@@ -26,43 +26,21 @@ import (
 // which base to rebuild.
 const Version = templates.Version
 
-// File is one generated file, in memory.
-type File struct {
-	Path    string `json:"path"` // slash-separated, relative to the repository root
-	Mode    fs.FileMode
-	Content []byte
-	Owner   string `json:"owner"` // OwnerZdgen or OwnerUser
-}
-
-// Who maintains a file after generation. zdgen keeps managing its own
-// files (manifests, Dockerfile, the shutdown sequence); a file owned by the
-// user (the handlers) is written once and never touched by an upgrade.
-const (
-	OwnerZdgen = "zdgen"
-	OwnerUser  = "user"
-)
-
 // userOwned lists the templates whose output belongs to the user once
 // written: the places a service owner is expected to change.
 var userOwned = map[string]bool{
 	"internal/server/handlers.go": true,
 }
 
-// Sum is the hex SHA-256 of the file's content.
-func (f File) Sum() string {
-	s := sha256.Sum256(f.Content)
-	return hex.EncodeToString(s[:])
-}
-
 // Render turns a plan into the files of the service, sorted by path, plus
 // the lock file. It touches no disk.
-func Render(p *Plan) ([]File, error) {
+func Render(p *spec.Plan) ([]spec.File, error) {
 	return renderFS(templates.FS, p, Version)
 }
 
 // RenderVersion renders a plan with the templates of an earlier release, as
 // that release rendered it: the merge base of an upgrade.
-func RenderVersion(version string, p *Plan) ([]File, error) {
+func RenderVersion(version string, p *spec.Plan) ([]spec.File, error) {
 	tfs, err := templates.ForVersion(version)
 	if err != nil {
 		return nil, err
@@ -70,13 +48,13 @@ func RenderVersion(version string, p *Plan) ([]File, error) {
 	return renderFS(tfs, p, version)
 }
 
-func renderFS(tfs fs.FS, p *Plan, version string) ([]File, error) {
+func renderFS(tfs fs.FS, p *spec.Plan, version string) ([]spec.File, error) {
 	sources, err := collect(tfs, p.Answers.Protocol)
 	if err != nil {
 		return nil, err
 	}
 	data := templateData{Plan: p, Version: version}
-	var files []File
+	var files []spec.File
 	for _, src := range sources {
 		f, skip, err := renderOne(tfs, src, p, data)
 		if err != nil {
@@ -88,11 +66,7 @@ func renderFS(tfs fs.FS, p *Plan, version string) ([]File, error) {
 	}
 	// Sorted by path, so the lock does not depend on where a template lives.
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	l := NewLock(p.Answers, files)
-	l.Version = version
-	if p.Proto != nil {
-		l.Tools = map[string]string{"protoc-gen-go": p.Proto.GenGoVersion, "protoc-gen-go-grpc": p.Proto.GenGoGRPCVersion}
-	}
+	l := spec.NewLock(version, p, files)
 	lock, err := l.File()
 	if err != nil {
 		return nil, err
@@ -105,7 +79,7 @@ func renderFS(tfs fs.FS, p *Plan, version string) ([]File, error) {
 // templateData is what every template sees: the plan, and the generator
 // version for headers.
 type templateData struct {
-	*Plan
+	*spec.Plan
 	Version string
 }
 
@@ -133,64 +107,61 @@ func collect(tfs fs.FS, protocol string) ([]string, error) {
 	return srcs, nil
 }
 
-func renderOne(tfs fs.FS, src string, p *Plan, data templateData) (File, bool, error) {
+func renderOne(tfs fs.FS, src string, p *spec.Plan, data templateData) (spec.File, bool, error) {
 	raw, err := fs.ReadFile(tfs, src)
 	if err != nil {
-		return File{}, false, err
+		return spec.File{}, false, err
 	}
 	rel := src[strings.Index(src, "/")+1:]
 	rel = strings.TrimSuffix(rel, ".tmpl")
 	out := strings.ReplaceAll(rel, "_name_", p.Answers.Name)
-	t, err := template.New(src).Delims(leftDelim, rightDelim).Funcs(funcMap()).Option("missingkey=error").Parse(string(raw))
+	t, err := template.New(src).Delims(leftDelim, rightDelim).Funcs(funcs).Option("missingkey=error").Parse(string(raw))
 	if err != nil {
-		return File{}, false, fmt.Errorf("template %s: %w", src, err)
+		return spec.File{}, false, fmt.Errorf("template %s: %w", src, err)
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, data); err != nil {
-		return File{}, false, fmt.Errorf("template %s: %w", src, err)
+		return spec.File{}, false, fmt.Errorf("template %s: %w", src, err)
 	}
 	content := buf.Bytes()
 	// A template that renders to nothing is a file this plan does not need
 	// (the PodDisruptionBudget of a single replica).
 	if len(bytes.TrimSpace(content)) == 0 {
-		return File{}, true, nil
+		return spec.File{}, true, nil
 	}
 	// Templates are written gofmt-clean for every answer set (a test checks
 	// it), so parsing is enough here: formatting would cost most of the
 	// render time.
 	if path.Ext(out) == ".go" {
 		if _, err := parser.ParseFile(token.NewFileSet(), out, content, parser.SkipObjectResolution); err != nil {
-			return File{}, false, fmt.Errorf("template %s renders Go that does not parse: %w", src, err)
+			return spec.File{}, false, fmt.Errorf("template %s renders Go that does not parse: %w", src, err)
 		}
 	}
 	mode := fs.FileMode(0o644)
 	if strings.HasSuffix(out, ".sh") {
 		mode = 0o755
 	}
-	owner := OwnerZdgen
+	owner := spec.OwnerZdgen
 	if userOwned[rel] {
-		owner = OwnerUser
+		owner = spec.OwnerUser
 	}
-	return File{Path: out, Mode: mode, Content: content, Owner: owner}, false, nil
+	return spec.File{Path: out, Mode: mode, Content: content, Owner: owner}, false, nil
 }
-
-// funcMap is sprig's hermetic set plus zdgen's own, built once: sprig
-// builds a fresh map of some 200 functions on every call.
-var funcMap = sync.OnceValue(func() template.FuncMap {
-	m := sprig.HermeticTxtFuncMap()
-	for name, f := range funcs {
-		m[name] = f
-	}
-	return m
-})
 
 // Template actions are written [[ .Like.This ]]: "{{" is common in Go
 // (nested composite literals) and would end a template's text early.
 const leftDelim, rightDelim = "[[", "]]"
 
-// funcs are zdgen's own template helpers, on top of sprig's hermetic set.
-// Free text (the description) reaches files only through the escaper of
-// the file's language: yamlString, goComment, markdown, dockerString.
+// funcs are the functions every built-in template sees: zdgen's own, and
+// nothing else. Free text (the description) reaches files only through the
+// escaper of the file's language: yamlString, goComment, markdown,
+// dockerString.
+//
+// sprig's hermetic function map is not here on purpose: no template calls
+// it but trunc (kept below, with sprig's behaviour, so every release renders
+// as it did), and loading it links some ten modules and costs every zdgen
+// start its package init. It is meant for organisation overlay templates,
+// a later feature; the CLI pays for it when those arrive, not before.
 var funcs = template.FuncMap{
 	"yamlString":   yamlString,
 	"goComment":    goComment,
@@ -205,6 +176,21 @@ var funcs = template.FuncMap{
 		}
 		return "[" + strings.Join(q, ", ") + "]"
 	},
+	"trunc": trunc,
+}
+
+// trunc keeps the first n bytes of s (n < 0: the last -n), as sprig's
+// trunc did when the templates first called it: the README's kubectl
+// commands cut a service name so that a pod name made from it stays a
+// valid DNS label. Names are ASCII, so bytes are characters.
+func trunc(n int, s string) string {
+	switch {
+	case n < 0 && len(s)+n > 0:
+		return s[len(s)+n:]
+	case n >= 0 && len(s) > n:
+		return s[:n]
+	}
+	return s
 }
 
 // yamlString quotes s as a YAML double-quoted scalar (a JSON string is

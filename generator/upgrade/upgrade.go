@@ -1,4 +1,11 @@
-package generator
+// Package upgrade brings a generated repository to this zdgen's templates
+// and to changed answers, keeping its owner's edits: it rebuilds the base
+// the lock's version generated, decides each file three-way (PlanUpgrade,
+// Merge3), moves imports when the module path changes, holds the
+// repository rules (a clean git work tree, no unresolved conflict
+// markers, no writing through links), and applies the result through
+// package write.
+package upgrade
 
 import (
 	"bytes"
@@ -10,6 +17,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/zdgen/zdgen/generator/render"
+	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/templates"
 )
 
@@ -17,7 +26,7 @@ import (
 // edited by hand, or written by a newer zdgen. Nothing is written.
 type LockError struct{ Reason string }
 
-func (e *LockError) Error() string { return LockPath + ": " + e.Reason }
+func (e *LockError) Error() string { return spec.LockPath + ": " + e.Reason }
 
 // Outcome is what an upgrade does to one file.
 type Outcome string
@@ -65,7 +74,7 @@ func (c Change) Writes() bool {
 }
 
 // Upgrade is a computed upgrade, all in memory: nothing is on disk until
-// ApplyUpgrade.
+// Apply.
 type Upgrade struct {
 	From, To string // template versions
 	// ModuleFrom and ModuleTo are the Go module path before and after.
@@ -73,10 +82,10 @@ type Upgrade struct {
 	// AnswersFrom and AnswersTo are the answers that change, as key=value,
 	// before and after; empty when none does.
 	AnswersFrom, AnswersTo []string
-	Plan                   *Plan // the new plan
+	Plan                   *spec.Plan // the new plan
 	Changes                []Change
 	// Lock is the new .zdgen.yaml, written last. LockOld is the one on disk.
-	Lock    File
+	Lock    spec.File
 	LockOld []byte
 }
 
@@ -127,7 +136,7 @@ var ErrNotRegular = errors.New("not a regular file")
 // The new lock records the new render's checksums (not the merged files'),
 // so the next upgrade's base is exactly this render and a second upgrade
 // changes nothing.
-func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, error) {
+func PlanUpgrade(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk) (*Upgrade, error) {
 	if err := checkLock(old); err != nil {
 		return nil, err
 	}
@@ -135,14 +144,14 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFields(a); err != nil {
+	if err := spec.CheckFields(a); err != nil {
 		return nil, err
 	}
-	plan, err := NewPlan(a)
+	plan, err := spec.NewPlan(a)
 	if err != nil {
 		return nil, err
 	}
-	rendered, err := Render(plan)
+	rendered, err := render.Render(plan)
 	if err != nil {
 		return nil, err
 	}
@@ -161,8 +170,8 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 	for p := range next {
 		paths[p] = true
 	}
-	u := &Upgrade{From: old.Version, To: Version, Plan: plan, LockOld: lockOld, ModuleFrom: old.Answers.Module, ModuleTo: a.Module}
-	for _, f := range Fields {
+	u := &Upgrade{From: old.Version, To: render.Version, Plan: plan, LockOld: lockOld, ModuleFrom: old.Answers.Module, ModuleTo: a.Module}
+	for _, f := range spec.Fields {
 		if was, is := f.Get(&old.Answers), f.Get(&a); was != is {
 			u.AnswersFrom = append(u.AnswersFrom, f.Key+"="+was)
 			u.AnswersTo = append(u.AnswersTo, f.Key+"="+is)
@@ -170,7 +179,7 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 	}
 	// Conflict labels: the versions, and the answers when they change (with
 	// the same version on both sides, the answers are the only difference).
-	baseLabel, nextLabel := "zdgen "+old.Version, "zdgen "+Version
+	baseLabel, nextLabel := "zdgen "+old.Version, "zdgen "+render.Version
 	if len(u.AnswersTo) > 0 {
 		baseLabel += " (" + strings.Join(u.AnswersFrom, ", ") + ")"
 		nextLabel += " (" + strings.Join(u.AnswersTo, ", ") + ")"
@@ -188,7 +197,7 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 		}
 		c := Change{Path: p, Old: d, OldExists: onDisk, New: d, NewExists: onDisk, Mode: n.Mode}
 		switch {
-		case inBase && owner[p] == OwnerUser:
+		case inBase && owner[p] == spec.OwnerUser:
 			c.Outcome = Yours
 			if inNext && !bytes.Equal(b.Content, n.Content) {
 				c.Outcome = YoursBehind
@@ -210,7 +219,7 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 				c.Outcome, c.New, c.NewExists = Added, n.Content, true
 			case bytes.Equal(d, n.Content):
 				c.Outcome = Unchanged
-			case n.Owner == OwnerUser:
+			case n.Owner == spec.OwnerUser:
 				c.Outcome = Yours
 			default:
 				c.New, c.Conflicts = Merge3(nil, d, n.Content, "yours", "(none)", nextLabel)
@@ -237,19 +246,16 @@ func PlanUpgrade(old Lock, lockOld []byte, a Answers, disk Disk) (*Upgrade, erro
 	}
 	unlisted(u.Changes)
 
-	l := NewLock(a, rendered[:0:0])
+	l := spec.NewLock(render.Version, plan, rendered[:0:0])
 	for _, f := range rendered {
-		if f.Path == LockPath {
+		if f.Path == spec.LockPath {
 			continue
 		}
 		o := f.Owner
-		if owner[f.Path] == OwnerUser {
-			o = OwnerUser
+		if owner[f.Path] == spec.OwnerUser {
+			o = spec.OwnerUser
 		}
-		l.Files = append(l.Files, LockFile{Path: f.Path, SHA256: f.Sum(), Owner: o})
-	}
-	if plan.Proto != nil {
-		l.Tools = map[string]string{"protoc-gen-go": plan.Proto.GenGoVersion, "protoc-gen-go-grpc": plan.Proto.GenGoGRPCVersion}
+		l.Files = append(l.Files, spec.LockFile{Path: f.Path, SHA256: f.Sum(), Owner: o})
 	}
 	if u.Lock, err = l.File(); err != nil {
 		return nil, err
@@ -311,14 +317,14 @@ func decide(c Change, base, next []byte, baseLabel, nextLabel string) Change {
 }
 
 // checkLock refuses a lock this zdgen cannot rebuild a base from.
-func checkLock(l Lock) error {
+func checkLock(l spec.Lock) error {
 	switch {
 	case l.Generator != "zdgen":
 		return &LockError{fmt.Sprintf("generator is %q, not zdgen", l.Generator)}
 	case !templates.Valid(l.Version):
 		return &LockError{fmt.Sprintf("version %q is not a zdgen version", l.Version)}
-	case templates.Compare(l.Version, Version) > 0:
-		return &LockError{fmt.Sprintf("written by zdgen %s, newer than this zdgen (templates %s): install zdgen %s or later to upgrade this repository", l.Version, Version, l.Version)}
+	case templates.Compare(l.Version, render.Version) > 0:
+		return &LockError{fmt.Sprintf("written by zdgen %s, newer than this zdgen (templates %s): install zdgen %s or later to upgrade this repository", l.Version, render.Version, l.Version)}
 	}
 	if _, err := templates.ForVersion(l.Version); err != nil {
 		return &LockError{err.Error()}
@@ -330,16 +336,16 @@ func checkLock(l Lock) error {
 // and checks it file by file against the recorded checksums: a base that
 // differs would blame the owner for the generator's changes, or the other
 // way round.
-func rebuildBase(l Lock) (map[string]File, error) {
-	err := checkFields(l.Answers)
-	var p *Plan
+func rebuildBase(l spec.Lock) (map[string]spec.File, error) {
+	err := spec.CheckFields(l.Answers)
+	var p *spec.Plan
 	if err == nil {
-		p, err = NewPlan(l.Answers)
+		p, err = spec.NewPlan(l.Answers)
 	}
 	if err != nil {
 		return nil, &LockError{fmt.Sprintf("its answers are not valid (%v): was it edited by hand? Change answers with zdgen upgrade --set", err)}
 	}
-	files, err := RenderVersion(l.Version, p)
+	files, err := render.RenderVersion(l.Version, p)
 	if err != nil {
 		return nil, err
 	}
@@ -367,10 +373,10 @@ func rebuildBase(l Lock) (map[string]File, error) {
 }
 
 // byPath indexes rendered files by path, leaving out the lock.
-func byPath(files []File) map[string]File {
-	m := map[string]File{}
+func byPath(files []spec.File) map[string]spec.File {
+	m := map[string]spec.File{}
 	for _, f := range files {
-		if f.Path != LockPath {
+		if f.Path != spec.LockPath {
 			m[f.Path] = f
 		}
 	}

@@ -1,4 +1,4 @@
-package generator
+package write
 
 import (
 	"context"
@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
-func files(paths ...string) []File {
-	var fs []File
+func files(paths ...string) []spec.File {
+	var fs []spec.File
 	for _, p := range paths {
-		fs = append(fs, File{Path: p, Mode: 0o644, Content: []byte(p + "\n")})
+		fs = append(fs, spec.File{Path: p, Mode: 0o644, Content: []byte(p + "\n")})
 	}
 	return fs
 }
@@ -315,10 +317,10 @@ func TestWriteForceChecksEveryPathFirst(t *testing.T) {
 // would reset its answers and overwrite its owner's edits.
 func TestWriteRefusesAZdgenRepository(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, LockPath), []byte("generator: zdgen\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, spec.LockPath), []byte("generator: zdgen\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "handlers.go"), []byte("mine"), 0o644)
 	for _, force := range []bool{false, true} {
-		err := Write(context.Background(), dir, files("handlers.go", LockPath), force)
+		err := Write(context.Background(), dir, files("handlers.go", spec.LockPath), force)
 		if !errors.Is(err, ErrRepository) || !strings.Contains(err.Error(), "zdgen upgrade") || strings.Contains(err.Error(), "--force") {
 			t.Errorf("force=%v: got %v; want ErrRepository pointing to zdgen upgrade", force, err)
 		}

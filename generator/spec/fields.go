@@ -1,4 +1,4 @@
-package generator
+package spec
 
 import (
 	"errors"
@@ -380,14 +380,16 @@ func checkDuration(key string, d Duration, lo, hi time.Duration) error {
 // that tie fields together (ports, and the timing model via NewPlan). It
 // returns the first problem found, as an *InputError.
 func Check(a Answers) error {
-	if err := checkFields(a); err != nil {
+	if err := CheckFields(a); err != nil {
 		return err
 	}
 	_, err := NewPlan(a)
 	return err
 }
 
-func checkFields(a Answers) error {
+// CheckFields validates each answer by its field and the ports against each
+// other: Check short of the timing model, for callers that plan next anyway.
+func CheckFields(a Answers) error {
 	for _, f := range Fields {
 		scratch := a
 		if err := f.Set(&scratch, f.Get(&a)); err != nil {
