@@ -23,27 +23,29 @@ import (
 	"time"
 
 	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/generator/write"
 )
 
 var update = flag.Bool("update", false, "rewrite examples/ from the current generator")
 
-func examples(t *testing.T) map[string][]generator.File {
+func examples(t *testing.T) map[string][]spec.File {
 	t.Helper()
 	answerFiles, err := filepath.Glob("*.yaml")
 	if err != nil || len(answerFiles) == 0 {
 		t.Fatalf("no answers files in examples/: %v", err)
 	}
-	out := map[string][]generator.File{}
+	out := map[string][]spec.File{}
 	for _, af := range answerFiles {
 		b, err := os.ReadFile(af)
 		if err != nil {
 			t.Fatal(err)
 		}
-		given, err := generator.ParseAnswersFile(b)
+		given, err := spec.ParseAnswersFile(b)
 		if err != nil {
 			t.Fatalf("%s: %v", af, err)
 		}
-		a, err := generator.Resolve(given)
+		a, err := spec.Resolve(given)
 		if err != nil {
 			t.Fatalf("%s: %v", af, err)
 		}
@@ -62,7 +64,7 @@ func TestExamplesAreCurrent(t *testing.T) {
 			if err := os.RemoveAll(dir); err != nil {
 				t.Fatal(err)
 			}
-			if err := generator.Write(context.Background(), dir, files, false); err != nil {
+			if err := write.Write(context.Background(), dir, files, false); err != nil {
 				t.Fatal(err)
 			}
 			continue

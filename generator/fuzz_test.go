@@ -8,35 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zdgen/zdgen/generator/spec"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/yaml"
 )
-
-// Validation never panics, whatever is typed into whichever field, and a
-// value it accepts is accepted again as it was stored.
-func FuzzFieldSet(f *testing.F) {
-	for _, seed := range []string{"", "3", "1.35", "5s", "-1", "v1.2.3.4", "nginx:1", "a b", "\x00", "🙂", "9999999999999999999", "1e3s", "../x"} {
-		f.Add(uint8(0), seed)
-	}
-	f.Fuzz(func(t *testing.T, field uint8, v string) {
-		fd := Fields[int(field)%len(Fields)]
-		a := Defaults("svc")
-		if err := fd.Set(&a, v); err != nil {
-			if !IsInputError(err) {
-				t.Fatalf("%s=%q: %v is not an InputError", fd.Key, v, err)
-			}
-			return
-		}
-		b := a
-		if err := fd.Set(&b, fd.Get(&a)); err != nil || b != a {
-			t.Fatalf("%s=%q: stored as %q, which Set then rejects or changes (%v)", fd.Key, v, fd.Get(&a), err)
-		}
-		_ = Check(a) // must not panic either
-	})
-}
 
 // Every answer set validation accepts renders to manifests that decode
 // strictly into k8s.io/api types and Go that parses; free text cannot
@@ -46,20 +24,20 @@ func FuzzRender(f *testing.F) {
 	f.Add("a", "line one\nline two\t- item: x", uint8(1), "scratch", "0s", true)
 	f.Add("orders-api", "'; rm -rf / #`<script>` */ //go:build ignore", uint8(100), "alpine:3.20", "300s", true)
 	f.Fuzz(func(t *testing.T, name, description string, replicas uint8, image, lag string, grpc bool) {
-		a := Defaults("svc")
-		protocol := ProtocolHTTP
+		a := spec.Defaults("svc")
+		protocol := spec.ProtocolHTTP
 		if grpc {
-			protocol = ProtocolGRPC
+			protocol = spec.ProtocolGRPC
 		}
 		for key, v := range map[string]string{"name": name, "description": description, "base-image": image, "propagation-lag": lag, "protocol": protocol} {
-			fd, _ := FieldByKey(key)
+			fd, _ := spec.FieldByKey(key)
 			if fd.Set(&a, v) != nil {
 				return
 			}
 		}
-		a.Module = DefaultModule(a.Name)
+		a.Module = spec.DefaultModule(a.Name)
 		a.Replicas = int(replicas)
-		if Check(a) != nil {
+		if spec.Check(a) != nil {
 			return
 		}
 		_, files, err := Generate(a)

@@ -1,16 +1,21 @@
 package generator
 
+import (
+	"github.com/zdgen/zdgen/generator/render"
+	"github.com/zdgen/zdgen/generator/spec"
+)
+
 // Generate validates answers, plans and renders: the whole pipeline short
 // of writing. Bad answers come back as *InputError.
-func Generate(a Answers) (*Plan, []File, error) {
-	if err := checkFields(a); err != nil {
+func Generate(a spec.Answers) (*spec.Plan, []spec.File, error) {
+	if err := spec.CheckFields(a); err != nil {
 		return nil, nil, err
 	}
-	p, err := NewPlan(a)
+	p, err := spec.NewPlan(a)
 	if err != nil {
 		return nil, nil, err
 	}
-	files, err := Render(p)
+	files, err := render.Render(p)
 	if err != nil {
 		return nil, nil, err
 	}

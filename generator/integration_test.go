@@ -12,10 +12,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/generator/write"
 )
 
 // writeSet generates an answer set into a fresh directory.
-func writeSet(t *testing.T, kv ...string) (*Plan, string) {
+func writeSet(t *testing.T, kv ...string) (*spec.Plan, string) {
 	t.Helper()
 	a, err := set(t, kv...)
 	if err != nil {
@@ -26,7 +29,7 @@ func writeSet(t *testing.T, kv ...string) (*Plan, string) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), a.Name)
-	if err := Write(context.Background(), dir, files, false); err != nil {
+	if err := write.Write(context.Background(), dir, files, false); err != nil {
 		t.Fatal(err)
 	}
 	return p, dir
@@ -173,8 +176,8 @@ func TestGRPCServiceWithRealClients(t *testing.T) {
 			}
 		}
 	}
-	eventually("readiness SERVING", func() bool { return probe(addr, ReadinessService) == 0 })
-	if code := probe(healthAddr, LivenessService); code != 0 {
+	eventually("readiness SERVING", func() bool { return probe(addr, spec.ReadinessService) == 0 })
+	if code := probe(healthAddr, spec.LivenessService); code != 0 {
 		t.Errorf("liveness: grpc-health-probe exit %d, want 0", code)
 	}
 
@@ -198,8 +201,8 @@ func TestGRPCServiceWithRealClients(t *testing.T) {
 	if err := svc.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	eventually("readiness NOT_SERVING after SIGTERM", func() bool { return probe(addr, ReadinessService) == 4 })
-	if code := probe(healthAddr, LivenessService); code != 0 {
+	eventually("readiness NOT_SERVING after SIGTERM", func() bool { return probe(addr, spec.ReadinessService) == 4 })
+	if code := probe(healthAddr, spec.LivenessService); code != 0 {
 		t.Errorf("liveness during the drain: grpc-health-probe exit %d, want 0", code)
 	}
 	svc.Process.Signal(syscall.SIGTERM) // a second signal ends the 30 s drain

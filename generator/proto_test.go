@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 // withoutProtocVersion drops the line naming the protoc version: zdgen
@@ -28,7 +30,7 @@ func TestGeneratedProtoCodeMatchesProtoc(t *testing.T) {
 	protoc := requireTool(t, "protoc")
 	genGo := requireTool(t, "protoc-gen-go")
 	genGRPC := requireTool(t, "protoc-gen-go-grpc")
-	for tool, want := range map[string]string{genGo: "protoc-gen-go " + ProtocGenGoVersion, genGRPC: "protoc-gen-go-grpc " + strings.TrimPrefix(ProtocGenGoGRPCVersion, "v")} {
+	for tool, want := range map[string]string{genGo: "protoc-gen-go " + spec.ProtocGenGoVersion, genGRPC: "protoc-gen-go-grpc " + strings.TrimPrefix(spec.ProtocGenGoGRPCVersion, "v")} {
 		out, err := exec.Command(tool, "--version").CombinedOutput()
 		if err != nil || strings.TrimSpace(string(out)) != want {
 			t.Fatalf("%s --version = %q (%v); the test needs %s", tool, out, err, want)

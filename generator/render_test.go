@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zdgen/zdgen/generator/render"
+	"github.com/zdgen/zdgen/generator/spec"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -31,7 +33,7 @@ var matrix = [][]string{
 	{"protocol=grpc", "replicas=6", "k8s-version=1.24", "prestop=none", "drain-delay=6s"},
 }
 
-func renderSet(t *testing.T, kv ...string) (*Plan, map[string][]byte) {
+func renderSet(t *testing.T, kv ...string) (*spec.Plan, map[string][]byte) {
 	t.Helper()
 	a, err := set(t, kv...)
 	if err != nil {
@@ -73,7 +75,7 @@ func TestRenderedFilesAreClean(t *testing.T) {
 	for _, kv := range matrix {
 		_, files := renderSet(t, kv...)
 		for name, b := range files {
-			if bytes.Contains(b, []byte("<no value>")) || bytes.Contains(b, []byte(leftDelim)) {
+			if bytes.Contains(b, []byte("<no value>")) || bytes.Contains(b, []byte("[[")) {
 				t.Errorf("%v: %s has template residue", kv, name)
 			}
 			if !bytes.HasSuffix(b, []byte("\n")) || bytes.HasSuffix(b, []byte("\n\n")) {
@@ -100,9 +102,9 @@ func TestRenderedFilesAreClean(t *testing.T) {
 }
 
 // minorOf is the plan's target Kubernetes minor version, as a number.
-func minorOf(t *testing.T, p *Plan) int {
+func minorOf(t *testing.T, p *spec.Plan) int {
 	t.Helper()
-	minor, err := K8sMinor(p.Answers.K8sVersion)
+	minor, err := spec.K8sMinor(p.Answers.K8sVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +112,7 @@ func minorOf(t *testing.T, p *Plan) int {
 }
 
 // probeAsks reports whether a probe's handler is the one the plan chose.
-func probeAsks(h corev1.ProbeHandler, want ProbeCheck) bool {
+func probeAsks(h corev1.ProbeHandler, want spec.ProbeCheck) bool {
 	switch {
 	case want.HTTPPath != "":
 		return h.HTTPGet != nil && h.HTTPGet.Path == want.HTTPPath && h.HTTPGet.Port.StrVal == want.HTTPPort && h.GRPC == nil && h.Exec == nil
@@ -136,19 +138,19 @@ func TestManifestsFollowThePlan(t *testing.T) {
 		name := p.Answers.Name
 		var d appsv1.Deployment
 		strict(t, files["deploy/k8s/deployment.yaml"], &d)
-		spec := d.Spec.Template.Spec
-		c := spec.Containers[0]
+		pod := d.Spec.Template.Spec
+		c := pod.Containers[0]
 		checks := map[string]bool{
 			"replicas":               *d.Spec.Replicas == int32(p.Answers.Replicas),
 			"maxUnavailable 0":       *d.Spec.Strategy.RollingUpdate.MaxUnavailable == intstr.FromInt32(0),
 			"maxSurge":               *d.Spec.Strategy.RollingUpdate.MaxSurge == intstr.FromInt32(int32(p.MaxSurge)),
-			"grace period":           *spec.TerminationGracePeriodSeconds == int64(p.GracePeriodSeconds),
-			"no service account":     !*spec.AutomountServiceAccountToken,
+			"grace period":           *pod.TerminationGracePeriodSeconds == int64(p.GracePeriodSeconds),
+			"no service account":     !*pod.AutomountServiceAccountToken,
 			"non-root":               *c.SecurityContext.RunAsNonRoot && *c.SecurityContext.RunAsUser == int64(p.Image.UID),
 			"read-only root":         *c.SecurityContext.ReadOnlyRootFilesystem,
 			"no escalation":          !*c.SecurityContext.AllowPrivilegeEscalation,
 			"drop ALL":               len(c.SecurityContext.Capabilities.Drop) == 1 && c.SecurityContext.Capabilities.Drop[0] == "ALL",
-			"seccomp":                spec.SecurityContext.SeccompProfile.Type == corev1.SeccompProfileTypeRuntimeDefault,
+			"seccomp":                pod.SecurityContext.SeccompProfile.Type == corev1.SeccompProfileTypeRuntimeDefault,
 			"limits":                 !c.Resources.Limits.Memory().IsZero() && !c.Resources.Limits.Cpu().IsZero(),
 			"readiness timing":       c.ReadinessProbe.PeriodSeconds == int32(p.Readiness.PeriodSeconds) && c.ReadinessProbe.FailureThreshold == int32(p.Readiness.FailureThreshold),
 			"liveness timing":        c.LivenessProbe.PeriodSeconds == int32(p.Liveness.PeriodSeconds) && c.LivenessProbe.FailureThreshold == int32(p.Liveness.FailureThreshold),
@@ -157,7 +159,7 @@ func TestManifestsFollowThePlan(t *testing.T) {
 			"startup asks":           probeAsks(c.StartupProbe.ProbeHandler, p.Checks.Startup),
 			"startup window":         c.StartupProbe.PeriodSeconds*c.StartupProbe.FailureThreshold >= int32(p.Answers.StartupTime.Seconds()),
 			"pod labels match":       d.Spec.Selector.MatchLabels["app.kubernetes.io/name"] == name && d.Spec.Template.Labels["app.kubernetes.io/name"] == name,
-			"spread when replicas>1": (spec.Affinity != nil) == (p.Answers.Replicas > 1),
+			"spread when replicas>1": (pod.Affinity != nil) == (p.Answers.Replicas > 1),
 		}
 		env := map[string]string{}
 		for _, e := range c.Env {
@@ -170,21 +172,21 @@ func TestManifestsFollowThePlan(t *testing.T) {
 			checks["HTTP probes: readiness on /readyz, liveness on the health port"] = c.ReadinessProbe.HTTPGet.Path == "/readyz" &&
 				c.LivenessProbe.HTTPGet.Path == "/livez" && c.LivenessProbe.HTTPGet.Port.StrVal == "health"
 		case p.Checks.Readiness.GRPCPort != 0:
-			checks["native gRPC probes from 1.24, numeric ports"] = minorOf(t, p) >= nativeGRPCMinor &&
-				c.ReadinessProbe.GRPC.Port == int32(p.Answers.Port) && *c.ReadinessProbe.GRPC.Service == ReadinessService &&
-				c.LivenessProbe.GRPC.Port == int32(p.Answers.HealthPort) && *c.LivenessProbe.GRPC.Service == LivenessService
+			checks["native gRPC probes from 1.24, numeric ports"] = minorOf(t, p) >= spec.NativeGRPCMinor &&
+				c.ReadinessProbe.GRPC.Port == int32(p.Answers.Port) && *c.ReadinessProbe.GRPC.Service == spec.ReadinessService &&
+				c.LivenessProbe.GRPC.Port == int32(p.Answers.HealthPort) && *c.LivenessProbe.GRPC.Service == spec.LivenessService
 		default:
-			checks["exec gRPC probes before 1.24, run by the service's binary"] = minorOf(t, p) < nativeGRPCMinor &&
+			checks["exec gRPC probes before 1.24, run by the service's binary"] = minorOf(t, p) < spec.NativeGRPCMinor &&
 				c.ReadinessProbe.Exec.Command[0] == p.Image.BinaryPath && c.ReadinessProbe.Exec.Command[1] == "probe"
 		}
 		switch p.PreStop.Form {
-		case PreStopSleep:
+		case spec.PreStopSleep:
 			checks["preStop sleep"] = c.Lifecycle.PreStop.Sleep.Seconds == int64(p.PreStop.Seconds)
-		case PreStopExec:
+		case spec.PreStopExec:
 			// The hook runs the binary the Dockerfile installs.
 			checks["preStop exec"] = c.Lifecycle.PreStop.Exec.Command[0] == p.Image.BinaryPath &&
 				bytes.Contains(files["Dockerfile"], []byte(" "+p.Image.BinaryPath+"\n"))
-		case PreStopNone:
+		case spec.PreStopNone:
 			checks["no preStop"] = c.Lifecycle == nil
 		}
 		for what, ok := range checks {
@@ -243,20 +245,20 @@ func TestLockRecordsAnswersAndChecksums(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lockFile File
+	var lockFile spec.File
 	sums := map[string]string{}
 	for _, f := range files {
-		if f.Path == LockPath {
+		if f.Path == spec.LockPath {
 			lockFile = f
 			continue
 		}
 		sums[f.Path] = f.Sum()
 	}
-	l, err := ParseLock(lockFile.Content)
+	l, err := spec.ParseLock(lockFile.Content)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.Answers != a || l.Version != Version {
+	if l.Answers != a || l.Version != render.Version {
 		t.Errorf("lock answers %+v version %s", l.Answers, l.Version)
 	}
 	if len(l.Files) != len(sums) {
@@ -266,16 +268,16 @@ func TestLockRecordsAnswersAndChecksums(t *testing.T) {
 		if sums[lf.Path] != lf.SHA256 {
 			t.Errorf("%s: lock checksum does not match", lf.Path)
 		}
-		if (lf.Owner == OwnerUser) != (lf.Path == "internal/server/handlers.go") {
+		if (lf.Owner == spec.OwnerUser) != (lf.Path == "internal/server/handlers.go") {
 			t.Errorf("%s: owner %s", lf.Path, lf.Owner)
 		}
 	}
 	_, grpcFiles := renderSet(t, "protocol=grpc")
-	gl, err := ParseLock(grpcFiles[LockPath])
-	if err != nil || gl.Tools["protoc-gen-go"] != ProtocGenGoVersion || gl.Tools["protoc-gen-go-grpc"] != ProtocGenGoGRPCVersion {
+	gl, err := spec.ParseLock(grpcFiles[spec.LockPath])
+	if err != nil || gl.Tools["protoc-gen-go"] != spec.ProtocGenGoVersion || gl.Tools["protoc-gen-go-grpc"] != spec.ProtocGenGoGRPCVersion {
 		t.Errorf("a gRPC lock records tools %v (%v)", gl.Tools, err)
 	}
-	if _, err := ParseLock([]byte("answers: {}\nbogus: 1\n")); err == nil {
+	if _, err := spec.ParseLock([]byte("answers: {}\nbogus: 1\n")); err == nil {
 		t.Error("a lock with an unknown key was accepted")
 	}
 }
@@ -290,7 +292,7 @@ func TestGRPCFilesDescribeGRPC(t *testing.T) {
 			continue
 		}
 		for name, b := range files {
-			if name == LockPath {
+			if name == spec.LockPath {
 				continue
 			}
 			for i, line := range strings.Split(string(b), "\n") {
@@ -354,7 +356,7 @@ func TestReadmeProseFollowsTheAnswers(t *testing.T) {
 			}
 		}
 		hook := "`" + p.Answers.Name + " sleep 7s`"
-		if strings.Contains(readme, "sleep 5s") || strings.Contains(readme, hook) != (p.PreStop.Form == PreStopExec) {
+		if strings.Contains(readme, "sleep 5s") || strings.Contains(readme, hook) != (p.PreStop.Form == spec.PreStopExec) {
 			t.Errorf("%v: the README's preStop command is not the Deployment's (%s %v):\n%s", kv, p.PreStop.Form, p.PreStop.Command, readme)
 		}
 	}
@@ -363,13 +365,13 @@ func TestReadmeProseFollowsTheAnswers(t *testing.T) {
 // .zdgen.yaml's answers are read as --config reads them: values as
 // written, parsed by each field, a bad one named with its rule.
 func TestLockReadsAnswersAsConfigDoes(t *testing.T) {
-	_, files, err := Generate(Defaults("svc"))
+	_, files, err := Generate(spec.Defaults("svc"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var lock string
 	for _, f := range files {
-		if f.Path == LockPath {
+		if f.Path == spec.LockPath {
 			lock = string(f.Content)
 		}
 	}
@@ -380,11 +382,11 @@ func TestLockReadsAnswersAsConfigDoes(t *testing.T) {
 		}
 		return strings.Replace(lock, old, new, 1)
 	}
-	l, err := ParseLock([]byte(edit(`k8s-version: "1.35"`, "k8s-version: 1.30")))
+	l, err := spec.ParseLock([]byte(edit(`k8s-version: "1.35"`, "k8s-version: 1.30")))
 	if err != nil || l.Answers.K8sVersion != "1.30" {
 		t.Errorf("unquoted k8s-version 1.30: %q, %v", l.Answers.K8sVersion, err)
 	}
-	l, err = ParseLock([]byte(edit("replicas: 3", `replicas: "4"`)))
+	l, err = spec.ParseLock([]byte(edit("replicas: 3", `replicas: "4"`)))
 	if err != nil || l.Answers.Replicas != 4 {
 		t.Errorf(`replicas: "4": %d, %v`, l.Answers.Replicas, err)
 	}
@@ -394,7 +396,7 @@ func TestLockReadsAnswersAsConfigDoes(t *testing.T) {
 		{lock + "---\nanswers: {}\n", "more than one YAML document"},
 		{edit("answers:", "answers:\n  colour: blue"), "colour: unknown answer"},
 	} {
-		_, err := ParseLock([]byte(c.lock))
+		_, err := spec.ParseLock([]byte(c.lock))
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "JSON") {
 			t.Errorf("got %v; want %q", err, c.want)
 		}

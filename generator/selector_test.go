@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/zdgen/zdgen/generator/spec"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -27,8 +28,8 @@ var matrixVersions = []string{"1.23", "1.24", "1.29", "1.30", "1.34", "1.35", "1
 func wideMatrix() [][]string {
 	var out [][]string
 	i := 0
-	for _, protocol := range []string{ProtocolHTTP, ProtocolGRPC} {
-		for _, image := range BaseImageChoices {
+	for _, protocol := range []string{spec.ProtocolHTTP, spec.ProtocolGRPC} {
+		for _, image := range spec.BaseImageChoices {
 			for _, replicas := range []int{1, 2, 3, 10} {
 				kv := []string{"protocol=" + protocol, "base-image=" + image, fmt.Sprintf("replicas=%d", replicas),
 					"k8s-version=" + matrixVersions[i%len(matrixVersions)]}
@@ -48,7 +49,7 @@ func wideMatrix() [][]string {
 
 // manifests are a generated tree's Kubernetes objects, decoded strictly.
 type manifests struct {
-	plan       *Plan
+	plan       *spec.Plan
 	deployment appsv1.Deployment
 	service    corev1.Service
 	policy     networkingv1.NetworkPolicy
@@ -94,7 +95,7 @@ func TestWideMatrixCoversEveryForm(t *testing.T) {
 	}
 	want := []string{"protocol http", "protocol grpc", "image custom", "replicas 1", "replicas 2", "replicas 3", "replicas 10",
 		"preStop sleep", "preStop exec", "preStop none", "pdb true", "pdb false", "probe httpGet", "probe grpc", "probe exec"}
-	for _, image := range BaseImageChoices {
+	for _, image := range spec.BaseImageChoices {
 		want = append(want, "image "+image)
 	}
 	for _, v := range matrixVersions {

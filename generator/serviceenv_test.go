@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/zdgen/zdgen/generator/render"
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 // TestEnvDefaultsAreTheServices: for both protocols and answers off the
@@ -13,9 +16,9 @@ import (
 // config package into a field whose default is the value EnvDefaults
 // gives.
 func TestEnvDefaultsAreTheServices(t *testing.T) {
-	for _, protocol := range []string{ProtocolHTTP, ProtocolGRPC} {
+	for _, protocol := range []string{spec.ProtocolHTTP, spec.ProtocolGRPC} {
 		p := plan(t, "protocol="+protocol, "drain-delay=3s", "max-request=12s", "shutdown-timeout=14s")
-		files, err := Render(p)
+		files, err := render.Render(p)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 // setPreStopExec replaces the example's native sleep hook with an exec one.
@@ -226,10 +227,10 @@ func TestSleepLengths(t *testing.T) {
 // (before 1.24) run the service's own binary, which every image has.
 func TestGeneratedExecCommandsRun(t *testing.T) {
 	for _, base := range []string{"distroless", "scratch", "alpine", "debian-slim", "registry.example.com/base/go:1.4"} {
-		for _, protocol := range []string{generator.ProtocolHTTP, generator.ProtocolGRPC} {
-			a := generator.Defaults("orders")
+		for _, protocol := range []string{spec.ProtocolHTTP, spec.ProtocolGRPC} {
+			a := spec.Defaults("orders")
 			for k, v := range map[string]string{"base-image": base, "protocol": protocol, "k8s-version": "1.23"} {
-				f, _ := generator.FieldByKey(k)
+				f, _ := spec.FieldByKey(k)
 				if err := f.Set(&a, v); err != nil {
 					t.Fatal(err)
 				}

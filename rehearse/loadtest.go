@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 // LoadReport is the part of the load-test client's JSON report the
@@ -57,7 +57,7 @@ type loadTest struct {
 
 func startLoad(w *Workload, loader, addr string, o Options) (*loadTest, error) {
 	args := []string{"-qps", strconv.FormatFloat(o.Rate, 'f', -1, 64), "-c", strconv.Itoa(o.Conns), "-duration", "0", "-json"}
-	if w.Answers.Protocol == generator.ProtocolGRPC {
+	if w.Answers.Protocol == spec.ProtocolGRPC {
 		args = append(args, "-addr", addr, "-ms", strconv.Itoa(o.WorkMS))
 	} else {
 		args = append(args, "-url", fmt.Sprintf("http://%s/work?ms=%d", addr, o.WorkMS))

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zdgen/zdgen/generator/spec"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -26,8 +27,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
-
-	"github.com/zdgen/zdgen/generator"
 )
 
 // InputError is a repository the rehearsal cannot run: a missing or
@@ -52,7 +51,7 @@ func inputErrorf(format string, args ...any) error {
 // Workload is what the rehearsal needs to know about a repository.
 type Workload struct {
 	Dir        string
-	Answers    generator.Answers // from .zdgen.yaml
+	Answers    spec.Answers // from .zdgen.yaml
 	Deployment *appsv1.Deployment
 	Container  corev1.Container // the service's container
 
@@ -83,7 +82,7 @@ type Workload struct {
 	// hook, Drain and Shutdown from DRAIN_DELAY and SHUTDOWN_TIMEOUT (the
 	// service's defaults when unset), the timing model's Margin; Lag is
 	// the rehearsal's, given to Check.
-	generator.Termination
+	spec.Termination
 }
 
 // Manifest is one object the kustomization lists: a Deployment (the
@@ -102,18 +101,18 @@ type Manifest struct {
 // manifests deploy/k8s/kustomization.yaml lists, each decoded strictly into
 // its k8s.io/api type.
 func Load(dir string) (*Workload, error) {
-	lockBytes, err := os.ReadFile(filepath.Join(dir, generator.LockPath))
+	lockBytes, err := os.ReadFile(filepath.Join(dir, spec.LockPath))
 	if err != nil {
 		return nil, inputErrorf("%s is not a zdgen repository: %w", dir, err)
 	}
-	lock, err := generator.ParseLock(lockBytes)
+	lock, err := spec.ParseLock(lockBytes)
 	if err != nil {
 		return nil, &InputError{err}
 	}
 	w := &Workload{Dir: dir, Answers: lock.Answers}
-	plan, err := generator.NewPlan(lock.Answers)
+	plan, err := spec.NewPlan(lock.Answers)
 	if err != nil {
-		return nil, inputErrorf("%s: %w", generator.LockPath, err)
+		return nil, inputErrorf("%s: %w", spec.LockPath, err)
 	}
 	w.Margin = time.Duration(plan.MarginSeconds) * time.Second
 	w.envDefaults = plan.EnvDefaults()

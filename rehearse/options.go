@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 // fdHeadroom is what this process keeps open besides the proxy's two
@@ -53,8 +53,8 @@ func (o *Options) Validate(local bool) error {
 	if o.Rollouts < 1 {
 		bad("--rollouts %d: want at least 1", o.Rollouts)
 	}
-	if o.Replicas < 0 || o.Replicas > generator.MaxReplicas {
-		bad("--replicas %d: want 1 to %d, or 0 for the Deployment's", o.Replicas, generator.MaxReplicas)
+	if o.Replicas < 0 || o.Replicas > spec.MaxReplicas {
+		bad("--replicas %d: want 1 to %d, or 0 for the Deployment's", o.Replicas, spec.MaxReplicas)
 	}
 	if o.Lag != nil && *o.Lag < 0 {
 		bad("--lag %s: a propagation lag cannot be negative", *o.Lag)

@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zdgen/zdgen/generator/spec"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-
-	"github.com/zdgen/zdgen/generator"
 )
 
 // TestMain lets the test binary stand in for a service: with
@@ -50,7 +49,7 @@ func testKubelet(t *testing.T, mode string, preStop int64, naive bool) *kubelet 
 		t.Fatal(err)
 	}
 	w := &Workload{
-		Answers: generator.Answers{Name: "helper"},
+		Answers: spec.Answers{Name: "helper"},
 		Grace:   2 * time.Second,
 		Container: corev1.Container{
 			Ports: []corev1.ContainerPort{{ContainerPort: 8080}, {ContainerPort: 8081}},

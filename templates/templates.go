@@ -3,9 +3,12 @@
 // look, ending in .tmpl, with actions written [[ .Like.This ]] (Go code is
 // full of "{{"); "_name_" in a path stands for the service name.
 //
-// common/ is shared by every protocol; http/ and grpc/ hold what is specific
-// to one. A file in a protocol folder replaces the common file of the same
-// path.
+// common/ holds every file both protocols generate, once: where HTTP and
+// gRPC differ, a small [[ if eq .Answers.Protocol "grpc" ]] block says how,
+// so that a fix to what they share is made once. http/ and grpc/ hold only
+// files wholly of one protocol (the gRPC API, its handlers); a file there
+// replaces the common file of the same path, and a test fails when one
+// repeats more than a few lines of its counterpart.
 //
 // The templates of every earlier release stay in the binary, frozen in
 // releases/VERSION.txtar: `zdgen upgrade` rebuilds what that release
@@ -29,7 +32,7 @@ import (
 
 // Version is the version of the templates in common/, http/ and grpc/. It is
 // recorded in every generated repository's .zdgen.yaml.
-const Version = "0.3.0"
+const Version = "0.4.0"
 
 // FS is the current template tree.
 //

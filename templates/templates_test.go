@@ -21,6 +21,7 @@ var freeze = flag.Bool("freeze", false, "write the current templates to releases
 var frozenSums = map[string]string{
 	"0.1.0": "95f4565aee88bedb927c40404bc57f3b9ddc395a17d8388db566d33777bebb1c",
 	"0.2.0": "92abab5e3f364e7f78d3eebc95491ebc7af4a6ea6a7d0a62d64d6b830f998203",
+	"0.3.0": "93a418de24901e8935524d001dc78ceabf3f3c68b8469ae0181c0f060e0310da",
 }
 
 func TestFrozenReleasesNeverChange(t *testing.T) {
@@ -59,7 +60,7 @@ func TestReleasesAndForVersion(t *testing.T) {
 			t.Fatalf("ForVersion(%s): %v", v, err)
 		}
 		// Every release has the common and protocol trees.
-		for _, p := range []string{"common/Dockerfile.tmpl", "http/cmd/_name_/main.go.tmpl", "grpc/cmd/_name_/main.go.tmpl"} {
+		for _, p := range []string{"common/Dockerfile.tmpl", "http/internal/server/handlers.go.tmpl", "grpc/internal/server/handlers.go.tmpl"} {
 			if _, err := fs.Stat(tfs, p); err != nil {
 				t.Errorf("release %s: %v", v, err)
 			}
@@ -126,5 +127,107 @@ func TestNoInternalLabels(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// maxSharedRun is the longest run of identical consecutive lines a protocol
+// template may share with its counterpart. A file that exists in a protocol
+// folder replaces the common one wholesale, so anything longer is a copy:
+// a fix made in one protocol's file is easily missed in the other's. What
+// both protocols generate alike lives once in common/, with the protocol's
+// differences in small blocks.
+const maxSharedRun = 10
+
+func TestProtocolTemplatesShareNoLongRuns(t *testing.T) {
+	pairs := 0
+	err := fs.WalkDir(FS, "http", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel := strings.TrimPrefix(p, "http/")
+		if _, err := fs.Stat(FS, "grpc/"+rel); err == nil {
+			pairs++
+			checkSharedRun(t, p, "grpc/"+rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, proto := range []string{"http", "grpc"} {
+		err := fs.WalkDir(FS, proto, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			common := "common/" + strings.TrimPrefix(p, proto+"/")
+			if _, err := fs.Stat(FS, common); err == nil {
+				pairs++
+				checkSharedRun(t, p, common)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d template pairs compared", pairs)
+}
+
+// checkSharedRun fails when templates a and b share a run of more than
+// maxSharedRun identical lines, naming where the run starts in each.
+func checkSharedRun(t *testing.T, a, b string) {
+	t.Helper()
+	la, lb := templateLines(t, a), templateLines(t, b)
+	n, ia, ib := longestSharedRun(la, lb)
+	if n > maxSharedRun {
+		t.Errorf("%s:%d-%d and %s:%d-%d are the same %d lines (at most %d may be): move what both protocols share into common/",
+			a, ia+1, ia+n, b, ib+1, ib+n, n, maxSharedRun)
+	}
+}
+
+func templateLines(t *testing.T, p string) []string {
+	t.Helper()
+	c, err := fs.ReadFile(FS, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(c), "\n"), "\n")
+}
+
+// longestSharedRun returns the length of the longest run of identical
+// consecutive lines in a and b, and where it starts in each (0-based).
+func longestSharedRun(a, b []string) (n, ia, ib int) {
+	// run[j+1] is the length of the common run ending at a[i] and b[j].
+	prev, run := make([]int, len(b)+1), make([]int, len(b)+1)
+	for i := range a {
+		for j := range b {
+			run[j+1] = 0
+			if a[i] == b[j] {
+				run[j+1] = prev[j] + 1
+				if run[j+1] > n {
+					n, ia, ib = run[j+1], i+1-run[j+1], j+1-run[j+1]
+				}
+			}
+		}
+		prev, run = run, prev
+	}
+	return n, ia, ib
+}
+
+func TestLongestSharedRun(t *testing.T) {
+	for _, c := range []struct {
+		a, b      string
+		n, ia, ib int
+	}{
+		{"", "x", 0, 0, 0},
+		{"a b c", "x y", 0, 0, 0},
+		{"a b c d", "x b c y", 2, 1, 1},
+		{"a b c d e", "c d e a b", 3, 2, 0},
+		{"a x a b c", "a b c", 3, 2, 0},
+	} {
+		n, ia, ib := longestSharedRun(strings.Fields(c.a), strings.Fields(c.b))
+		if n != c.n || (n > 0 && (ia != c.ia || ib != c.ib)) {
+			t.Errorf("longestSharedRun(%q, %q) = %d at %d, %d; want %d at %d, %d", c.a, c.b, n, ia, ib, c.n, c.ia, c.ib)
+		}
 	}
 }

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/render"
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 // zdgen runs the command line in-process with no terminal (stdin is not a
@@ -75,13 +75,13 @@ func onlyEntries(t *testing.T, dir string, want ...string) {
 	}
 }
 
-func lockOf(t *testing.T, dir string) generator.Lock {
+func lockOf(t *testing.T, dir string) spec.Lock {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, generator.LockPath))
+	b, err := os.ReadFile(filepath.Join(dir, spec.LockPath))
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := generator.ParseLock(b)
+	l, err := spec.ParseLock(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,9 +119,9 @@ type summary struct {
 	DryRun  bool   `json:"dryRun"`
 	Version string `json:"generatorVersion"`
 	Plan    struct {
-		Answers generator.Answers   `json:"answers"`
-		Grace   int                 `json:"terminationGracePeriodSeconds"`
-		Derived []generator.Derived `json:"derived"`
+		Answers spec.Answers   `json:"answers"`
+		Grace   int            `json:"terminationGracePeriodSeconds"`
+		Derived []spec.Derived `json:"derived"`
 	} `json:"plan"`
 	Files []struct {
 		Path   string `json:"path"`
@@ -156,7 +156,7 @@ func (s summary) paths() []string {
 // requiredFlags are the answers a pipeline must give without --yes.
 func requiredFlags() []string {
 	var fs []string
-	for _, f := range generator.Fields {
+	for _, f := range spec.Fields {
 		if !f.Optional() {
 			fs = append(fs, flagName(f.Key))
 		}
@@ -180,7 +180,7 @@ func TestYesWithoutTerminalWritesTheService(t *testing.T) {
 		t.Errorf("go.mod does not declare the default module:\n%s", b)
 	}
 	l := lockOf(t, dir)
-	if l.Answers != generator.Defaults("demo") {
+	if l.Answers != spec.Defaults("demo") {
 		t.Errorf("--yes answers %+v, want the defaults", l.Answers)
 	}
 	if !strings.HasPrefix(out, fmt.Sprintf("Wrote %d files to %s:\n", len(filesIn(t, dir)), dir)) || !strings.Contains(out, "  go.mod (") || !strings.Contains(out, "Next: cd "+dir) {
@@ -275,9 +275,9 @@ func TestMissingAnswersWithoutTerminal(t *testing.T) {
 	t.Run("AllGiven", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "svc")
 		args := []string{"new", "svc", "--output", dir}
-		for _, f := range generator.Fields {
+		for _, f := range spec.Fields {
 			if f.Key != "name" && !f.Optional() {
-				args = append(args, "--"+f.Key, f.Default(&generator.Answers{Name: "svc"}))
+				args = append(args, "--"+f.Key, f.Default(&spec.Answers{Name: "svc"}))
 			}
 		}
 		args = append(args, "--replicas", "2")
@@ -310,9 +310,9 @@ func TestConfigFileAndFlagsOverrideIt(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	a := lockOf(t, dir).Answers
-	want := generator.Defaults("orders")
+	want := spec.Defaults("orders")
 	want.Replicas, want.Port = 7, 9100 // flags
-	want.BaseImage, want.Protocol, want.PropagationLag = "scratch", "grpc", generator.Duration(20*time.Second)
+	want.BaseImage, want.Protocol, want.PropagationLag = "scratch", "grpc", spec.Duration(20*time.Second)
 	if a != want {
 		t.Errorf(".zdgen.yaml answers\n %+v, want\n %+v", a, want)
 	}
@@ -684,7 +684,7 @@ func TestJSON(t *testing.T) {
 			}
 			s := parseSummary(t, out)
 			l := lockOf(t, dir)
-			if s.DryRun || s.Output != dir || s.Version != generator.Version || s.Plan.Answers != l.Answers || s.Plan.Answers.Protocol != protocol {
+			if s.DryRun || s.Output != dir || s.Version != render.Version || s.Plan.Answers != l.Answers || s.Plan.Answers.Protocol != protocol {
 				t.Errorf("summary %+v", s)
 			}
 			if len(s.Plan.Derived) == 0 {
@@ -705,7 +705,7 @@ func TestJSON(t *testing.T) {
 			for _, f := range s.Files {
 				b, _ := os.ReadFile(filepath.Join(dir, f.Path))
 				sum := sha256.Sum256(b)
-				if f.Path != generator.LockPath && (hex.EncodeToString(sum[:]) != f.SHA256 || len(b) != f.Bytes) {
+				if f.Path != spec.LockPath && (hex.EncodeToString(sum[:]) != f.SHA256 || len(b) != f.Bytes) {
 					t.Errorf("%s: listed %d bytes %s, on disk %d bytes %x", f.Path, f.Bytes, f.SHA256, len(b), sum)
 				}
 				if f.Owner == "" {
@@ -769,7 +769,7 @@ func TestUsageErrors(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	code, out, _ := zdgen(t, nil, "version")
-	if code != exitOK || out != fmt.Sprintf("zdgen dev (templates %s, commit none, built unknown)\n", generator.Version) {
+	if code != exitOK || out != fmt.Sprintf("zdgen dev (templates %s, commit none, built unknown)\n", render.Version) {
 		t.Errorf("version: exit %d, %q", code, out)
 	}
 	defer func(v, c, d string) { version, commit, date = v, c, d }(version, commit, date)
@@ -846,7 +846,7 @@ func TestExitCodes(t *testing.T) {
 		{errInterrupted, exitInterrupted},
 		{fmt.Errorf("writing: %w", context.Canceled), exitInterrupted},
 		{usageError{errors.New("bad")}, exitUsage},
-		{fmt.Errorf("--config x: %w", &generator.InputError{Field: "replicas", Rule: "r"}), exitUsage},
+		{fmt.Errorf("--config x: %w", &spec.InputError{Field: "replicas", Rule: "r"}), exitUsage},
 		{errors.New(`unknown command "x" for "zdgen"`), exitUsage},
 		{errors.New("disk full"), exitFailure},
 	} {

@@ -22,8 +22,10 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-
-	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/render"
+	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/generator/upgrade"
+	"github.com/zdgen/zdgen/generator/write"
 )
 
 // Stamped by the release build (goreleaser.yaml's ldflags).
@@ -103,11 +105,12 @@ func run(ctx context.Context, args []string, e env) int {
 
 func exitCode(err error) int {
 	var ue usageError
-	var le *generator.LockError
+	var le *upgrade.LockError
+	var re *upgrade.RefusedError
 	switch {
 	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.As(err, &ue), generator.IsInputError(err), errors.As(err, &le), errors.Is(err, generator.ErrRepository):
+	case errors.As(err, &ue), spec.IsInputError(err), errors.As(err, &le), errors.As(err, &re), errors.Is(err, write.ErrRepository):
 		return exitUsage
 	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown shorthand flag"):
 		return exitUsage // cobra's own usage errors are plain errors
@@ -178,7 +181,7 @@ func newVersionCmd() *cobra.Command {
 		Example: "  zdgen version",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "zdgen %s (templates %s, commit %s, built %s)\n", version, generator.Version, commit, date)
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "zdgen %s (templates %s, commit %s, built %s)\n", version, render.Version, commit, date)
 			return err
 		},
 	}

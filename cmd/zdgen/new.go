@@ -14,6 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/render"
+	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/generator/write"
 )
 
 type newOptions struct {
@@ -65,8 +68,8 @@ refused even with --force: use zdgen upgrade there.`,
 	f.BoolVar(&o.dryRun, "dry-run", false, "list what would be written; write nothing")
 	f.BoolVar(&o.json, "json", false, "print a machine-readable summary: files, answers, every derived number")
 	f.BoolVar(&o.force, "force", false, "write into a non-empty directory, replacing zdgen's files there (not a generated repository: use zdgen upgrade)")
-	base := generator.Defaults("NAME")
-	for _, fd := range generator.Fields {
+	base := spec.Defaults("NAME")
+	for _, fd := range spec.Fields {
 		if fd.Key == "name" {
 			continue // the positional argument
 		}
@@ -95,11 +98,11 @@ func givenAnswers(cmd *cobra.Command, configPath string, args []string) (map[str
 		if err != nil {
 			return nil, err
 		}
-		if given, err = generator.ParseAnswersFile(b); err != nil {
+		if given, err = spec.ParseAnswersFile(b); err != nil {
 			return nil, fmt.Errorf("--config %s: %w", configPath, err)
 		}
 	}
-	for _, fd := range generator.Fields {
+	for _, fd := range spec.Fields {
 		if fl := cmd.Flags().Lookup(fd.Key); fl != nil && fl.Changed {
 			given[fd.Key] = fl.Value.String()
 		}
@@ -185,20 +188,20 @@ func fileKind(m fs.FileMode) string {
 // (with --yes). Without a terminal and without --yes, every missing answer
 // is reported at once. With recorded answers (an upgrade), those are the
 // defaults instead of zdgen's.
-func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *generator.Answers) (generator.Answers, error) {
+func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spec.Answers) (spec.Answers, error) {
 	if p == nil && !yes {
 		var missing []string
-		for _, f := range generator.Fields {
+		for _, f := range spec.Fields {
 			if _, ok := given[f.Key]; !ok && !f.Optional() {
 				missing = append(missing, flagName(f.Key))
 			}
 		}
 		if len(missing) > 0 {
-			return generator.Answers{}, usageError{fmt.Errorf("stdin is not a terminal, so zdgen will not ask; missing: %s (give them, or add --yes to accept the defaults)", strings.Join(missing, ", "))}
+			return spec.Answers{}, usageError{fmt.Errorf("stdin is not a terminal, so zdgen will not ask; missing: %s (give them, or add --yes to accept the defaults)", strings.Join(missing, ", "))}
 		}
 	}
-	var a generator.Answers
-	for _, f := range generator.Fields {
+	var a spec.Answers
+	for _, f := range spec.Fields {
 		def := f.Default(&a)
 		if recorded != nil {
 			def = f.Get(recorded)
@@ -222,7 +225,7 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *gen
 				if err := f.Set(&scratch, s); err != nil {
 					return err
 				}
-				return generator.CheckSoFar(scratch, f.Key)
+				return spec.CheckSoFar(scratch, f.Key)
 			}
 			var err error
 			if v, err = p.Ask(f, def, check); err != nil {
@@ -230,7 +233,7 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *gen
 			}
 		}
 		if err := f.Set(&a, v); err != nil {
-			return a, generator.ExplainDefault(f, &a, err)
+			return a, spec.ExplainDefault(f, &a, err)
 		}
 	}
 	return a, nil
@@ -261,14 +264,14 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 		dir = a.Name
 	}
 	if o.dryRun {
-		if err := generator.CheckTarget(dir, o.force); err != nil {
+		if err := write.CheckTarget(dir, o.force); err != nil {
 			return err
 		}
-		if err := generator.CheckPaths(dir, files); err != nil {
+		if err := write.CheckPaths(dir, files); err != nil {
 			return err
 		}
 	} else {
-		if err := generator.Write(cmd.Context(), dir, files, o.force); err != nil {
+		if err := write.Write(cmd.Context(), dir, files, o.force); err != nil {
 			if cmd.Context().Err() != nil {
 				return errInterrupted
 			}
@@ -288,14 +291,14 @@ type jsonFile struct {
 	Owner  string `json:"owner"`
 }
 
-func writeJSON(w io.Writer, dir string, dryRun bool, plan *generator.Plan, files []generator.File) error {
+func writeJSON(w io.Writer, dir string, dryRun bool, plan *spec.Plan, files []spec.File) error {
 	out := struct {
-		Output  string          `json:"output"`
-		DryRun  bool            `json:"dryRun"`
-		Version string          `json:"generatorVersion"`
-		Plan    *generator.Plan `json:"plan"`
-		Files   []jsonFile      `json:"files"`
-	}{Output: dir, DryRun: dryRun, Version: generator.Version, Plan: plan}
+		Output  string     `json:"output"`
+		DryRun  bool       `json:"dryRun"`
+		Version string     `json:"generatorVersion"`
+		Plan    *spec.Plan `json:"plan"`
+		Files   []jsonFile `json:"files"`
+	}{Output: dir, DryRun: dryRun, Version: render.Version, Plan: plan}
 	for _, f := range files {
 		out.Files = append(out.Files, jsonFile{f.Path, len(f.Content), f.Sum(), f.Owner})
 	}
@@ -304,7 +307,7 @@ func writeJSON(w io.Writer, dir string, dryRun bool, plan *generator.Plan, files
 	return enc.Encode(out)
 }
 
-func writeSummary(w io.Writer, dir string, dryRun bool, files []generator.File) error {
+func writeSummary(w io.Writer, dir string, dryRun bool, files []spec.File) error {
 	verb := "Wrote"
 	if dryRun {
 		verb = "Would write"

@@ -10,15 +10,14 @@ import (
 
 	"github.com/AlecAivazis/survey/v2"
 	"github.com/AlecAivazis/survey/v2/terminal"
+	"github.com/zdgen/zdgen/generator/spec"
 	"golang.org/x/term"
-
-	"github.com/zdgen/zdgen/generator"
 )
 
 // Prompter asks for one answer. It proposes def, and must keep asking
 // until check accepts the answer (or the person gives up: Ctrl-C).
 type Prompter interface {
-	Ask(f generator.Field, def string, check func(string) error) (string, error)
+	Ask(f spec.Field, def string, check func(string) error) (string, error)
 }
 
 // otherImage is the base-image choice that asks for a reference.
@@ -50,7 +49,7 @@ type surveyPrompter struct {
 // signal at a prompt (SIGTERM; SIGINT when Ctrl-C comes while the terminal
 // is not in raw mode) ends survey's read of the keyboard: survey then puts
 // the terminal back itself, and Ask reports the interruption.
-func (s surveyPrompter) Ask(f generator.Field, def string, check func(string) error) (string, error) {
+func (s surveyPrompter) Ask(f spec.Field, def string, check func(string) error) (string, error) {
 	answer, err := s.ask(f, def, check)
 	if err != nil && s.ctx.Err() != nil {
 		return "", errInterrupted
@@ -122,7 +121,7 @@ func (k *keyboard) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (s surveyPrompter) ask(f generator.Field, def string, check func(string) error) (string, error) {
+func (s surveyPrompter) ask(f spec.Field, def string, check func(string) error) (string, error) {
 	validate := survey.WithValidator(func(v any) error {
 		if o, ok := v.(survey.OptionAnswer); ok {
 			v = o.Value

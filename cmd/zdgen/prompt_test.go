@@ -13,8 +13,7 @@ import (
 
 	"github.com/AlecAivazis/survey/v2"
 	"github.com/AlecAivazis/survey/v2/terminal"
-
-	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 // fakePrompter answers prompts from a script, like a person at a terminal:
@@ -37,7 +36,7 @@ func newFake(t *testing.T, script map[string][]string) *fakePrompter {
 	return &fakePrompter{t: t, script: script, defaults: map[string]string{}, rejected: map[string][]string{}}
 }
 
-func (p *fakePrompter) Ask(f generator.Field, def string, check func(string) error) (string, error) {
+func (p *fakePrompter) Ask(f spec.Field, def string, check func(string) error) (string, error) {
 	p.asked = append(p.asked, f.Key)
 	p.prompts = append(p.prompts, f.Prompt)
 	p.defaults[f.Key] = def
@@ -68,7 +67,7 @@ func (p *fakePrompter) Ask(f generator.Field, def string, check func(string) err
 // askedKeys are the questions `zdgen new` asks when nothing is given.
 func askedKeys() []string {
 	var keys []string
-	for _, f := range generator.Fields {
+	for _, f := range spec.Fields {
 		if !f.Override() {
 			keys = append(keys, f.Key)
 		}
@@ -88,8 +87,8 @@ func TestPromptsAcceptDefaults(t *testing.T) {
 	if got, want := strings.Join(p.asked, " "), strings.Join(askedKeys(), " "); got != want {
 		t.Errorf("asked\n %s\nwant\n %s", got, want)
 	}
-	want := generator.Defaults("svc")
-	for _, f := range generator.Fields {
+	want := spec.Defaults("svc")
+	for _, f := range spec.Fields {
 		if d, ok := p.defaults[f.Key]; ok && f.Key != "name" && d != f.Get(&want) {
 			t.Errorf("%s: proposed %q, want %q", f.Key, d, f.Get(&want))
 		}
@@ -181,7 +180,7 @@ func TestPromptsReaskBadAnswers(t *testing.T) {
 				}
 			}
 			a := lockOf(t, dir).Answers
-			if f, _ := generator.FieldByKey(c.key); f.Get(&a) != c.good {
+			if f, _ := spec.FieldByKey(c.key); f.Get(&a) != c.good {
 				t.Errorf("%s = %q, want the accepted %q", c.key, f.Get(&a), c.good)
 			}
 			onlyEntries(t, parent, "out")
@@ -275,7 +274,7 @@ func TestSurveyPrompterGivesUpOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p := surveyPrompter{ctx: ctx, stdio: survey.WithStdio(&keyboard{f: r, ctx: ctx}, out, out)}
-	protocol, _ := generator.FieldByKey("protocol")
+	protocol, _ := spec.FieldByKey("protocol")
 
 	// A key answers the question.
 	if _, err := w.WriteString("\x1b[B\r"); err != nil { // down, Enter

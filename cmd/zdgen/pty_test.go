@@ -15,8 +15,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
-
-	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 // ptyTimeout bounds every wait on the terminal, so a prompt that never
@@ -46,8 +45,8 @@ func TestTerminal(t *testing.T) {
 				t.Errorf("%s was not written", p)
 			}
 		}
-		if a := lockOf(t, dir).Answers; a != generator.Defaults("svc") {
-			t.Errorf("answers %+v, want the defaults %+v", a, generator.Defaults("svc"))
+		if a := lockOf(t, dir).Answers; a != spec.Defaults("svc") {
+			t.Errorf("answers %+v, want the defaults %+v", a, spec.Defaults("svc"))
 		}
 	})
 
@@ -63,7 +62,7 @@ func TestTerminal(t *testing.T) {
 			case "protocol":
 				term.typeText(down + "\r") // http -> grpc
 			case "base-image":
-				term.typeText(strings.Repeat(down, len(generator.BaseImageChoices)) + "\r") // other
+				term.typeText(strings.Repeat(down, len(spec.BaseImageChoices)) + "\r") // other
 				term.waitFor("Image reference")
 				term.typeText("nginx\r")
 				term.waitFor("needs a tag or digest")
@@ -129,9 +128,9 @@ func TestTerminal(t *testing.T) {
 
 // askedFields are the prompts `zdgen new NAME` shows, in order: every
 // answer but the name (given) and the optional overrides.
-func askedFields() []generator.Field {
-	var fs []generator.Field
-	for _, f := range generator.Fields {
+func askedFields() []spec.Field {
+	var fs []spec.Field
+	for _, f := range spec.Fields {
 		if f.Key != "name" && !f.Override() {
 			fs = append(fs, f)
 		}

@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/rehearse"
 )
 
@@ -133,7 +133,7 @@ func terminated(p *corev1.Pod) string {
 // once (no retries), with the restricted Pod Security profile's settings.
 func loadJobSpec(ns, addr string, a *applied, w *rehearse.Workload, o Options) *batchv1.Job {
 	args := []string{"-qps", strconv.FormatFloat(o.Rate, 'f', -1, 64), "-c", strconv.Itoa(o.Conns), "-duration", "0", "-json"}
-	if w.Answers.Protocol == generator.ProtocolGRPC {
+	if w.Answers.Protocol == spec.ProtocolGRPC {
 		args = append(args, "-addr", addr, "-ms", strconv.Itoa(o.WorkMS))
 	} else {
 		args = append(args, "-url", fmt.Sprintf("http://%s/work?ms=%d", addr, o.WorkMS))

@@ -10,6 +10,7 @@ import (
 	skaffoldyaml "github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/yaml"
 
 	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 // answerSets cover both skaffold.yaml shapes (with and without the
@@ -23,7 +24,7 @@ var answerSets = []map[string]string{
 
 func render(t *testing.T, given map[string]string) map[string][]byte {
 	t.Helper()
-	a, err := generator.Resolve(given)
+	a, err := spec.Resolve(given)
 	if err != nil {
 		t.Fatal(err)
 	}

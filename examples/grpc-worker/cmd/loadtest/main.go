@@ -8,8 +8,8 @@
 //
 //	loadtest -addr HOST:PORT -qps 500 -c 50 -duration 60s
 //
-// Calls continuously while you redeploy ten times, then Ctrl-C; the report
-// covers every call sent:
+// Call continuously while you redeploy ten times, then press Ctrl-C (or
+// send SIGTERM); the report covers every call sent:
 //
 //	loadtest -addr HOST:PORT -qps 10 -c 1 -duration 0
 //

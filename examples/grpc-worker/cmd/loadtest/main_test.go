@@ -75,7 +75,7 @@ func TestRefusedConnectionsAreCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	ln.Close() // nothing listens there now
 	code, out := loadtest(t, "-addr", addr, "-n", "3", "-c", "1", "-json")
 	var r struct {
 		Failed int            `json:"failed"`
@@ -91,8 +91,9 @@ func TestRefusedConnectionsAreCounted(t *testing.T) {
 
 func TestBadFlagsExitTwo(t *testing.T) {
 	for _, args := range [][]string{{"-c", "0"}, {"-qps", "-1"}, {"-qps", "NaN"}, {"-qps", "-Inf"}, {"-ms", "-5"}, {"-bogus"}, {"extra"}} {
-		if code, out := loadtest(t, args...); code != 2 {
-			t.Errorf("%v: exit %d, want 2:\n%s", args, code, out)
+		code, out := loadtest(t, args...)
+		if code != 2 || !strings.Contains(out, "loadtest: ") && !strings.Contains(out, "flag") {
+			t.Errorf("%v: exit %d, want 2 and the reason:\n%s", args, code, out)
 		}
 	}
 }

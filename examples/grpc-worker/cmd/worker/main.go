@@ -5,7 +5,10 @@
 // "worker probe -addr 127.0.0.1:8080 -service readiness" asks a health
 // service and exits 0 if it is SERVING: the exec form of the Kubernetes
 // probes, for clusters without native gRPC probes, with no extra binary in
-// the image. "worker sleep DURATION" only sleeps, for an exec preStop hook.
+// the image.
+//
+// "worker sleep DURATION" only sleeps, for an exec preStop hook: distroless
+// and scratch images have no sleep binary.
 package main
 
 import (

@@ -94,6 +94,13 @@ func (p *proc) waitLog(t *testing.T, prefix string) map[string]any {
 	}
 }
 
+func (p *proc) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (p *proc) wait(t *testing.T) int {
 	t.Helper()
 	select {
@@ -162,10 +169,9 @@ func TestShutdownSequence(t *testing.T) {
 	}
 	slow := p.slowCall(t, conn, 6000)
 	sigterm := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	p.signal(t, syscall.SIGTERM)
 	p.waitLog(t, "shutdown: not ready")
+
 	if got := healthOf(t, conn, server.ReadinessService); got != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Errorf("readiness after SIGTERM = %s, want NOT_SERVING", got)
 	}
@@ -178,6 +184,7 @@ func TestShutdownSequence(t *testing.T) {
 	if err := work(dial(t, p.addr), 0); err != nil {
 		t.Errorf("new connection during the drain: %v", err)
 	}
+
 	p.waitLog(t, "shutdown: no longer accepting")
 	if got := healthOf(t, live, server.LivenessService); got != healthpb.HealthCheckResponse_SERVING {
 		t.Errorf("liveness while calls finish = %s, want SERVING", got)
@@ -188,6 +195,8 @@ func TestShutdownSequence(t *testing.T) {
 	if code := p.wait(t); code != 0 {
 		t.Errorf("exit code %d, want 0", code)
 	}
+	// Drain (3 s) + the slow request's remainder (< 3 s): the process must
+	// not sit out its 60 s shutdown timeout.
 	if took := time.Since(sigterm); took > 30*time.Second {
 		t.Errorf("exit %s after SIGTERM: it waited for the shutdown timeout instead of the work", took)
 	}
@@ -198,7 +207,7 @@ func TestShutdownSequence(t *testing.T) {
 func TestShutdownTimeoutStopsStragglers(t *testing.T) {
 	p := start(t, "DRAIN_DELAY=0s", "SHUTDOWN_TIMEOUT=200ms", "WORK_MAX=60s")
 	slow := p.slowCall(t, dial(t, p.addr), 30000)
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.signal(t, syscall.SIGTERM)
 	p.waitLog(t, "shutdown: calls in flight outlived the timeout")
 	if err := <-slow; err == nil {
 		t.Error("the straggler succeeded; want it stopped")
@@ -211,9 +220,9 @@ func TestShutdownTimeoutStopsStragglers(t *testing.T) {
 // A second SIGTERM during the drain ends it at once.
 func TestSecondSignalAborts(t *testing.T) {
 	p := start(t, "DRAIN_DELAY=60s")
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.signal(t, syscall.SIGTERM)
 	p.waitLog(t, "shutdown: not ready")
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.signal(t, syscall.SIGTERM)
 	p.waitLog(t, "shutdown: second signal")
 	p.wait(t)
 }
@@ -230,7 +239,7 @@ func TestProbeSubcommand(t *testing.T) {
 	if code := probe(p.health, server.LivenessService); code != 0 {
 		t.Errorf("liveness probe exit %d, want 0", code)
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.signal(t, syscall.SIGTERM)
 	p.waitLog(t, "shutdown: not ready")
 	if code := probe(p.addr, server.ReadinessService); code != 1 {
 		t.Errorf("readiness probe while draining: exit %d, want 1", code)
@@ -322,7 +331,7 @@ func TestSIGTERMDuringStartup(t *testing.T) {
 	if got := healthOf(t, dial(t, p.health), server.LivenessService); got != healthpb.HealthCheckResponse_SERVING {
 		t.Errorf("liveness while starting = %s, want SERVING", got)
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.signal(t, syscall.SIGTERM)
 	p.waitLog(t, "shutdown: signal during startup")
 	if code := p.wait(t); code != 0 {
 		t.Errorf("exit code %d, want 0", code)

@@ -4,8 +4,8 @@
 //
 // Greets callers: "hello" #1, {{even}} mid-rollout & $HOME-free.
 //
-// "greeter sleep DURATION" only sleeps: the Deployment's exec preStop hook runs
-// it, because distroless and scratch images have no sleep binary.
+// "greeter sleep DURATION" only sleeps, for an exec preStop hook: distroless
+// and scratch images have no sleep binary.
 package main
 
 import (
@@ -60,6 +60,6 @@ func subcommand(args []string, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "usage: greeter [sleep DURATION]")
 	fmt.Fprintln(stderr, "  with no arguments: serve; settings come from the environment")
-	fmt.Fprintln(stderr, "  sleep DURATION:    sleep, for the exec preStop hook (e.g. sleep 5s)")
+	fmt.Fprintln(stderr, "  sleep DURATION:    sleep, for an exec preStop hook (e.g. sleep 5s)")
 	return 2
 }

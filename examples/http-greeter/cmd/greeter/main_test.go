@@ -293,19 +293,18 @@ func TestSettingsOutsideTheTimingModelAreWarned(t *testing.T) {
 	}
 }
 
-func TestBadEnvironment(t *testing.T) {
+func TestBadCommandLines(t *testing.T) {
 	var stderr strings.Builder
 	if code := run(nil, envOf("DRAIN_DELAY=soon"), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "DRAIN_DELAY") {
 		t.Errorf("exit %d, stderr %q; want 2 naming DRAIN_DELAY", code, stderr.String())
 	}
-}
-
-func TestSleepSubcommand(t *testing.T) {
+	for _, args := range [][]string{{"sleep", "soon"}, {"bogus"}} {
+		if code := run(args, envOf(), io.Discard, io.Discard); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
 	if code := run([]string{"sleep", "10ms"}, envOf(), io.Discard, io.Discard); code != 0 {
 		t.Errorf("sleep 10ms: exit %d", code)
-	}
-	if code := run([]string{"sleep", "soon"}, envOf(), io.Discard, io.Discard); code != 2 {
-		t.Errorf("sleep soon: exit %d, want 2", code)
 	}
 }
 

@@ -1,0 +1,61 @@
+package render
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+	"text/template"
+
+	"github.com/zdgen/zdgen/templates"
+)
+
+// Every template of every release this binary carries parses with zdgen's
+// own functions: a template calling a function zdgen does not define (one
+// of sprig's, say) fails here, not in front of a user upgrading from that
+// release.
+func TestEveryReleaseParsesWithOwnFunctions(t *testing.T) {
+	for _, v := range templates.Releases() {
+		tfs, err := templates.ForVersion(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		err = fs.WalkDir(tfs, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".tmpl") {
+				return err
+			}
+			b, err := fs.ReadFile(tfs, p)
+			if err != nil {
+				return err
+			}
+			if _, err := template.New(p).Delims(leftDelim, rightDelim).Funcs(funcs).Parse(string(b)); err != nil {
+				t.Errorf("release %s: %v", v, err)
+			}
+			n++
+			return nil
+		})
+		if err != nil || n == 0 {
+			t.Fatalf("release %s: %d templates, %v", v, n, err)
+		}
+	}
+}
+
+func TestTrunc(t *testing.T) {
+	long := strings.Repeat("a", 60) + "bcdef"
+	for _, c := range []struct {
+		n    int
+		s    string
+		want string
+	}{
+		{54, long, long[:54]},
+		{54, "greeter", "greeter"},
+		{7, "greeter", "greeter"},
+		{0, "greeter", ""},
+		{-3, "greeter", "ter"},
+		{-10, "greeter", "greeter"},
+	} {
+		if got := trunc(c.n, c.s); got != c.want {
+			t.Errorf("trunc(%d, %q) = %q, want %q", c.n, c.s, got, c.want)
+		}
+	}
+}

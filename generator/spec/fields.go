@@ -1,0 +1,413 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/distribution/reference"
+	"golang.org/x/mod/module"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// InputError is a bad answer: the field it belongs to and the rule it broke.
+// The command line turns it into exit code 2.
+type InputError struct {
+	Field string // the answer's key, as in --field and config files
+	Value string
+	Rule  string
+}
+
+func (e *InputError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %s", e.Field, e.Rule)
+	}
+	return fmt.Sprintf("%s: %q: %s", e.Field, e.Value, e.Rule)
+}
+
+// Field is one answer as a person types it: its key, how to ask for it, its
+// default (which may depend on answers given before it) and how to parse and
+// check it. Flags, config files, prompts and `upgrade --set` all go through
+// the same table, so they cannot disagree.
+type Field struct {
+	Key     string
+	Prompt  string
+	Help    string
+	Choices []string // offered as a list; other values are still accepted where Set allows
+	Default func(a *Answers) string
+	Get     func(a *Answers) string
+	Set     func(a *Answers, v string) error // parses and checks this field alone
+}
+
+// Fields lists every answer in the order prompts ask for them.
+var Fields = []Field{
+	{
+		Key: "name", Prompt: "Service name",
+		Help:    "a DNS-1035 label: lower-case letters, digits and '-', starting with a letter, at most 63 characters",
+		Default: func(a *Answers) string { return a.Name },
+		Get:     func(a *Answers) string { return a.Name },
+		Set: func(a *Answers, v string) error {
+			if err := checkName(v); err != nil {
+				return err
+			}
+			a.Name = v
+			return nil
+		},
+	},
+	{
+		Key: "protocol", Prompt: "Protocol",
+		Help:    "http: net/http with /work, /livez, /readyz; grpc: grpc-go with the standard health service",
+		Choices: []string{ProtocolHTTP, ProtocolGRPC},
+		Default: func(*Answers) string { return ProtocolHTTP },
+		Get:     func(a *Answers) string { return a.Protocol },
+		Set: func(a *Answers, v string) error {
+			if v != ProtocolHTTP && v != ProtocolGRPC {
+				return &InputError{"protocol", v, "must be http or grpc"}
+			}
+			a.Protocol = v
+			return nil
+		},
+	},
+	{
+		Key: "base-image", Prompt: "Base image",
+		Help:    "distroless (static, nonroot), scratch, alpine, debian-slim, or any image reference with a tag or digest",
+		Choices: BaseImageChoices,
+		Default: func(*Answers) string { return "distroless" },
+		Get:     func(a *Answers) string { return a.BaseImage },
+		Set: func(a *Answers, v string) error {
+			if err := checkImage(v); err != nil {
+				return err
+			}
+			a.BaseImage = v
+			return nil
+		},
+	},
+	{
+		Key: "replicas", Prompt: "Replicas",
+		Help:    "pods to run; more than one gets a PodDisruptionBudget and spreading over nodes",
+		Default: func(*Answers) string { return "3" },
+		Get:     func(a *Answers) string { return strconv.Itoa(a.Replicas) },
+		Set:     intSetter("replicas", 1, MaxReplicas, "", func(a *Answers) *int { return &a.Replicas }),
+	},
+	{
+		Key: "module", Prompt: "Go module path",
+		Help:    "the path in go.mod, e.g. github.com/acme/orders",
+		Default: func(a *Answers) string { return DefaultModule(a.Name) },
+		Get:     func(a *Answers) string { return a.Module },
+		Set: func(a *Answers, v string) error {
+			if err := module.CheckPath(v); err != nil {
+				return &InputError{"module", v, "not a valid Go module path: " + strings.TrimPrefix(err.Error(), "malformed module path \""+v+"\": ")}
+			}
+			a.Module = v
+			return nil
+		},
+	},
+	{
+		Key: "description", Prompt: "Description (optional)",
+		Help:    "one line on what the service does; it goes into the README, the image labels and the manifests' annotations",
+		Default: func(*Answers) string { return "" },
+		Get:     func(a *Answers) string { return a.Description },
+		Set: func(a *Answers, v string) error {
+			d, err := checkDescription(v)
+			if err != nil {
+				return err
+			}
+			a.Description = d
+			return nil
+		},
+	},
+	{
+		Key: "k8s-version", Prompt: "Target Kubernetes version",
+		Help:    fmt.Sprintf("the oldest cluster version the manifests must run on (1.%d to 1.%d); it decides the preStop and probe forms", MinK8sMinor, MaxK8sMinor),
+		Default: func(*Answers) string { return fmt.Sprintf("1.%d", DefaultK8sMinor) },
+		Get:     func(a *Answers) string { return a.K8sVersion },
+		Set: func(a *Answers, v string) error {
+			minor, err := K8sMinor(v)
+			if err != nil {
+				return err
+			}
+			a.K8sVersion = fmt.Sprintf("1.%d", minor)
+			return nil
+		},
+	},
+	{
+		Key: "port", Prompt: "Service port",
+		Help:    "the port the service listens on (1024-65535: the container runs without privileges)",
+		Default: func(*Answers) string { return "8080" },
+		Get:     func(a *Answers) string { return strconv.Itoa(a.Port) },
+		Set:     intSetter("port", 1024, 65535, "the container runs as non-root with every capability dropped, so it cannot bind a port below 1024", func(a *Answers) *int { return &a.Port }),
+	},
+	{
+		Key: "health-port", Prompt: "Health port",
+		Help:    "a separate listener for /livez, so liveness answers until the process exits, whatever the drain does",
+		Default: func(*Answers) string { return "8081" },
+		Get:     func(a *Answers) string { return strconv.Itoa(a.HealthPort) },
+		Set:     intSetter("health-port", 1024, 65535, "the container runs as non-root with every capability dropped, so it cannot bind a port below 1024", func(a *Answers) *int { return &a.HealthPort }),
+	},
+	{
+		Key: "propagation-lag", Prompt: "Endpoint propagation lag",
+		Help:    "how long routers (kube-proxy, ingress, cloud LB) keep sending to a terminating pod; 5s suits kube-proxy, raise it behind cloud load balancers",
+		Default: func(*Answers) string { return "5s" },
+		Get:     func(a *Answers) string { return a.PropagationLag.String() },
+		Set:     durationSetter("propagation-lag", 0, 5*time.Minute, func(a *Answers) *Duration { return &a.PropagationLag }),
+	},
+	{
+		Key: "max-request", Prompt: "Longest request",
+		Help:    "the longest a request may take; in-flight requests get this long to finish at shutdown, and /work is capped at it",
+		Default: func(*Answers) string { return "10s" },
+		Get:     func(a *Answers) string { return a.MaxRequest.String() },
+		Set:     durationSetter("max-request", time.Second, time.Hour, func(a *Answers) *Duration { return &a.MaxRequest }),
+	},
+	{
+		Key: "startup-time", Prompt: "Longest startup",
+		Help:    "the longest the service may take to become ready; the startup probe waits this long before liveness takes over",
+		Default: func(*Answers) string { return "10s" },
+		Get:     func(a *Answers) string { return a.StartupTime.String() },
+		Set:     durationSetter("startup-time", time.Second, time.Hour, func(a *Answers) *Duration { return &a.StartupTime }),
+	},
+	{
+		Key: "prestop", Prompt: "preStop hook",
+		Help:    "auto (native sleep on Kubernetes >= 1.30, else the service's own binary), sleep, exec, or none (drain in-process only)",
+		Choices: []string{PreStopAuto, PreStopSleep, PreStopExec, PreStopNone},
+		Default: func(*Answers) string { return PreStopAuto },
+		Get:     func(a *Answers) string { return a.PreStop },
+		Set: func(a *Answers, v string) error {
+			switch v {
+			case PreStopAuto, PreStopSleep, PreStopExec, PreStopNone:
+				a.PreStop = v
+				return nil
+			}
+			return &InputError{"prestop", v, "must be auto, sleep, exec or none"}
+		},
+	},
+	{
+		Key: "drain-delay", Prompt: "In-process drain delay",
+		Help: "how long after SIGTERM the service keeps serving, answering with Connection: close so keep-alive clients re-dial elsewhere",
+		Default: func(a *Answers) string {
+			if a.PreStop == PreStopNone {
+				// Without a hook the whole router lag is waited in-process.
+				return (a.PropagationLag + Duration(2*time.Second)).String()
+			}
+			return "2s"
+		},
+		Get: func(a *Answers) string { return a.DrainDelay.String() },
+		Set: durationSetter("drain-delay", 0, 5*time.Minute, func(a *Answers) *Duration { return &a.DrainDelay }),
+	},
+	{
+		Key: "shutdown-timeout", Prompt: "Shutdown timeout",
+		Help:    "how long in-flight requests get after the drain; derived from max-request unless set",
+		Default: func(*Answers) string { return "0s" },
+		Get:     func(a *Answers) string { return a.ShutdownTimeout.String() },
+		Set:     durationSetter("shutdown-timeout", 0, time.Hour, func(a *Answers) *Duration { return &a.ShutdownTimeout }),
+	},
+	{
+		Key: "grace-period", Prompt: "terminationGracePeriodSeconds",
+		Help:    "derived from preStop + drain + shutdown timeout + margin unless set",
+		Default: func(*Answers) string { return "0s" },
+		Get:     func(a *Answers) string { return a.GracePeriod.String() },
+		Set:     durationSetter("grace-period", 0, 2*time.Hour, func(a *Answers) *Duration { return &a.GracePeriod }),
+	},
+}
+
+// ExplainDefault turns a default that Set rejected into an error about
+// the answer the default was made from: the module path proposed for the
+// name v1 (example.com/v1) is not one Go accepts, but the person typed a
+// name, not a module path.
+func ExplainDefault(f Field, a *Answers, err error) error {
+	var ie *InputError
+	if f.Key == "module" && errors.As(err, &ie) && ie.Value == DefaultModule(a.Name) {
+		return &InputError{"name", a.Name, fmt.Sprintf("makes the default module path %s, which Go does not accept (%s); give a module path (--module), or choose another name", ie.Value, strings.TrimPrefix(ie.Rule, "not a valid Go module path: "))}
+	}
+	return err
+}
+
+// MaxReplicas bounds the replica count: beyond it a hand-tuned Deployment
+// (and an autoscaler) is the better tool.
+const MaxReplicas = 100
+
+// FieldByKey finds a field by its key.
+func FieldByKey(key string) (Field, bool) {
+	for _, f := range Fields {
+		if f.Key == key {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// Optional reports whether a field may be left out even without --yes:
+// overrides whose zero value means "derive it", and free text.
+func (f Field) Optional() bool { return f.Override() || f.Key == "description" }
+
+// Override reports whether a field overrides a number the plan derives.
+// Prompts do not ask for these: the derived value is the answer unless a
+// flag or config file says otherwise.
+func (f Field) Override() bool { return f.Key == "shutdown-timeout" || f.Key == "grace-period" }
+
+// MaxDescription bounds the description: it is a line, not a document.
+const MaxDescription = 200
+
+// checkDescription folds white space (newlines included) into single
+// spaces, so that the text is one line wherever it lands, and rejects what
+// no file should carry: control characters, and the bidirectional controls
+// that make source display differently from what it is ("Trojan Source"). Quotes, colons, '#', '{{' and the like are fine:
+// each file's template escapes them for its own language.
+func checkDescription(v string) (string, error) {
+	if !utf8.ValidString(v) {
+		return "", &InputError{"description", "", "must be UTF-8 text"}
+	}
+	for i, r := range []rune(v) {
+		if unicode.IsControl(r) && !unicode.IsSpace(r) {
+			return "", &InputError{"description", v, "must not contain control characters"}
+		}
+		if unicode.Is(unicode.Bidi_Control, r) {
+			return "", &InputError{"description", "", fmt.Sprintf("must not contain Unicode bidirectional control characters (U+%04X at character %d): they make text display in an order other than it reads, in the Go, YAML and Dockerfile it is copied into", r, i+1)}
+		}
+	}
+	d := strings.Join(strings.Fields(v), " ")
+	if n := utf8.RuneCountInString(d); n > MaxDescription {
+		return "", &InputError{"description", string([]rune(d)[:40]) + "...", fmt.Sprintf("is %d characters; at most %d (one line on what the service does)", n, MaxDescription)}
+	}
+	return d, nil
+}
+
+// reservedNames would collide with directories the generated repo has.
+var reservedNames = map[string]bool{"loadtest": true, "internal": true, "deploy": true}
+
+func checkName(v string) error {
+	if v == "" {
+		return &InputError{"name", v, "is required"}
+	}
+	// DNS-1035, not just DNS-1123: a Service name must start with a letter
+	// (and so must Go and protobuf package names derived from it).
+	if errs := validation.IsDNS1035Label(v); len(errs) > 0 {
+		return &InputError{"name", v, "must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most 63 characters): it names the Deployment, the Service and the binary"}
+	}
+	if reservedNames[v] {
+		return &InputError{"name", v, "is reserved: the generated repository already has a directory of that name"}
+	}
+	return nil
+}
+
+func checkImage(v string) error {
+	if _, ok := baseImages[v]; ok {
+		return nil
+	}
+	if v == "" {
+		return &InputError{"base-image", v, "is required"}
+	}
+	named, err := reference.ParseNormalizedNamed(v)
+	if err != nil {
+		return &InputError{"base-image", v, "not a valid image reference: " + err.Error()}
+	}
+	if reference.IsNameOnly(named) {
+		return &InputError{"base-image", v, "needs a tag or digest (e.g. " + v + ":1.0) so that builds are reproducible"}
+	}
+	if t, ok := named.(reference.Tagged); ok && t.Tag() == "latest" {
+		return &InputError{"base-image", v, "the tag latest moves under you; pin a version tag or digest so that builds are reproducible"}
+	}
+	return nil
+}
+
+// K8sMinor parses "1.35", "v1.35" or "1.35.2" and checks it is a version
+// zdgen knows.
+func K8sMinor(v string) (int, error) {
+	s := strings.TrimPrefix(strings.TrimSpace(v), "v")
+	parts := strings.Split(s, ".")
+	bad := &InputError{"k8s-version", v, fmt.Sprintf("want a Kubernetes version like 1.%d", DefaultK8sMinor)}
+	if len(parts) < 2 || len(parts) > 3 || parts[0] != "1" {
+		return 0, bad
+	}
+	for _, p := range parts[1:] {
+		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
+			return 0, bad
+		}
+	}
+	minor, _ := strconv.Atoi(parts[1])
+	if minor < MinK8sMinor || minor > MaxK8sMinor {
+		return 0, &InputError{"k8s-version", v, fmt.Sprintf("zdgen supports Kubernetes 1.%d to 1.%d", MinK8sMinor, MaxK8sMinor)}
+	}
+	return minor, nil
+}
+
+func intSetter(key string, lo, hi int, why string, field func(*Answers) *int) func(*Answers, string) error {
+	return func(a *Answers, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return &InputError{key, v, "must be a whole number"}
+		}
+		if n < lo || n > hi {
+			rule := fmt.Sprintf("must be %d to %d", lo, hi)
+			if why != "" {
+				rule += ": " + why
+			}
+			return &InputError{key, v, rule}
+		}
+		*field(a) = n
+		return nil
+	}
+}
+
+func durationSetter(key string, lo, hi time.Duration, field func(*Answers) *Duration) func(*Answers, string) error {
+	return func(a *Answers, v string) error {
+		d, err := parseDuration(v)
+		if err != nil {
+			return &InputError{key, v, err.Error()}
+		}
+		if err := checkDuration(key, d, lo, hi); err != nil {
+			return err
+		}
+		*field(a) = d
+		return nil
+	}
+}
+
+func checkDuration(key string, d Duration, lo, hi time.Duration) error {
+	switch {
+	case d.D()%time.Second != 0:
+		return &InputError{key, d.String(), "must be a whole number of seconds: Kubernetes counts these in seconds"}
+	case d.D() < lo || d.D() > hi:
+		return &InputError{key, d.String(), fmt.Sprintf("must be %s to %s", lo, hi)}
+	}
+	return nil
+}
+
+// Check validates a complete set of answers field by field, then the rules
+// that tie fields together (ports, and the timing model via NewPlan). It
+// returns the first problem found, as an *InputError.
+func Check(a Answers) error {
+	if err := CheckFields(a); err != nil {
+		return err
+	}
+	_, err := NewPlan(a)
+	return err
+}
+
+// CheckFields validates each answer by its field and the ports against each
+// other: Check short of the timing model, for callers that plan next anyway.
+func CheckFields(a Answers) error {
+	for _, f := range Fields {
+		scratch := a
+		if err := f.Set(&scratch, f.Get(&a)); err != nil {
+			return err
+		}
+	}
+	if a.Port == a.HealthPort {
+		return errPortsEqual(a.HealthPort)
+	}
+	return nil
+}
+
+// IsInputError reports whether err is (or wraps) a bad answer.
+func IsInputError(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}
+
+func errPortsEqual(port int) error {
+	return &InputError{"health-port", strconv.Itoa(port), "must differ from port: liveness needs its own listener so it keeps answering while the service port drains"}
+}

@@ -1,0 +1,301 @@
+package spec
+
+import (
+	"fmt"
+	"time"
+)
+
+// Plan is everything that follows from the answers: each number the
+// service, its manifests and its README use. Templates print these values;
+// they compute nothing.
+type Plan struct {
+	Answers Answers `json:"answers"`
+
+	Toolchain Toolchain `json:"toolchain"`
+	Image     Image     `json:"image"`
+	PreStop   PreStop   `json:"preStop"`
+	Readiness Probe     `json:"readiness"`
+	Liveness  Probe     `json:"liveness"`
+	Startup   Probe     `json:"startup"`
+	Checks    Checks    `json:"checks"` // what each probe asks
+	Service   Service   `json:"service"`
+	Proto     *Proto    `json:"proto,omitempty"` // gRPC only
+
+	DrainDelaySeconds      int `json:"drainDelaySeconds"`      // in-process, after SIGTERM
+	ShutdownTimeoutSeconds int `json:"shutdownTimeoutSeconds"` // Shutdown's deadline, then Close
+	MarginSeconds          int `json:"marginSeconds"`
+	GracePeriodSeconds     int `json:"terminationGracePeriodSeconds"`
+	MaxSurge               int `json:"maxSurge"`
+	MaxUnavailable         int `json:"maxUnavailable"`
+	PDBMaxUnavailable      int `json:"pdbMaxUnavailable"` // 0: no PodDisruptionBudget (one replica)
+	WorkMaxSeconds         int `json:"workMaxSeconds"`    // cap on /work?ms= or Work's duration_ms
+	// MaxConnectionAgeSeconds (gRPC) makes clients reconnect, and so
+	// rebalance onto new pods; the grace after it is WorkMaxSeconds.
+	MaxConnectionAgeSeconds int `json:"maxConnectionAgeSeconds,omitempty"`
+
+	// Derived lists every number above with the rule behind it, in the
+	// order the generated README's table shows them.
+	Derived []Derived `json:"derived"`
+}
+
+// Derived is one number of the plan and the rule that produced it.
+type Derived struct {
+	Key   string `json:"key"`   // where it lands, e.g. "terminationGracePeriodSeconds"
+	Value string `json:"value"` // as written in the manifests
+	Rule  string `json:"rule"`  // why, in one sentence
+}
+
+// Toolchain is the Go the generated repository builds with.
+type Toolchain struct {
+	GoDirective  string `json:"goDirective"`  // go.mod's go line: the oldest Go that builds it
+	BuilderImage string `json:"builderImage"` // the Dockerfile's build stage
+}
+
+// Toolchains by protocol. HTTP services need nothing newer than the older
+// of the two Go releases the Go team supports; grpc-go v1.85 needs 1.26.
+var toolchains = map[string]Toolchain{
+	ProtocolHTTP: {GoDirective: "1.25.0", BuilderImage: "golang:1.26"},
+	ProtocolGRPC: {GoDirective: "1.26.0", BuilderImage: "golang:1.26"},
+}
+
+// Service is how the Kubernetes Service exposes the pods.
+type Service struct {
+	Port        int    `json:"port"`        // the Service's port
+	PortName    string `json:"portName"`    // the container port's name: http or grpc
+	AppProtocol string `json:"appProtocol"` // tells meshes and gateways what the port speaks
+}
+
+// Checks are what the startup, readiness and liveness probes ask.
+type Checks struct {
+	Startup   ProbeCheck `json:"startup"`
+	Readiness ProbeCheck `json:"readiness"`
+	Liveness  ProbeCheck `json:"liveness"`
+}
+
+// ProbeCheck is one probe's handler: exactly one of an HTTP GET, a native gRPC
+// health check, or a command.
+type ProbeCheck struct {
+	HTTPPath string   `json:"httpPath,omitempty"`
+	HTTPPort string   `json:"httpPort,omitempty"` // a named container port
+	GRPCPort int      `json:"grpcPort,omitempty"` // a number: gRPC probes take no port names
+	Service  string   `json:"service,omitempty"`  // the gRPC health service name
+	Exec     []string `json:"exec,omitempty"`
+}
+
+// Image is the container base image and what the Dockerfile needs to know
+// about it.
+type Image struct {
+	Ref        string `json:"ref"`
+	Kind       string `json:"kind"`       // distroless, scratch, alpine, debian-slim or custom
+	CopyCerts  bool   `json:"copyCerts"`  // scratch has no CA bundle: copy the builder's
+	UID        int    `json:"uid"`        // numeric, so runAsNonRoot can verify it
+	BinaryPath string `json:"binaryPath"` // where the service binary lives in the image
+}
+
+// PreStop is the hook that holds SIGTERM back while routers catch up.
+type PreStop struct {
+	Form    string   `json:"form"` // sleep, exec or none
+	Seconds int      `json:"seconds"`
+	Command []string `json:"command,omitempty"` // for exec
+	Why     string   `json:"why"`
+}
+
+// Probe is one Kubernetes probe's timing.
+type Probe struct {
+	PeriodSeconds    int `json:"periodSeconds"`
+	FailureThreshold int `json:"failureThreshold"`
+	TimeoutSeconds   int `json:"timeoutSeconds"`
+}
+
+// Window is how long the probe takes to act: period x failureThreshold.
+func (p Probe) Window() int { return p.PeriodSeconds * p.FailureThreshold }
+
+// Fixed parts of the timing model.
+const (
+	readinessPeriod  = 2 // s: a started pod joins the endpoints within 2 s
+	readinessFailure = 2 // two misses, not one: a single slow answer is not an outage
+	livenessFailure  = 3
+	startupPeriod    = 1 // s: poll fast so a new pod is ready (and the rollout moves on) soon after it can serve
+	probeTimeout     = 1 // s: health handlers do no I/O
+	marginSeconds    = 5 // s: between the last planned step and SIGKILL, for process exit and log flush
+	nativeSleepMinor = 30
+	NativeGRPCMinor  = 24    // native gRPC probes: beta and on by default from 1.24
+	maxConnectionAge = 30    // s: gRPC clients reconnect (and rebalance) about this often
+	nativeUID        = 65532 // distroless's nonroot user; used for every image so runAsUser is the same everywhere
+)
+
+// NewPlan derives every number from validated field values and checks the
+// rules that tie them together. Errors are *InputError naming the rule.
+func NewPlan(a Answers) (*Plan, error) {
+	minor, err := K8sMinor(a.K8sVersion)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Answers: a, MarginSeconds: marginSeconds, Toolchain: toolchains[a.Protocol]}
+	p.Image = planImage(a)
+	if p.PreStop, err = planPreStop(a, minor, p.Image.BinaryPath); err != nil {
+		return nil, err
+	}
+	R := a.MaxRequest.Seconds()
+
+	// Drain: the hook covers the router lag; the in-process delay lets each
+	// keep-alive client see one Connection: close and re-dial. Without a
+	// hook the in-process delay must cover the lag itself.
+	p.DrainDelaySeconds = a.DrainDelay.Seconds()
+	t := Termination{Lag: a.PropagationLag.D(), PreStop: seconds(p.PreStop.Seconds), Drain: a.DrainDelay.D(), Margin: seconds(marginSeconds)}
+	if err := t.CheckLag(); err != nil { // a hook lasts L, so only prestop none can fail
+		return nil, &InputError{"drain-delay", a.DrainDelay.String(), err.Error()}
+	}
+
+	p.ShutdownTimeoutSeconds = R
+	if a.ShutdownTimeout != 0 {
+		p.ShutdownTimeoutSeconds = a.ShutdownTimeout.Seconds()
+		if p.ShutdownTimeoutSeconds < R {
+			return nil, &InputError{"shutdown-timeout", a.ShutdownTimeout.String(), fmt.Sprintf("must be >= max-request (%ds): a shorter deadline cuts off requests the service promised to finish", R)}
+		}
+	}
+	p.WorkMaxSeconds = R
+
+	t.Shutdown = seconds(p.ShutdownTimeoutSeconds)
+	p.GracePeriodSeconds = int(t.GraceNeeded() / time.Second)
+	if a.GracePeriod != 0 {
+		p.GracePeriodSeconds = a.GracePeriod.Seconds()
+		if err := t.CheckGrace(a.GracePeriod.D()); err != nil {
+			return nil, &InputError{"grace-period", a.GracePeriod.String(), err.Error()}
+		}
+	}
+
+	p.Readiness = Probe{PeriodSeconds: readinessPeriod, FailureThreshold: readinessFailure, TimeoutSeconds: probeTimeout}
+	// Liveness period = 3 x the readiness failure window, so a
+	// struggling pod is taken out of rotation long before it is restarted.
+	p.Liveness = Probe{PeriodSeconds: 3 * p.Readiness.Window(), FailureThreshold: livenessFailure, TimeoutSeconds: probeTimeout}
+	p.Startup = Probe{PeriodSeconds: startupPeriod, FailureThreshold: ceilDiv(a.StartupTime.Seconds(), startupPeriod), TimeoutSeconds: probeTimeout}
+
+	p.Service, p.Checks = planService(a, minor, p.Image.BinaryPath)
+	if a.Protocol == ProtocolGRPC {
+		proto, err := planProto(a)
+		if err != nil {
+			return nil, err
+		}
+		p.Proto = &proto
+		p.MaxConnectionAgeSeconds = maxConnectionAge
+	}
+
+	p.MaxUnavailable = 0
+	p.MaxSurge = max(1, ceilDiv(a.Replicas, 4))
+	if a.Replicas > 1 {
+		p.PDBMaxUnavailable = max(1, a.Replicas/4)
+	}
+	p.Derived = p.derive()
+	return p, nil
+}
+
+// Health service names the gRPC service answers, one per probe question.
+const (
+	ReadinessService = "readiness"
+	LivenessService  = "liveness"
+)
+
+func planService(a Answers, minor int, binary string) (Service, Checks) {
+	if a.Protocol == ProtocolHTTP {
+		return Service{Port: 80, PortName: "http", AppProtocol: "http"}, Checks{
+			Startup:   ProbeCheck{HTTPPath: "/readyz", HTTPPort: "http"},
+			Readiness: ProbeCheck{HTTPPath: "/readyz", HTTPPort: "http"},
+			Liveness:  ProbeCheck{HTTPPath: "/livez", HTTPPort: "health"},
+		}
+	}
+	// Cleartext HTTP/2, as Kubernetes names it for gateways and meshes.
+	svc := Service{Port: a.Port, PortName: "grpc", AppProtocol: "kubernetes.io/h2c"}
+	grpcCheck := func(port int, service string) ProbeCheck {
+		if minor >= NativeGRPCMinor {
+			return ProbeCheck{GRPCPort: port, Service: service}
+		}
+		// Older clusters: the service's own binary is the health client.
+		return ProbeCheck{Exec: []string{binary, "probe", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-service", service}}
+	}
+	return svc, Checks{
+		Startup:   grpcCheck(a.Port, ReadinessService),
+		Readiness: grpcCheck(a.Port, ReadinessService),
+		Liveness:  grpcCheck(a.HealthPort, LivenessService),
+	}
+}
+
+func planImage(a Answers) Image {
+	img := Image{Ref: a.BaseImage, Kind: "custom", UID: nativeUID, BinaryPath: "/" + a.Name}
+	if ref, ok := baseImages[a.BaseImage]; ok {
+		img.Ref, img.Kind = ref, a.BaseImage
+	}
+	img.CopyCerts = img.Kind == "scratch"
+	return img
+}
+
+func planPreStop(a Answers, minor int, binary string) (PreStop, error) {
+	L := a.PropagationLag.Seconds()
+	form := a.PreStop
+	if form == PreStopAuto {
+		switch {
+		case L == 0:
+			form = PreStopNone
+		case minor >= nativeSleepMinor:
+			form = PreStopSleep
+		default:
+			form = PreStopExec
+		}
+	}
+	if form != PreStopNone && L == 0 {
+		return PreStop{}, &InputError{"prestop", a.PreStop, "a preStop hook needs propagation-lag >= 1s (a 0 s sleep is rejected by Kubernetes before 1.33); use prestop none"}
+	}
+	switch form {
+	case PreStopSleep:
+		if minor < nativeSleepMinor {
+			return PreStop{}, &InputError{"prestop", a.PreStop, fmt.Sprintf("lifecycle.preStop.sleep needs Kubernetes >= 1.%d (beta, on by default); the target is %s: use exec, which runs the service's own binary", nativeSleepMinor, a.K8sVersion)}
+		}
+		return PreStop{Form: form, Seconds: L, Why: fmt.Sprintf("Native sleep action: needs no binary in the image (Kubernetes >= 1.%d)", nativeSleepMinor)}, nil
+	case PreStopExec:
+		return PreStop{Form: form, Seconds: L, Command: []string{binary, "sleep", fmt.Sprintf("%ds", L)},
+			Why: "Runs the service's own binary, which every image has (distroless and scratch have no sleep)"}, nil
+	default:
+		return PreStop{Form: PreStopNone, Why: "No hook: the in-process drain covers the propagation lag"}, nil
+	}
+}
+
+func (p *Plan) derive() []Derived {
+	a := p.Answers
+	d := []Derived{}
+	add := func(key string, value any, rule string) {
+		d = append(d, Derived{Key: key, Value: fmt.Sprint(value), Rule: rule})
+	}
+	if p.PreStop.Form != PreStopNone {
+		add("preStop ("+p.PreStop.Form+")", fmt.Sprintf("%ds", p.PreStop.Seconds), fmt.Sprintf("= propagation lag L (%s): SIGTERM waits until routers have stopped sending here. %s", a.PropagationLag, p.PreStop.Why))
+	} else {
+		add("preStop", "none", p.PreStop.Why)
+	}
+	if p.Proto != nil {
+		add("DRAIN_DELAY", fmt.Sprintf("%ds", p.DrainDelaySeconds), "after SIGTERM: readiness answers NOT_SERVING and the calls routers still send are served, before GracefulStop sends GOAWAY")
+	} else {
+		add("DRAIN_DELAY", fmt.Sprintf("%ds", p.DrainDelaySeconds), "after SIGTERM: /readyz answers 503 and every response carries Connection: close, so keep-alive clients re-dial onto live pods")
+	}
+	add("SHUTDOWN_TIMEOUT", fmt.Sprintf("%ds", p.ShutdownTimeoutSeconds), fmt.Sprintf(">= longest request R (%s): work in flight finishes; then the stragglers are closed", a.MaxRequest))
+	add("WORK_MAX", fmt.Sprintf("%ds", p.WorkMaxSeconds), "= R: no piece of work outlasts the shutdown timeout")
+	if p.MaxConnectionAgeSeconds > 0 {
+		add("MAX_CONNECTION_AGE", fmt.Sprintf("%ds", p.MaxConnectionAgeSeconds), "clients reconnect about this often (±10 %), so HTTP/2 connections rebalance onto new pods behind a ClusterIP; the grace after it is WORK_MAX, so no call is cut")
+	}
+	add("terminationGracePeriodSeconds", p.GracePeriodSeconds, fmt.Sprintf(">= preStop %ds + drain %ds + shutdown timeout %ds + margin %ds: SIGKILL never lands on planned work", p.PreStop.Seconds, p.DrainDelaySeconds, p.ShutdownTimeoutSeconds, p.MarginSeconds))
+	add("readinessProbe", probeText(p.Readiness), fmt.Sprintf("fails within %ds of a problem; gates traffic to new pods", p.Readiness.Window()))
+	add("livenessProbe", probeText(p.Liveness), fmt.Sprintf("period = 3 x readiness window (%ds), so a pod leaves rotation long before it is restarted; served on the health port, so it passes until exit", p.Readiness.Window()))
+	add("startupProbe", probeText(p.Startup), fmt.Sprintf("window %ds >= startup time S (%s): liveness cannot kill a slow start", p.Startup.Window(), a.StartupTime))
+	add("maxUnavailable", p.MaxUnavailable, "0: an old pod goes only after its replacement is ready")
+	add("maxSurge", p.MaxSurge, fmt.Sprintf("max(1, ceil(%d replicas / 4)): 25 %% extra pods during a rollout, at least one", a.Replicas))
+	if p.PDBMaxUnavailable > 0 {
+		add("PodDisruptionBudget maxUnavailable", p.PDBMaxUnavailable, fmt.Sprintf("max(1, floor(%d / 4)): node drains keep at least 75 %% of the replicas serving", a.Replicas))
+	} else {
+		add("PodDisruptionBudget", "none", "one replica: a budget would either block node drains forever or protect nothing")
+	}
+	return d
+}
+
+func probeText(p Probe) string {
+	return fmt.Sprintf("period %ds, failureThreshold %d, timeout %ds", p.PeriodSeconds, p.FailureThreshold, p.TimeoutSeconds)
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -1,0 +1,58 @@
+package spec
+
+import (
+	"fmt"
+	"time"
+)
+
+// Termination is a pod's shutdown as the kubelet runs it: the grace clock
+// starts when the preStop hook does (while the pod's endpoint is being
+// removed), SIGTERM follows the hook, the service keeps serving for the
+// drain delay and then finishes in-flight work within its shutdown
+// timeout. NewPlan derives the manifests' numbers with these rules; zdgen
+// rehearse checks a repository's manifests, perhaps edited since, with the
+// same ones.
+type Termination struct {
+	Lag      time.Duration // endpoint propagation lag L: routers send to the pod this long after deletion
+	PreStop  time.Duration // how long the preStop hook holds SIGTERM back; 0 without one
+	Drain    time.Duration // in-process drain delay after SIGTERM
+	Shutdown time.Duration // the shutdown deadline for in-flight work
+	Margin   time.Duration // slack before SIGKILL
+}
+
+// GraceNeeded is the shortest terminationGracePeriodSeconds under which
+// SIGKILL never lands on planned work.
+func (t Termination) GraceNeeded() time.Duration {
+	return t.PreStop + t.Drain + t.Shutdown + t.Margin
+}
+
+// CheckGrace says, with the numbers, why grace is too short; nil if it is
+// long enough.
+func (t Termination) CheckGrace(grace time.Duration) error {
+	if need := t.GraceNeeded(); grace < need {
+		return fmt.Errorf("must be >= preStop %s + drain %s + shutdown timeout %s + margin %s = %s: the grace clock starts before preStop and SIGKILL ends whatever is still running",
+			secs(t.PreStop), secs(t.Drain), secs(t.Shutdown), secs(t.Margin), secs(need))
+	}
+	return nil
+}
+
+// CheckLag says why the pod would stop listening while routers still send
+// to it: the preStop hook and the in-process drain together must last the
+// propagation lag. nil if they do.
+func (t Termination) CheckLag() error {
+	if t.PreStop+t.Drain < t.Lag {
+		return fmt.Errorf("preStop %s + drain %s must cover the propagation lag (preStop + drain >= L = %s), or routers still send to a pod that has stopped listening",
+			secs(t.PreStop), secs(t.Drain), secs(t.Lag))
+	}
+	return nil
+}
+
+// secs writes whole seconds as Kubernetes does ("90s", not "1m30s").
+func secs(d time.Duration) string {
+	if d%time.Second == 0 {
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return d.String()
+}
+
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }

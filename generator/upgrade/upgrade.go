@@ -1,0 +1,393 @@
+// Package upgrade brings a generated repository to this zdgen's templates
+// and to changed answers, keeping its owner's edits: it rebuilds the base
+// the lock's version generated, decides each file three-way (PlanUpgrade,
+// Merge3), moves imports when the module path changes, holds the
+// repository rules (a clean git work tree, no unresolved conflict
+// markers, no writing through links), and applies the result through
+// package write.
+package upgrade
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/zdgen/zdgen/generator/render"
+	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/templates"
+)
+
+// LockError is a .zdgen.yaml that upgrade cannot work from: corrupt,
+// edited by hand, or written by a newer zdgen. Nothing is written.
+type LockError struct{ Reason string }
+
+func (e *LockError) Error() string { return spec.LockPath + ": " + e.Reason }
+
+// Outcome is what an upgrade does to one file.
+type Outcome string
+
+// The outcomes, decided from the merge base (what the recorded version
+// generated), the file on disk and the new render.
+const (
+	Unchanged    Outcome = "unchanged"             // nothing to do
+	Updated      Outcome = "updated"               // untouched since generated: replaced by the new render
+	Kept         Outcome = "kept"                  // only the owner changed it: left as the owner has it
+	Merged       Outcome = "merged"                // both changed it, in different lines: both kept
+	Conflict     Outcome = "conflict"              // both changed the same lines: markers written
+	Added        Outcome = "added"                 // new in this version
+	Removed      Outcome = "removed"               // no longer generated and untouched
+	KeptObsolete Outcome = "kept, not generated"   // no longer generated but edited: left, with a warning
+	StaysDeleted Outcome = "stays deleted"         // the owner deleted it: not brought back
+	Yours        Outcome = "yours, not touched"    // owned by the user: never touched
+	AddConflict  Outcome = "conflict (both added)" // new here, but the owner already has a different file there
+	ImportsMoved Outcome = "yours, imports moved"  // the owner's Go file: imports of the old module path moved to the new one, nothing else
+	YoursBehind  Outcome = "yours, not updated"    // owned by the user, not touched, but zdgen now generates it differently: reported
+	Skipped      Outcome = "skipped"               // not a regular file (a symbolic link): neither read nor written, reported
+)
+
+// Change is the decision for one path, with the content before and after.
+type Change struct {
+	Path      string
+	Outcome   Outcome
+	Old       []byte // on disk now; nil when absent
+	OldExists bool
+	New       []byte // after the upgrade; nil when absent
+	NewExists bool
+	Mode      fs.FileMode // for a file written new
+	Conflicts int         // conflict hunks written into New
+	// Unlisted names the files (kustomization.yaml, skaffold.yaml) that
+	// listed a file no longer generated and, after the upgrade, do not.
+	Unlisted []string
+	// Generated is generated code (a .pb.go): after resolving a conflict
+	// in it, regenerate it from the .proto rather than edit it.
+	Generated bool
+}
+
+// Writes reports whether the change touches the disk.
+func (c Change) Writes() bool {
+	return c.OldExists != c.NewExists || !bytes.Equal(c.Old, c.New)
+}
+
+// Upgrade is a computed upgrade, all in memory: nothing is on disk until
+// Apply.
+type Upgrade struct {
+	From, To string // template versions
+	// ModuleFrom and ModuleTo are the Go module path before and after.
+	ModuleFrom, ModuleTo string
+	// AnswersFrom and AnswersTo are the answers that change, as key=value,
+	// before and after; empty when none does.
+	AnswersFrom, AnswersTo []string
+	Plan                   *spec.Plan // the new plan
+	Changes                []Change
+	// Lock is the new .zdgen.yaml, written last. LockOld is the one on disk.
+	Lock    spec.File
+	LockOld []byte
+}
+
+// Conflicts lists the paths left with conflict markers.
+func (u *Upgrade) Conflicts() []string {
+	var ps []string
+	for _, c := range u.Changes {
+		if c.Conflicts > 0 {
+			ps = append(ps, c.Path)
+		}
+	}
+	return ps
+}
+
+// Pending reports whether applying the upgrade would change anything on
+// disk, the lock included.
+func (u *Upgrade) Pending() bool {
+	for _, c := range u.Changes {
+		if c.Writes() {
+			return true
+		}
+	}
+	return u.LockChanged()
+}
+
+// LockChanged reports whether the new .zdgen.yaml differs from the one on
+// disk.
+func (u *Upgrade) LockChanged() bool { return !bytes.Equal(u.LockOld, u.Lock.Content) }
+
+// Disk reads one repository file by its slash-separated path: its content,
+// or ok=false when it does not exist. An error wrapping ErrNotRegular (a
+// symbolic link, a directory) skips that file: the upgrade reports it and
+// leaves it alone.
+type Disk func(path string) (content []byte, ok bool, err error)
+
+// ErrNotRegular is a repository path that is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
+// PlanUpgrade decides, file by file, how to bring a repository generated
+// with old (its parsed .zdgen.yaml, whose bytes are lockOld) to this zdgen's
+// templates and the answers a, three-way:
+//
+//   - base: what old.Version generated for old.Answers, rebuilt from that
+//     version's frozen templates and checked against the lock's checksums;
+//   - ours: the file on disk, as its owner left it;
+//   - theirs: what this version generates for a.
+//
+// The new lock records the new render's checksums (not the merged files'),
+// so the next upgrade's base is exactly this render and a second upgrade
+// changes nothing.
+func PlanUpgrade(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk) (*Upgrade, error) {
+	if err := checkLock(old); err != nil {
+		return nil, err
+	}
+	base, err := rebuildBase(old)
+	if err != nil {
+		return nil, err
+	}
+	if err := spec.CheckFields(a); err != nil {
+		return nil, err
+	}
+	plan, err := spec.NewPlan(a)
+	if err != nil {
+		return nil, err
+	}
+	rendered, err := render.Render(plan)
+	if err != nil {
+		return nil, err
+	}
+	next := byPath(rendered)
+	// The lock says who owns a file: the template's default, or the owner's
+	// own choice of `owner: user` in .zdgen.yaml, which sticks.
+	owner := map[string]string{}
+	for _, lf := range old.Files {
+		owner[lf.Path] = lf.Owner
+	}
+
+	paths := map[string]bool{}
+	for p := range base {
+		paths[p] = true
+	}
+	for p := range next {
+		paths[p] = true
+	}
+	u := &Upgrade{From: old.Version, To: render.Version, Plan: plan, LockOld: lockOld, ModuleFrom: old.Answers.Module, ModuleTo: a.Module}
+	for _, f := range spec.Fields {
+		if was, is := f.Get(&old.Answers), f.Get(&a); was != is {
+			u.AnswersFrom = append(u.AnswersFrom, f.Key+"="+was)
+			u.AnswersTo = append(u.AnswersTo, f.Key+"="+is)
+		}
+	}
+	// Conflict labels: the versions, and the answers when they change (with
+	// the same version on both sides, the answers are the only difference).
+	baseLabel, nextLabel := "zdgen "+old.Version, "zdgen "+render.Version
+	if len(u.AnswersTo) > 0 {
+		baseLabel += " (" + strings.Join(u.AnswersFrom, ", ") + ")"
+		nextLabel += " (" + strings.Join(u.AnswersTo, ", ") + ")"
+	}
+	for _, p := range sortedKeys(paths) {
+		b, inBase := base[p]
+		n, inNext := next[p]
+		d, onDisk, err := disk(p)
+		if errors.Is(err, ErrNotRegular) {
+			u.Changes = append(u.Changes, Change{Path: p, Outcome: Skipped, OldExists: true, NewExists: true})
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		c := Change{Path: p, Old: d, OldExists: onDisk, New: d, NewExists: onDisk, Mode: n.Mode}
+		switch {
+		case inBase && owner[p] == spec.OwnerUser:
+			c.Outcome = Yours
+			if inNext && !bytes.Equal(b.Content, n.Content) {
+				c.Outcome = YoursBehind
+			}
+		case inBase && inNext:
+			c = decide(c, b.Content, n.Content, baseLabel, nextLabel)
+		case inBase: // no longer generated
+			switch {
+			case !onDisk:
+				c.Outcome = Unchanged
+			case bytes.Equal(d, b.Content):
+				c.Outcome, c.New, c.NewExists = Removed, nil, false
+			default:
+				c.Outcome = KeptObsolete
+			}
+		default: // new in this version
+			switch {
+			case !onDisk:
+				c.Outcome, c.New, c.NewExists = Added, n.Content, true
+			case bytes.Equal(d, n.Content):
+				c.Outcome = Unchanged
+			case n.Owner == spec.OwnerUser:
+				c.Outcome = Yours
+			default:
+				c.New, c.Conflicts = Merge3(nil, d, n.Content, "yours", "(none)", nextLabel)
+				c.Outcome = AddConflict
+			}
+		}
+		u.Changes = append(u.Changes, c)
+	}
+	// A new module path: the owner's files import the old one's packages
+	// (gRPC handlers.go imports the API package), so move those imports;
+	// and imports the owner added to a file zdgen generates, which the
+	// merge keeps as the owner wrote them.
+	for i := range u.Changes {
+		switch c := u.Changes[i]; {
+		case (c.Outcome == Yours || c.Outcome == YoursBehind) && c.OldExists:
+			if err := u.MoveImports(c.Path, c.Old); err != nil {
+				return nil, err
+			}
+		case c.Outcome == Kept || c.Outcome == Merged:
+			if err := u.MoveImports(c.Path, c.New); err != nil {
+				return nil, err
+			}
+		}
+	}
+	unlisted(u.Changes)
+
+	l := spec.NewLock(render.Version, plan, rendered[:0:0])
+	for _, f := range rendered {
+		if f.Path == spec.LockPath {
+			continue
+		}
+		o := f.Owner
+		if owner[f.Path] == spec.OwnerUser {
+			o = spec.OwnerUser
+		}
+		l.Files = append(l.Files, spec.LockFile{Path: f.Path, SHA256: f.Sum(), Owner: o})
+	}
+	if u.Lock, err = l.File(); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// unlisted fills in, for each file no longer generated but kept, the other
+// files that named it (by its path relative to theirs: kustomization.yaml
+// lists pdb.yaml, skaffold.yaml deploy/k8s/pdb.yaml) before the upgrade
+// and no longer do after it.
+func unlisted(cs []Change) {
+	for i, c := range cs {
+		if c.Outcome != KeptObsolete {
+			continue
+		}
+		for _, o := range cs {
+			ref, err := filepath.Rel(filepath.FromSlash(path.Dir(o.Path)), filepath.FromSlash(c.Path))
+			if err != nil || !o.OldExists || !o.NewExists {
+				continue
+			}
+			ref = filepath.ToSlash(ref)
+			if bytes.Contains(o.Old, []byte(ref)) && !bytes.Contains(o.New, []byte(ref)) {
+				cs[i].Unlisted = append(cs[i].Unlisted, o.Path)
+			}
+		}
+	}
+}
+
+// decide handles a file both the base and the new version generate; the
+// labels name them in conflict markers.
+func decide(c Change, base, next []byte, baseLabel, nextLabel string) Change {
+	d := c.Old
+	// Generated code (the gRPC .pb.go files) names the tools that wrote it;
+	// after `make proto` those lines say protoc's version where zdgen's
+	// say zdgen's. They are not the owner's change: compare and merge as
+	// if the owner's file had the base's (or the new render's) lines.
+	asBase, asNext := withVersionsOf(c.Path, d, base), withVersionsOf(c.Path, d, next)
+	_, _, c.Generated = versionLines(c.Path, next)
+	switch {
+	case !c.OldExists:
+		c.Outcome = StaysDeleted
+	case bytes.Equal(d, next):
+		c.Outcome = Unchanged
+	case bytes.Equal(d, base):
+		c.Outcome, c.New = Updated, next
+	case bytes.Equal(asNext, next), bytes.Equal(base, next):
+		c.Outcome = Kept
+	case bytes.Equal(asBase, base):
+		c.Outcome, c.New = Updated, next
+	default:
+		c.New, c.Conflicts = Merge3(base, asBase, next, "yours", baseLabel, nextLabel)
+		c.Outcome = Merged
+		if c.Conflicts > 0 {
+			c.Outcome = Conflict
+		}
+	}
+	return c
+}
+
+// checkLock refuses a lock this zdgen cannot rebuild a base from.
+func checkLock(l spec.Lock) error {
+	switch {
+	case l.Generator != "zdgen":
+		return &LockError{fmt.Sprintf("generator is %q, not zdgen", l.Generator)}
+	case !templates.Valid(l.Version):
+		return &LockError{fmt.Sprintf("version %q is not a zdgen version", l.Version)}
+	case templates.Compare(l.Version, render.Version) > 0:
+		return &LockError{fmt.Sprintf("written by zdgen %s, newer than this zdgen (templates %s): install zdgen %s or later to upgrade this repository", l.Version, render.Version, l.Version)}
+	}
+	if _, err := templates.ForVersion(l.Version); err != nil {
+		return &LockError{err.Error()}
+	}
+	return nil
+}
+
+// rebuildBase renders what the lock's version generated for its answers
+// and checks it file by file against the recorded checksums: a base that
+// differs would blame the owner for the generator's changes, or the other
+// way round.
+func rebuildBase(l spec.Lock) (map[string]spec.File, error) {
+	err := spec.CheckFields(l.Answers)
+	var p *spec.Plan
+	if err == nil {
+		p, err = spec.NewPlan(l.Answers)
+	}
+	if err != nil {
+		return nil, &LockError{fmt.Sprintf("its answers are not valid (%v): was it edited by hand? Change answers with zdgen upgrade --set", err)}
+	}
+	files, err := render.RenderVersion(l.Version, p)
+	if err != nil {
+		return nil, err
+	}
+	base := byPath(files)
+	recorded := map[string]string{}
+	for _, lf := range l.Files {
+		recorded[lf.Path] = lf.SHA256
+	}
+	var bad []string
+	for p, f := range base {
+		if recorded[p] != f.Sum() {
+			bad = append(bad, p)
+		}
+	}
+	for p := range recorded {
+		if _, ok := base[p]; !ok {
+			bad = append(bad, p)
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return nil, &LockError{fmt.Sprintf("zdgen %s's templates with the recorded answers do not give the recorded checksums (%s): the lock is corrupt or was edited; restore it from version control", l.Version, strings.Join(bad, ", "))}
+	}
+	return base, nil
+}
+
+// byPath indexes rendered files by path, leaving out the lock.
+func byPath(files []spec.File) map[string]spec.File {
+	m := map[string]spec.File{}
+	for _, f := range files {
+		if f.Path != spec.LockPath {
+			m[f.Path] = f
+		}
+	}
+	return m
+}
+
+func sortedKeys(m map[string]bool) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
