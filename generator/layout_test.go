@@ -1,0 +1,89 @@
+package generator_test
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// rooms lists, for each package of zdgen's own, the zdgen packages it may
+// import (outside its tests). Work flows one way — spec, render, write —
+// with upgrade and rehearse beside it, and only the command sees them all.
+// A new import that crosses a room is a design change: make it here, on
+// purpose, with the README's Architecture section.
+var rooms = map[string][]string{
+	"templates":             nil,
+	"generator/spec":        nil,
+	"generator/render":      {"generator/spec", "templates"},
+	"generator/write":       {"generator/spec"},
+	"generator/upgrade":     {"generator/spec", "generator/render", "generator/write", "templates"},
+	"generator":             {"generator/spec", "generator/render"},
+	"rehearse":              {"generator/spec"},
+	"rehearse/kube":         {"generator/spec", "rehearse"},
+	"internal/chromiumtest": nil,
+}
+
+const module = "github.com/zdgen/zdgen/"
+
+// TestRoomsImportOneWay reads the imports of every non-test Go file in the
+// rooms above and fails on an import the table does not allow; in
+// particular rehearse reads the spec of a service, never its renderer.
+func TestRoomsImportOneWay(t *testing.T) {
+	root := ".."
+	for dir, allowed := range rooms {
+		files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Errorf("%s: no Go files (%v): the table names a package that moved", dir, err)
+			continue
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range af.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				rel, ok := strings.CutPrefix(p, module)
+				if !ok || slices.Contains(allowed, rel) {
+					continue
+				}
+				t.Errorf("%s imports %s: %s may import only %v", filepath.ToSlash(f), rel, dir, allowed)
+			}
+		}
+	}
+}
+
+// TestRoomsCoverEveryPackage keeps the table complete: a new package of
+// zdgen's (outside cmd/, examples/ and the test rigs) must say where it
+// sits.
+func TestRoomsCoverEveryPackage(t *testing.T) {
+	root := ".."
+	for _, top := range []string{"generator", "rehearse", "templates", "internal"} {
+		err := filepath.WalkDir(filepath.Join(root, top), func(p string, d os.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return err
+			}
+			if d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			goFiles, _ := filepath.Glob(filepath.Join(p, "*.go"))
+			hasCode := slices.ContainsFunc(goFiles, func(f string) bool { return !strings.HasSuffix(f, "_test.go") })
+			rel, _ := filepath.Rel(root, p)
+			if _, listed := rooms[filepath.ToSlash(rel)]; hasCode && !listed {
+				t.Errorf("package %s is not in the rooms table of layout_test.go", filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
