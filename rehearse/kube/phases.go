@@ -99,18 +99,15 @@ func (c *cluster) pause(ctx context.Context, d time.Duration) error {
 	if c.noPause {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return wait(ctx, d)
 }
 
-func (c *cluster) sleep(ctx context.Context) error {
-	t := time.NewTimer(c.poll)
+// sleep waits one poll interval.
+func (c *cluster) sleep(ctx context.Context) error { return wait(ctx, c.poll) }
+
+// wait returns after d, or when ctx ends first.
+func wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
