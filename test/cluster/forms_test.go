@@ -214,19 +214,30 @@ func terminate(t *testing.T, d *deployment, work time.Duration) termination {
 	if sigterm.IsZero() {
 		t.Fatalf("pod %s: the service never logged its shutdown:\n%s", pod.Name, out)
 	}
-	expected := deleted.Add(preStop + drain)
+	// expected is the timing model's exit (reported); due is the one the
+	// exit is checked against: the drain runs from the SIGTERM the kubelet
+	// actually sent, so counting from the deletion would charge the hook's
+	// start-up lag (checked on its own below) twice.
+	expected, due := deleted.Add(preStop+drain), sigterm.Add(drain)
 	if work > 0 {
 		end := <-requestEnd
 		if end.After(expected) {
 			expected = end
 		}
+		if end.After(due) {
+			due = end
+		}
 	}
 	m := termination{sigterm: sigterm.Sub(deleted), exit: exit.Sub(deleted), expected: expected.Sub(deleted)}
-	if off := m.sigterm - preStop; off < 0 || off > 500*time.Millisecond {
-		t.Errorf("pod %s: SIGTERM %.2fs after deletion, want the preStop's %s (+0.5s): the hook did not run as written", pod.Name, m.sigterm.Seconds(), preStop)
+	// SIGTERM before the hook's end would be the bug this guards against, so
+	// that bound is strict. After it, an exec hook starts through containerd
+	// and runc, which on a loaded 2-core node has taken up to 0.8 s: 1.5 s
+	// still tells a hook that ran as written from one that slept longer.
+	if off := m.sigterm - preStop; off < 0 || off > 1500*time.Millisecond {
+		t.Errorf("pod %s: SIGTERM %.2fs after deletion, want the preStop's %s (+1.5s): the hook did not run as written", pod.Name, m.sigterm.Seconds(), preStop)
 	}
-	if off := m.exit - m.expected; off < -500*time.Millisecond || off > 500*time.Millisecond {
-		t.Errorf("pod %s: exited %.2fs after deletion, want %.2fs +-0.5s\n%s", pod.Name, m.exit.Seconds(), m.expected.Seconds(), out)
+	if off := exit.Sub(due); off < -500*time.Millisecond || off > 500*time.Millisecond {
+		t.Errorf("pod %s: exited %.2fs after deletion, want %.2fs (SIGTERM + drain, or the request's end) +-0.5s\n%s", pod.Name, m.exit.Seconds(), due.Sub(deleted).Seconds(), out)
 	}
 	return m
 }
