@@ -236,6 +236,10 @@ func (w *Workload) resolve() error {
 	if w.WorkMax, err = w.envDuration("WORK_MAX"); err != nil {
 		return err
 	}
+	// With tracing, the last step of the shutdown: the final span export.
+	if w.Flush, err = w.envDuration("TRACE_FLUSH_TIMEOUT"); err != nil {
+		return err
+	}
 	for _, name := range []string{"PORT", "HEALTH_PORT"} {
 		v, ok := w.env(name)
 		if !ok {

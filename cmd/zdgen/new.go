@@ -78,6 +78,9 @@ refused even with --force: use zdgen upgrade there.`,
 			usage += fmt.Sprintf(" (default %s)", def)
 		}
 		f.String(fd.Key, "", usage)
+		if fd.Bool {
+			f.Lookup(fd.Key).NoOptDefVal = "true" // --metrics alone means true
+		}
 		if len(fd.Choices) > 0 {
 			choices := fd.Choices
 			_ = cmd.RegisterFlagCompletionFunc(fd.Key, func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -192,7 +195,7 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spe
 	if p == nil && !yes {
 		var missing []string
 		for _, f := range spec.Fields {
-			if _, ok := given[f.Key]; !ok && !f.Optional() {
+			if _, ok := given[f.Key]; !ok && !f.Optional() && (f.Applies == nil || f.Applies(&spec.Answers{})) {
 				missing = append(missing, flagName(f.Key))
 			}
 		}
@@ -203,7 +206,10 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spe
 	var a spec.Answers
 	for _, f := range spec.Fields {
 		def := f.Default(&a)
-		if recorded != nil {
+		applies := f.Applies == nil || f.Applies(&a)
+		// A recorded answer is the default unless it no longer applies
+		// (the flush timeout of tracing just turned off, or on).
+		if recorded != nil && (f.Applies == nil || applies && f.Applies(recorded)) {
 			def = f.Get(recorded)
 		}
 		v, ok := given[f.Key]
@@ -215,7 +221,7 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spe
 			continue
 		case f.Key == "name" && (p == nil || yes):
 			return a, usageError{fmt.Errorf("missing NAME: zdgen new NAME")}
-		case p == nil || yes || f.Override():
+		case p == nil || yes || f.Override() || !applies:
 			v = def
 		default:
 			// Each answer is checked alone and against the answers before

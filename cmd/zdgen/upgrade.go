@@ -163,10 +163,10 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 // with --interactive. The service's name and protocol are fixed: changing
 // them is a different service.
 func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.Answers) (spec.Answers, error) {
-	given := map[string]string{}
-	for _, f := range spec.Fields {
-		given[f.Key] = f.Get(&recorded)
-	}
+	// The fixed name and protocol, and what --set gives; every other
+	// answer keeps its recorded value (or its default, when it no longer
+	// applies).
+	given := map[string]string{"name": recorded.Name, "protocol": recorded.Protocol}
 	set := map[string]string{}
 	for _, kv := range o.set {
 		k, v, ok := strings.Cut(kv, "=")
@@ -183,7 +183,7 @@ func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.A
 		given[k] = v
 	}
 	if !o.interactive {
-		return resolveAnswers(given, nil, true, nil)
+		return resolveAnswers(given, nil, true, &recorded)
 	}
 	p := e.prompter
 	if p == nil {
@@ -193,11 +193,7 @@ func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.A
 		return spec.Answers{}, usageError{errors.New("--interactive needs a terminal; without one, change answers with --set key=value")}
 	}
 	// Asked: everything but the fixed name and protocol and what --set gave.
-	fixed := map[string]string{"name": recorded.Name, "protocol": recorded.Protocol}
-	for k, v := range set {
-		fixed[k] = v
-	}
-	return resolveAnswers(fixed, p, false, &recorded)
+	return resolveAnswers(given, p, false, &recorded)
 }
 
 func printOutcomes(w io.Writer, u *upgrade.Upgrade, verb string) {

@@ -22,6 +22,12 @@ const (
 	ProtocolGRPC = "grpc"
 )
 
+// Tracing exporters. "none" links no tracing code at all.
+const (
+	TracingNone = "none"
+	TracingOTLP = "otlp" // OTLP over HTTP/protobuf, configured by OTEL_* variables
+)
+
 // PreStop forms. "auto" lets the plan choose by Kubernetes version.
 const (
 	PreStopAuto  = "auto"
@@ -45,11 +51,21 @@ type Answers struct {
 	HealthPort  int    `json:"health-port"`
 	PreStop     string `json:"prestop"`
 
+	// Telemetry. Metrics are on unless turned off; traces are exported
+	// only when asked, to an OTLP collector named by the standard OTEL_*
+	// environment variables.
+	Metrics        bool   `json:"metrics"`
+	ServiceMonitor bool   `json:"service-monitor"` // a Prometheus Operator ServiceMonitor (needs metrics)
+	Tracing        string `json:"tracing"`         // none or otlp
+
 	// The timing model's inputs (playbook §4).
 	PropagationLag Duration `json:"propagation-lag"` // L: how long routers take to stop sending to a terminating pod
 	MaxRequest     Duration `json:"max-request"`     // R: the longest request the service must finish
 	StartupTime    Duration `json:"startup-time"`    // S: the longest the service may take to become ready
 	DrainDelay     Duration `json:"drain-delay"`     // in-process drain after SIGTERM, answering with Connection: close
+	// TraceFlush bounds the last step of the shutdown, the export of the
+	// spans still buffered (tracing otlp only; 0 otherwise).
+	TraceFlush Duration `json:"trace-flush-timeout,omitempty"`
 
 	// Optional overrides of derived numbers; zero means "derive it". An
 	// override that breaks a rule is rejected, naming the rule.
@@ -139,6 +155,8 @@ func Defaults(name string) Answers {
 		Port:           8080,
 		HealthPort:     8081,
 		PreStop:        PreStopAuto,
+		Metrics:        true,
+		Tracing:        TracingNone,
 		PropagationLag: Duration(5 * time.Second),
 		MaxRequest:     Duration(10 * time.Second),
 		StartupTime:    Duration(10 * time.Second),

@@ -41,6 +41,13 @@ type Field struct {
 	Default func(a *Answers) string
 	Get     func(a *Answers) string
 	Set     func(a *Answers, v string) error // parses and checks this field alone
+	// Bool fields take true or false; a flag given alone (--metrics) means
+	// true.
+	Bool bool
+	// Applies, when set, says whether the field means anything given the
+	// answers before it; a field that does not apply is not asked and
+	// keeps its default (trace-flush-timeout without tracing).
+	Applies func(a *Answers) bool
 }
 
 // Fields lists every answer in the order prompts ask for them.
@@ -149,6 +156,53 @@ var Fields = []Field{
 		Set:     intSetter("health-port", 1024, 65535, "the container runs as non-root with every capability dropped, so it cannot bind a port below 1024", func(a *Answers) *int { return &a.HealthPort }),
 	},
 	{
+		Key: "metrics", Prompt: "Prometheus metrics",
+		Help:    "serve /metrics on the health port: requests, latency, in-flight, the shutdown's phase and drain counters, Go runtime and process",
+		Choices: []string{"true", "false"}, Bool: true,
+		Default: func(*Answers) string { return "true" },
+		Get:     func(a *Answers) string { return strconv.FormatBool(a.Metrics) },
+		Set:     boolSetter("metrics", func(a *Answers) *bool { return &a.Metrics }),
+	},
+	{
+		Key: "service-monitor", Prompt: "Prometheus Operator ServiceMonitor",
+		Help:    "add a ServiceMonitor that scrapes /metrics (needs the Prometheus Operator's CRDs in the cluster, and metrics)",
+		Choices: []string{"false", "true"}, Bool: true,
+		Default: func(*Answers) string { return "false" },
+		Get:     func(a *Answers) string { return strconv.FormatBool(a.ServiceMonitor) },
+		Set: func(a *Answers, v string) error {
+			if err := boolSetter("service-monitor", func(a *Answers) *bool { return &a.ServiceMonitor })(a, v); err != nil {
+				return err
+			}
+			if a.ServiceMonitor && !a.Metrics {
+				return &InputError{"service-monitor", v, "needs metrics: a ServiceMonitor scrapes /metrics, which metrics=false leaves out"}
+			}
+			return nil
+		},
+		Applies: func(a *Answers) bool { return a.Metrics },
+	},
+	{
+		Key: "tracing", Prompt: "Tracing",
+		Help:    "none, or otlp: OpenTelemetry traces exported over OTLP/HTTP to the collector OTEL_EXPORTER_OTLP_ENDPOINT names, flushed as the shutdown's last step",
+		Choices: []string{TracingNone, TracingOTLP},
+		Default: func(*Answers) string { return TracingNone },
+		Get:     func(a *Answers) string { return a.Tracing },
+		Set: func(a *Answers, v string) error {
+			if v != TracingNone && v != TracingOTLP {
+				return &InputError{"tracing", v, "must be none or otlp"}
+			}
+			a.Tracing = v
+			// The flush timeout follows: its default when tracing turns
+			// on, nothing when it is off.
+			switch {
+			case v == TracingNone:
+				a.TraceFlush = 0
+			case a.TraceFlush == 0:
+				a.TraceFlush = Duration(defaultTraceFlush)
+			}
+			return nil
+		},
+	},
+	{
 		Key: "propagation-lag", Prompt: "Endpoint propagation lag",
 		Help:    "how long routers (kube-proxy, ingress, cloud LB) keep sending to a terminating pod; 5s suits kube-proxy, raise it behind cloud load balancers",
 		Default: func(*Answers) string { return "5s" },
@@ -198,6 +252,36 @@ var Fields = []Field{
 		Set: durationSetter("drain-delay", 0, 5*time.Minute, func(a *Answers) *Duration { return &a.DrainDelay }),
 	},
 	{
+		Key: "trace-flush-timeout", Prompt: "Trace flush timeout",
+		Help: "tracing otlp: how long the last step of the shutdown may spend exporting buffered spans; it is added to the grace period, and a collector that does not answer costs no more than this",
+		Default: func(a *Answers) string {
+			if a.Tracing == TracingOTLP {
+				return defaultTraceFlush.String()
+			}
+			return "0s"
+		},
+		Get: func(a *Answers) string { return a.TraceFlush.String() },
+		Set: func(a *Answers, v string) error {
+			d, err := parseDuration(v)
+			if err != nil {
+				return &InputError{"trace-flush-timeout", v, err.Error()}
+			}
+			if a.Tracing != TracingOTLP {
+				if d != 0 {
+					return &InputError{"trace-flush-timeout", v, "applies only with tracing otlp"}
+				}
+				a.TraceFlush = 0
+				return nil
+			}
+			if err := checkDuration("trace-flush-timeout", d, time.Second, time.Minute); err != nil {
+				return err
+			}
+			a.TraceFlush = d
+			return nil
+		},
+		Applies: func(a *Answers) bool { return a.Tracing == TracingOTLP },
+	},
+	{
 		Key: "shutdown-timeout", Prompt: "Shutdown timeout",
 		Help:    "how long in-flight requests get after the drain; derived from max-request unless set",
 		Default: func(*Answers) string { return "0s" },
@@ -206,7 +290,7 @@ var Fields = []Field{
 	},
 	{
 		Key: "grace-period", Prompt: "terminationGracePeriodSeconds",
-		Help:    "derived from preStop + drain + shutdown timeout + margin unless set",
+		Help:    "derived from preStop + drain + shutdown timeout + trace flush + margin unless set",
 		Default: func(*Answers) string { return "0s" },
 		Get:     func(a *Answers) string { return a.GracePeriod.String() },
 		Set:     durationSetter("grace-period", 0, 2*time.Hour, func(a *Answers) *Duration { return &a.GracePeriod }),
@@ -348,6 +432,21 @@ func intSetter(key string, lo, hi int, why string, field func(*Answers) *int) fu
 			return &InputError{key, v, rule}
 		}
 		*field(a) = n
+		return nil
+	}
+}
+
+// defaultTraceFlush bounds the final span export: a collector in the
+// cluster answers in milliseconds, and a batch of spans is small.
+const defaultTraceFlush = 2 * time.Second
+
+func boolSetter(key string, field func(*Answers) *bool) func(*Answers, string) error {
+	return func(a *Answers, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return &InputError{key, v, "must be true or false"}
+		}
+		*field(a) = b
 		return nil
 	}
 }

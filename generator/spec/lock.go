@@ -92,7 +92,11 @@ func ParseLock(b []byte) (Lock, error) {
 		return fail(err)
 	}
 	l := rest.Lock
-	if err := setAnswers(&l.Answers, given); err != nil {
+	// An answer the lock does not record takes its default: the
+	// repository was generated before that answer existed (metrics came
+	// with templates 0.5.0), and an upgrade gives it what a new service
+	// gets.
+	if l.Answers, err = Resolve(given); err != nil {
 		return fail(fmt.Errorf("answers: %w", err))
 	}
 	return l, nil

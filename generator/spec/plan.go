@@ -20,9 +20,14 @@ type Plan struct {
 	Checks    Checks    `json:"checks"` // what each probe asks
 	Service   Service   `json:"service"`
 	Proto     *Proto    `json:"proto,omitempty"` // gRPC only
+	// ModuleSet names the generated go.mod's dependency set: the protocol,
+	// then "-metrics" and "-otlp" for what the answers add (e.g.
+	// "http-metrics"). "http" alone needs nothing but the standard library.
+	ModuleSet string `json:"moduleSet"`
 
 	DrainDelaySeconds      int `json:"drainDelaySeconds"`      // in-process, after SIGTERM
 	ShutdownTimeoutSeconds int `json:"shutdownTimeoutSeconds"` // Shutdown's deadline, then Close
+	TraceFlushSeconds      int `json:"traceFlushSeconds"`      // the final span export's bound; 0 without tracing
 	MarginSeconds          int `json:"marginSeconds"`
 	GracePeriodSeconds     int `json:"terminationGracePeriodSeconds"`
 	MaxSurge               int `json:"maxSurge"`
@@ -133,6 +138,7 @@ func NewPlan(a Answers) (*Plan, error) {
 	}
 	p := &Plan{Answers: a, MarginSeconds: marginSeconds, Toolchain: toolchains[a.Protocol]}
 	p.Image = planImage(a)
+	p.ModuleSet = moduleSet(a)
 	if p.PreStop, err = planPreStop(a, minor, p.Image.BinaryPath); err != nil {
 		return nil, err
 	}
@@ -157,6 +163,10 @@ func NewPlan(a Answers) (*Plan, error) {
 	p.WorkMaxSeconds = R
 
 	t.Shutdown = seconds(p.ShutdownTimeoutSeconds)
+	if a.Tracing == TracingOTLP {
+		p.TraceFlushSeconds = a.TraceFlush.Seconds()
+		t.Flush = seconds(p.TraceFlushSeconds)
+	}
 	p.GracePeriodSeconds = int(t.GraceNeeded() / time.Second)
 	if a.GracePeriod != 0 {
 		p.GracePeriodSeconds = a.GracePeriod.Seconds()
@@ -220,6 +230,17 @@ func planService(a Answers, minor int, binary string) (Service, Checks) {
 	}
 }
 
+func moduleSet(a Answers) string {
+	s := a.Protocol
+	if a.Metrics {
+		s += "-metrics"
+	}
+	if a.Tracing == TracingOTLP {
+		s += "-otlp"
+	}
+	return s
+}
+
 func planImage(a Answers) Image {
 	img := Image{Ref: a.BaseImage, Kind: "custom", UID: nativeUID, BinaryPath: "/" + a.Name}
 	if ref, ok := baseImages[a.BaseImage]; ok {
@@ -280,7 +301,12 @@ func (p *Plan) derive() []Derived {
 	if p.MaxConnectionAgeSeconds > 0 {
 		add("MAX_CONNECTION_AGE", fmt.Sprintf("%ds", p.MaxConnectionAgeSeconds), "clients reconnect about this often (±10 %), so HTTP/2 connections rebalance onto new pods behind a ClusterIP; the grace after it is WORK_MAX, so no call is cut")
 	}
-	add("terminationGracePeriodSeconds", p.GracePeriodSeconds, fmt.Sprintf(">= preStop %ds + drain %ds + shutdown timeout %ds + margin %ds: SIGKILL never lands on planned work", p.PreStop.Seconds, p.DrainDelaySeconds, p.ShutdownTimeoutSeconds, p.MarginSeconds))
+	if p.TraceFlushSeconds > 0 {
+		add("TRACE_FLUSH_TIMEOUT", fmt.Sprintf("%ds", p.TraceFlushSeconds), "the shutdown's last step: spans still buffered are exported, or dropped when the collector does not answer in time, so a slow collector never delays the exit longer")
+		add("terminationGracePeriodSeconds", p.GracePeriodSeconds, fmt.Sprintf(">= preStop %ds + drain %ds + shutdown timeout %ds + trace flush %ds + margin %ds: SIGKILL never lands on planned work", p.PreStop.Seconds, p.DrainDelaySeconds, p.ShutdownTimeoutSeconds, p.TraceFlushSeconds, p.MarginSeconds))
+	} else {
+		add("terminationGracePeriodSeconds", p.GracePeriodSeconds, fmt.Sprintf(">= preStop %ds + drain %ds + shutdown timeout %ds + margin %ds: SIGKILL never lands on planned work", p.PreStop.Seconds, p.DrainDelaySeconds, p.ShutdownTimeoutSeconds, p.MarginSeconds))
+	}
 	add("readinessProbe", probeText(p.Readiness), fmt.Sprintf("fails within %ds of a problem; gates traffic to new pods", p.Readiness.Window()))
 	add("livenessProbe", probeText(p.Liveness), fmt.Sprintf("period = 3 x readiness window (%ds), so a pod leaves rotation long before it is restarted; served on the health port, so it passes until exit", p.Readiness.Window()))
 	add("startupProbe", probeText(p.Startup), fmt.Sprintf("window %ds >= startup time S (%s): liveness cannot kill a slow start", p.Startup.Window(), a.StartupTime))

@@ -9,7 +9,8 @@ import (
 // starts when the preStop hook does (while the pod's endpoint is being
 // removed), SIGTERM follows the hook, the service keeps serving for the
 // drain delay and then finishes in-flight work within its shutdown
-// timeout. NewPlan derives the manifests' numbers with these rules; zdgen
+// timeout; last, with tracing, it exports the spans still buffered within
+// the trace flush timeout. NewPlan derives the manifests' numbers with these rules; zdgen
 // rehearse checks a repository's manifests, perhaps edited since, with the
 // same ones.
 type Termination struct {
@@ -17,21 +18,26 @@ type Termination struct {
 	PreStop  time.Duration // how long the preStop hook holds SIGTERM back; 0 without one
 	Drain    time.Duration // in-process drain delay after SIGTERM
 	Shutdown time.Duration // the shutdown deadline for in-flight work
+	Flush    time.Duration // the bound on the final span export; 0 without tracing
 	Margin   time.Duration // slack before SIGKILL
 }
 
 // GraceNeeded is the shortest terminationGracePeriodSeconds under which
 // SIGKILL never lands on planned work.
 func (t Termination) GraceNeeded() time.Duration {
-	return t.PreStop + t.Drain + t.Shutdown + t.Margin
+	return t.PreStop + t.Drain + t.Shutdown + t.Flush + t.Margin
 }
 
 // CheckGrace says, with the numbers, why grace is too short; nil if it is
 // long enough.
 func (t Termination) CheckGrace(grace time.Duration) error {
 	if need := t.GraceNeeded(); grace < need {
-		return fmt.Errorf("must be >= preStop %s + drain %s + shutdown timeout %s + margin %s = %s: the grace clock starts before preStop and SIGKILL ends whatever is still running",
-			secs(t.PreStop), secs(t.Drain), secs(t.Shutdown), secs(t.Margin), secs(need))
+		flush := ""
+		if t.Flush > 0 {
+			flush = " + trace flush " + secs(t.Flush)
+		}
+		return fmt.Errorf("must be >= preStop %s + drain %s + shutdown timeout %s%s + margin %s = %s: the grace clock starts before preStop and SIGKILL ends whatever is still running",
+			secs(t.PreStop), secs(t.Drain), secs(t.Shutdown), flush, secs(t.Margin), secs(need))
 	}
 	return nil
 }

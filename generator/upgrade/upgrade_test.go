@@ -240,7 +240,7 @@ func TestUpgradeRefusesBadLocks(t *testing.T) {
 // The examples' locks as each frozen release wrote them: its templates must
 // rebuild exactly those files, or their owners could not upgrade.
 func TestFrozenReleaseRebuildsItsOutput(t *testing.T) {
-	for _, version := range []string{"0.1.0", "0.2.0", "0.3.0"} {
+	for _, version := range []string{"0.1.0", "0.2.0", "0.3.0", "0.4.0"} {
 		for _, name := range []string{"http-greeter", "grpc-worker"} {
 			b, err := os.ReadFile(filepath.Join("testdata", name+"-"+version+".zdgen.yaml"))
 			if err != nil {
