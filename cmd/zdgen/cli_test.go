@@ -156,8 +156,9 @@ func (s summary) paths() []string {
 // requiredFlags are the answers a pipeline must give without --yes.
 func requiredFlags() []string {
 	var fs []string
+	defaults := spec.Defaults("svc")
 	for _, f := range spec.Fields {
-		if !f.Optional() {
+		if !f.Optional() && f.AppliesTo(&defaults) {
 			fs = append(fs, flagName(f.Key))
 		}
 	}
@@ -277,7 +278,9 @@ func TestMissingAnswersWithoutTerminal(t *testing.T) {
 		args := []string{"new", "svc", "--output", dir}
 		for _, f := range spec.Fields {
 			if f.Key != "name" && !f.Optional() {
-				args = append(args, "--"+f.Key, f.Default(&spec.Answers{Name: "svc"}))
+				// --key=value: a boolean flag given alone means true, so
+				// --metrics true would read "true" as a second NAME.
+				args = append(args, "--"+f.Key+"="+f.Default(&spec.Answers{Name: "svc"}))
 			}
 		}
 		args = append(args, "--replicas", "2")
@@ -852,6 +855,40 @@ func TestExitCodes(t *testing.T) {
 	} {
 		if got := exitCode(c.err); got != c.code {
 			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.code)
+		}
+	}
+}
+
+// The telemetry answers as flags: a boolean flag alone means true, and
+// =false turns one off; the flush timeout reaches the plan's grace period;
+// the rules between them are exit 2 naming the answer.
+func TestTelemetryFlags(t *testing.T) {
+	code, out, errOut := zdgen(t, nil, "new", "svc", "--yes", "--dry-run", "--json", "--service-monitor", "--tracing", "otlp", "--trace-flush-timeout", "4s")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	s := parseSummary(t, out)
+	if a := s.Plan.Answers; !a.Metrics || !a.ServiceMonitor || a.Tracing != spec.TracingOTLP || a.TraceFlush.String() != "4s" {
+		t.Errorf("answers %+v", a)
+	}
+	if s.Plan.Grace != 5+2+10+4+5 {
+		t.Errorf("terminationGracePeriodSeconds %d, want preStop 5 + drain 2 + shutdown 10 + flush 4 + margin 5", s.Plan.Grace)
+	}
+	code, out, _ = zdgen(t, nil, "new", "svc", "--yes", "--dry-run", "--json", "--metrics=false")
+	if code != exitOK || parseSummary(t, out).Plan.Answers.Metrics {
+		t.Errorf("--metrics=false: exit %d, metrics still on", code)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--metrics=false", "--service-monitor"}, "service-monitor: \"true\": needs metrics"},
+		{[]string{"--trace-flush-timeout", "3s"}, "trace-flush-timeout: \"3s\": applies only with tracing otlp"},
+		{[]string{"--tracing", "zipkin"}, "tracing: \"zipkin\": must be none or otlp"},
+	} {
+		code, _, errOut := zdgen(t, nil, append([]string{"new", "svc", "--yes", "--dry-run"}, c.args...)...)
+		if code != exitUsage || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", c.args, code, errOut, c.want)
 		}
 	}
 }

@@ -194,8 +194,9 @@ func fileKind(m fs.FileMode) string {
 func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spec.Answers) (spec.Answers, error) {
 	if p == nil && !yes {
 		var missing []string
+		defaults := spec.Defaults("")
 		for _, f := range spec.Fields {
-			if _, ok := given[f.Key]; !ok && !f.Optional() && (f.Applies == nil || f.Applies(&spec.Answers{})) {
+			if _, ok := given[f.Key]; !ok && !f.Optional() && f.AppliesTo(&defaults) {
 				missing = append(missing, flagName(f.Key))
 			}
 		}
@@ -206,10 +207,10 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spe
 	var a spec.Answers
 	for _, f := range spec.Fields {
 		def := f.Default(&a)
-		applies := f.Applies == nil || f.Applies(&a)
+		applies := f.AppliesTo(&a)
 		// A recorded answer is the default unless it no longer applies
 		// (the flush timeout of tracing just turned off, or on).
-		if recorded != nil && (f.Applies == nil || applies && f.Applies(recorded)) {
+		if recorded != nil && applies && f.AppliesTo(recorded) {
 			def = f.Get(recorded)
 		}
 		v, ok := given[f.Key]

@@ -67,8 +67,9 @@ func (p *fakePrompter) Ask(f spec.Field, def string, check func(string) error) (
 // askedKeys are the questions `zdgen new` asks when nothing is given.
 func askedKeys() []string {
 	var keys []string
+	defaults := spec.Defaults("svc")
 	for _, f := range spec.Fields {
-		if !f.Override() {
+		if !f.Override() && f.AppliesTo(&defaults) {
 			keys = append(keys, f.Key)
 		}
 	}
@@ -121,7 +122,7 @@ func TestPromptsSkipGivenAnswers(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	want := []string{"protocol", "module", "description", "k8s-version", "propagation-lag", "max-request", "startup-time", "prestop", "drain-delay"}
+	want := []string{"protocol", "module", "description", "k8s-version", "metrics", "service-monitor", "tracing", "propagation-lag", "max-request", "startup-time", "prestop", "drain-delay"}
 	if strings.Join(p.asked, " ") != strings.Join(want, " ") {
 		t.Errorf("asked %v, want %v", p.asked, want)
 	}

@@ -130,8 +130,9 @@ func TestTerminal(t *testing.T) {
 // answer but the name (given) and the optional overrides.
 func askedFields() []spec.Field {
 	var fs []spec.Field
+	defaults := spec.Defaults("svc")
 	for _, f := range spec.Fields {
-		if f.Key != "name" && !f.Override() {
+		if f.Key != "name" && !f.Override() && f.AppliesTo(&defaults) {
 			fs = append(fs, f)
 		}
 	}

@@ -323,6 +323,10 @@ func FieldByKey(key string) (Field, bool) {
 	return Field{}, false
 }
 
+// AppliesTo reports whether the field means anything given answers a (see
+// Field.Applies).
+func (f Field) AppliesTo(a *Answers) bool { return f.Applies == nil || f.Applies(a) }
+
 // Optional reports whether a field may be left out even without --yes:
 // overrides whose zero value means "derive it", and free text.
 func (f Field) Optional() bool { return f.Override() || f.Key == "description" }

@@ -123,6 +123,19 @@ func TestValidation(t *testing.T) {
 		{[]string{"description=a\u2066b\u2069"}, "description", "U+2066"},
 		{[]string{"description=a\u200fb"}, "description", "bidirectional"},
 		{[]string{"description=a\u061cb"}, "description", "bidirectional"},
+		// telemetry: booleans; a ServiceMonitor needs metrics; the flush
+		// timeout means something only with tracing
+		{[]string{"metrics=false"}, "", ""},
+		{[]string{"metrics=maybe"}, "metrics", "true or false"},
+		{[]string{"service-monitor=true"}, "", ""},
+		{[]string{"metrics=false", "service-monitor=true"}, "service-monitor", "needs metrics"},
+		{[]string{"tracing=otlp"}, "", ""},
+		{[]string{"tracing=jaeger"}, "tracing", "none or otlp"},
+		{[]string{"tracing=otlp", "trace-flush-timeout=5s"}, "", ""},
+		{[]string{"trace-flush-timeout=5s"}, "trace-flush-timeout", "only with tracing otlp"},
+		{[]string{"tracing=otlp", "trace-flush-timeout=0s"}, "trace-flush-timeout", "1s to 1m0s"},
+		{[]string{"tracing=otlp", "trace-flush-timeout=1500ms"}, "trace-flush-timeout", "whole number of seconds"},
+		{[]string{"tracing=otlp", "grace-period=22s"}, "grace-period", "trace flush 2s"},
 	} {
 		_, err := set(t, c.in...)
 		name := strings.Join(c.in, " ")
@@ -231,5 +244,31 @@ func TestResolveBlamesTheAnswerADefaultCameFrom(t *testing.T) {
 	}
 	if a, err := Resolve(map[string]string{"name": "v1", "module": "example.com/svc"}); err != nil || a.Name != "v1" {
 		t.Errorf("v1 with a module path: %v", err)
+	}
+}
+
+// Turning tracing on gives the flush timeout its default; turning it off
+// clears it, so a lock never records a bound nothing uses.
+func TestTracingCarriesTheFlushTimeout(t *testing.T) {
+	a, err := set(t, "tracing=otlp")
+	if err != nil || a.TraceFlush.String() != "2s" {
+		t.Fatalf("tracing=otlp: flush %s, %v; want the default 2s", a.TraceFlush, err)
+	}
+	if a, err = set(t, "tracing=otlp", "trace-flush-timeout=4s", "tracing=none"); err != nil || a.TraceFlush != 0 {
+		t.Errorf("tracing off again: flush %s, %v; want 0", a.TraceFlush, err)
+	}
+}
+
+// A lock written before an answer existed gets that answer's default when
+// read: an upgrade gives the repository what a new service gets.
+func TestParseLockDefaultsMissingAnswers(t *testing.T) {
+	l, err := ParseLock([]byte("generator: zdgen\nversion: 0.2.0\nanswers:\n  name: old\n  protocol: grpc\n  replicas: 2\nfiles: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Defaults("old")
+	want.Protocol, want.Replicas = ProtocolGRPC, 2
+	if l.Answers != want {
+		t.Errorf("answers\n%+v\nwant\n%+v", l.Answers, want)
 	}
 }

@@ -22,6 +22,12 @@ func TestTerminationRules(t *testing.T) {
 	if err := term.CheckLag(); err != nil {
 		t.Errorf("preStop 5s + drain 2s against L 5s: %v", err)
 	}
+	// With tracing, the final span export is the last planned step.
+	traced := term
+	traced.Flush = 3 * s
+	if err := traced.CheckGrace(92 * s); err == nil || !strings.Contains(err.Error(), "shutdown timeout 78s + trace flush 3s + margin 5s = 93s") {
+		t.Errorf("grace 92s with a 3s flush: %v, want the flush in the sum", err)
+	}
 	term.PreStop = 0 // prestop none: the drain alone must cover L
 	if err := term.CheckLag(); err == nil || !strings.Contains(err.Error(), "preStop 0s + drain 2s must cover the propagation lag (preStop + drain >= L = 5s)") {
 		t.Errorf("no hook, drain 2s, L 5s: %v", err)
