@@ -21,7 +21,9 @@ import (
 )
 
 // matrix is a spread of answer sets that exercises every branch of the
-// templates: each base image kind, one and many replicas, each preStop form.
+// templates: each base image kind, one and many replicas, each preStop form,
+// and (the last four) metrics off, a ServiceMonitor and tracing for each
+// protocol. Other tests pick sets by index: append, do not insert.
 var matrix = [][]string{
 	nil,
 	{"base-image=scratch", "replicas=1", "k8s-version=1.29"},
@@ -31,6 +33,10 @@ var matrix = [][]string{
 	{"protocol=grpc"},
 	{"protocol=grpc", "name=orders-api", "module=github.com/acme/orders-api", "replicas=1", "k8s-version=1.23", "base-image=scratch", "port=9000", "health-port=9001"},
 	{"protocol=grpc", "replicas=6", "k8s-version=1.24", "prestop=none", "drain-delay=6s"},
+	{"metrics=false", "replicas=1"},
+	{"service-monitor=true", "tracing=otlp"},
+	{"protocol=grpc", "metrics=false", "tracing=otlp", "trace-flush-timeout=5s", "k8s-version=1.23"},
+	{"protocol=grpc", "service-monitor=true", "name=orders-api", "module=github.com/acme/orders-api", "port=9000", "health-port=9001"},
 }
 
 func renderSet(t *testing.T, kv ...string) (*spec.Plan, map[string][]byte) {
