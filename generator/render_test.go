@@ -6,11 +6,13 @@ import (
 	"go/format"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
+	"golang.org/x/mod/modfile"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -405,6 +407,42 @@ func TestLockReadsAnswersAsConfigDoes(t *testing.T) {
 		_, err := spec.ParseLock([]byte(c.lock))
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "JSON") {
 			t.Errorf("got %v; want %q", err, c.want)
+		}
+	}
+}
+
+// The README's Dependencies section lists exactly the modules the
+// generated go.mod requires directly, for every dependency set, and says
+// "standard library alone" only when go.mod requires nothing.
+func TestReadmeListsTheDirectRequirements(t *testing.T) {
+	for _, kv := range moduleSets {
+		_, files := renderSet(t, kv...)
+		mf, err := modfile.Parse("go.mod", files["go.mod"], nil)
+		if err != nil {
+			t.Fatalf("%v: go.mod: %v", kv, err)
+		}
+		var want []string
+		for _, r := range mf.Require {
+			if !r.Indirect {
+				want = append(want, r.Mod.Path)
+			}
+		}
+		_, section, ok := strings.Cut(string(files["README.md"]), "\n## Dependencies\n")
+		if !ok {
+			t.Fatalf("%v: the README has no Dependencies section", kv)
+		}
+		section, _, _ = strings.Cut(section, "\n## ")
+		var listed []string
+		for _, line := range strings.Split(section, "\n") {
+			if m, ok := strings.CutPrefix(line, "- `"); ok {
+				listed = append(listed, strings.TrimSuffix(m, "`"))
+			}
+		}
+		if !slices.Equal(listed, want) {
+			t.Errorf("%v: the README lists %v; go.mod requires %v", kv, listed, want)
+		}
+		if strings.Contains(section, "standard library alone") != (len(want) == 0) {
+			t.Errorf("%v: go.mod requires %v, and the README says:%s", kv, want, section)
 		}
 	}
 }
