@@ -1,6 +1,7 @@
 package rehearse
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/zdgen/zdgen/generator"
 	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/generator/write"
 )
 
 // copyRepo copies the parts of an example the rehearsal reads, so a test
@@ -168,35 +170,21 @@ func TestUnsetEnvIsTheServiceDefault(t *testing.T) {
 	}
 }
 
-// generateRepo writes what zdgen generates for the answers kv (key=value,
-// applied in order to the defaults for "orders") into a temporary
-// directory.
-func generateRepo(t *testing.T, kv ...string) string {
+// generateRepo writes what zdgen generates for the given answers (the
+// rest their defaults) into a temporary directory.
+func generateRepo(t *testing.T, given map[string]string) string {
 	t.Helper()
-	a := spec.Defaults("orders")
-	for _, pair := range kv {
-		k, v, _ := strings.Cut(pair, "=")
-		f, ok := spec.FieldByKey(k)
-		if !ok {
-			t.Fatalf("no field %q", k)
-		}
-		if err := f.Set(&a, v); err != nil {
-			t.Fatal(err)
-		}
+	a, err := spec.Resolve(given)
+	if err != nil {
+		t.Fatal(err)
 	}
 	_, files, err := generator.Generate(a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	for _, f := range files {
-		path := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, f.Content, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := write.Write(context.Background(), dir, files, false); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }
@@ -207,7 +195,7 @@ func generateRepo(t *testing.T, kv ...string) string {
 // the Deployment's own, longer TRACE_FLUSH_TIMEOUT outgrows; and without
 // the variable the service's default counts.
 func TestCheckCountsTheTraceFlush(t *testing.T) {
-	dir := generateRepo(t, "tracing=otlp")
+	dir := generateRepo(t, map[string]string{"name": "orders", "tracing": "otlp"})
 	w, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -252,7 +240,7 @@ func TestCheckCountsTheTraceFlush(t *testing.T) {
 // through the downward API; the local rehearsal resolves those variables
 // as the kubelet does, and still refuses any other valueFrom.
 func TestLoadResolvesThePodsNameAndNamespace(t *testing.T) {
-	dir := generateRepo(t, "tracing=otlp")
+	dir := generateRepo(t, map[string]string{"name": "orders", "tracing": "otlp"})
 	w, err := Load(dir)
 	if err != nil {
 		t.Fatalf("a generated tracing repository: %v", err)

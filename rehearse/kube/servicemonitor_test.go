@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/zdgen/zdgen/generator"
 	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/generator/write"
 )
 
 // A repository generated with service-monitor lists a ServiceMonitor in
@@ -16,26 +18,17 @@ import (
 // the operator's CRDs), while another kind it does not know is still
 // refused by name.
 func TestObjectsLeaveTheServiceMonitorOut(t *testing.T) {
-	a := spec.Defaults("greeter")
-	for k, v := range map[string]string{"service-monitor": "true"} {
-		f, _ := spec.FieldByKey(k)
-		if err := f.Set(&a, v); err != nil {
-			t.Fatal(err)
-		}
+	a, err := spec.Resolve(map[string]string{"name": "greeter", "service-monitor": "true"})
+	if err != nil {
+		t.Fatal(err)
 	}
 	_, files, err := generator.Generate(a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	for _, f := range files {
-		path := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, f.Content, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := write.Write(context.Background(), dir, files, false); err != nil {
+		t.Fatal(err)
 	}
 	o := options()
 	w, err := load(dir, o)
