@@ -52,6 +52,8 @@ var resources = map[string]string{
 	"Service":             "service",
 	"NetworkPolicy":       "networkpolicy.networking.k8s.io",
 	"PodDisruptionBudget": "poddisruptionbudget.policy",
+	// The Prometheus Operator's: run.sh installs its CRD.
+	"ServiceMonitor": "servicemonitor.monitoring.coreos.com",
 }
 
 // acceptsTree applies dir/deploy/k8s through its kustomization and checks
@@ -96,7 +98,9 @@ func (s apiServer) acceptsTree(t *testing.T, what, dir string) {
 }
 
 // Every generated tree of the wide matrix, and the committed examples, are
-// accepted by a real kube-apiserver with strict validation. The server is
+// accepted by a real kube-apiserver with strict validation; a
+// ServiceMonitor (service-monitor) is validated against the Prometheus
+// Operator's own CRD, which run.sh installs. The server is
 // the one test/apiserver/run.sh builds (1.34): it serves every field of
 // every target version's manifests, newer targets included, because the
 // forms zdgen chooses by version (native sleep preStop, native gRPC
@@ -204,6 +208,23 @@ func TestAPIServerRejectsBrokenManifests(t *testing.T) {
 			dig(t, obj, "spec", "template", "spec", "schedulingGroup")["podGroupName"] = "svc"
 		},
 		want: `strict decoding error: unknown field "spec.template.spec.schedulingGroup"`,
+	}, {
+		// The CRD's schema, not only its kind, is in force.
+		name: "ServiceMonitor interval the operator's schema refuses",
+		kv:   []string{"service-monitor=true"},
+		file: "servicemonitor.yaml",
+		breaks: func(t *testing.T, obj map[string]any) {
+			dig(t, obj, "spec", "endpoints", 0)["interval"] = "15 seconds"
+		},
+		want: `spec.endpoints[0].interval: Invalid value: "15 seconds"`,
+	}, {
+		name: "ServiceMonitor field the operator's schema lacks",
+		kv:   []string{"service-monitor=true"},
+		file: "servicemonitor.yaml",
+		breaks: func(t *testing.T, obj map[string]any) {
+			dig(t, obj, "spec", "endpoints", 0)["scrapeEvery"] = "15s"
+		},
+		want: `unknown field "spec.endpoints[0].scrapeEvery"`,
 	}, {
 		name: "accepted: PodDisruptionBudget selecting no pod",
 		file: "pdb.yaml",

@@ -6,11 +6,13 @@ import (
 	"go/format"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
+	"golang.org/x/mod/modfile"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -21,7 +23,9 @@ import (
 )
 
 // matrix is a spread of answer sets that exercises every branch of the
-// templates: each base image kind, one and many replicas, each preStop form.
+// templates: each base image kind, one and many replicas, each preStop form,
+// and (the last four) metrics off, a ServiceMonitor and tracing for each
+// protocol. Other tests pick sets by index: append, do not insert.
 var matrix = [][]string{
 	nil,
 	{"base-image=scratch", "replicas=1", "k8s-version=1.29"},
@@ -31,6 +35,10 @@ var matrix = [][]string{
 	{"protocol=grpc"},
 	{"protocol=grpc", "name=orders-api", "module=github.com/acme/orders-api", "replicas=1", "k8s-version=1.23", "base-image=scratch", "port=9000", "health-port=9001"},
 	{"protocol=grpc", "replicas=6", "k8s-version=1.24", "prestop=none", "drain-delay=6s"},
+	{"metrics=false", "replicas=1"},
+	{"service-monitor=true", "tracing=otlp"},
+	{"protocol=grpc", "metrics=false", "tracing=otlp", "trace-flush-timeout=5s", "k8s-version=1.23"},
+	{"protocol=grpc", "service-monitor=true", "name=orders-api", "module=github.com/acme/orders-api", "port=9000", "health-port=9001"},
 }
 
 func renderSet(t *testing.T, kv ...string) (*spec.Plan, map[string][]byte) {
@@ -399,6 +407,42 @@ func TestLockReadsAnswersAsConfigDoes(t *testing.T) {
 		_, err := spec.ParseLock([]byte(c.lock))
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "JSON") {
 			t.Errorf("got %v; want %q", err, c.want)
+		}
+	}
+}
+
+// The README's Dependencies section lists exactly the modules the
+// generated go.mod requires directly, for every dependency set, and says
+// "standard library alone" only when go.mod requires nothing.
+func TestReadmeListsTheDirectRequirements(t *testing.T) {
+	for _, kv := range moduleSets {
+		_, files := renderSet(t, kv...)
+		mf, err := modfile.Parse("go.mod", files["go.mod"], nil)
+		if err != nil {
+			t.Fatalf("%v: go.mod: %v", kv, err)
+		}
+		var want []string
+		for _, r := range mf.Require {
+			if !r.Indirect {
+				want = append(want, r.Mod.Path)
+			}
+		}
+		_, section, ok := strings.Cut(string(files["README.md"]), "\n## Dependencies\n")
+		if !ok {
+			t.Fatalf("%v: the README has no Dependencies section", kv)
+		}
+		section, _, _ = strings.Cut(section, "\n## ")
+		var listed []string
+		for _, line := range strings.Split(section, "\n") {
+			if m, ok := strings.CutPrefix(line, "- `"); ok {
+				listed = append(listed, strings.TrimSuffix(m, "`"))
+			}
+		}
+		if !slices.Equal(listed, want) {
+			t.Errorf("%v: the README lists %v; go.mod requires %v", kv, listed, want)
+		}
+		if strings.Contains(section, "standard library alone") != (len(want) == 0) {
+			t.Errorf("%v: go.mod requires %v, and the README says:%s", kv, want, section)
 		}
 	}
 }

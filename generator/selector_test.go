@@ -54,6 +54,24 @@ type manifests struct {
 	service    corev1.Service
 	policy     networkingv1.NetworkPolicy
 	pdb        *policyv1.PodDisruptionBudget // nil with one replica
+	monitor    *serviceMonitor               // nil without service-monitor
+}
+
+// serviceMonitor is the part of a Prometheus Operator ServiceMonitor that
+// zdgen writes. zdgen does not depend on the operator's Go types: the strict
+// decode into those, against their whole schema, is test/schema's; this
+// one is for the selector checks, and rejects any field it does not know.
+type serviceMonitor struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Selector  metav1.LabelSelector `json:"selector"`
+		Endpoints []struct {
+			Port     string `json:"port"`
+			Path     string `json:"path"`
+			Interval string `json:"interval"`
+		} `json:"endpoints"`
+	} `json:"spec"`
 }
 
 func decodeManifests(t *testing.T, kv []string) manifests {
@@ -66,6 +84,10 @@ func decodeManifests(t *testing.T, kv []string) manifests {
 	if b, ok := files["deploy/k8s/pdb.yaml"]; ok {
 		m.pdb = &policyv1.PodDisruptionBudget{}
 		strict(t, b, m.pdb)
+	}
+	if b, ok := files["deploy/k8s/servicemonitor.yaml"]; ok {
+		m.monitor = &serviceMonitor{}
+		strict(t, b, m.monitor)
 	}
 	return m
 }
@@ -84,6 +106,9 @@ func TestWideMatrixCoversEveryForm(t *testing.T) {
 		seen["k8s "+p.Answers.K8sVersion] = true
 		seen["preStop "+p.PreStop.Form] = true
 		seen[fmt.Sprintf("pdb %v", m.pdb != nil)] = true
+		seen[fmt.Sprintf("metrics %v", p.Answers.Metrics)] = true
+		seen[fmt.Sprintf("service-monitor %v", m.monitor != nil)] = true
+		seen["tracing "+p.Answers.Tracing+" "+p.Answers.Protocol] = true
 		switch h := c.ReadinessProbe.ProbeHandler; {
 		case h.HTTPGet != nil:
 			seen["probe httpGet"] = true
@@ -94,7 +119,9 @@ func TestWideMatrixCoversEveryForm(t *testing.T) {
 		}
 	}
 	want := []string{"protocol http", "protocol grpc", "image custom", "replicas 1", "replicas 2", "replicas 3", "replicas 10",
-		"preStop sleep", "preStop exec", "preStop none", "pdb true", "pdb false", "probe httpGet", "probe grpc", "probe exec"}
+		"preStop sleep", "preStop exec", "preStop none", "pdb true", "pdb false", "probe httpGet", "probe grpc", "probe exec",
+		"metrics true", "metrics false", "service-monitor true", "service-monitor false",
+		"tracing none http", "tracing otlp http", "tracing none grpc", "tracing otlp grpc"}
 	for _, image := range spec.BaseImageChoices {
 		want = append(want, "image "+image)
 	}
@@ -138,7 +165,9 @@ func labelSelector(t *testing.T, ls *metav1.LabelSelector) labels.Selector {
 // selector (the API server checks that one too), the Service (else it has
 // no endpoints and every request fails), the PodDisruptionBudget (else
 // node drains may evict every replica at once), the NetworkPolicy and the
-// pod anti-affinity that spreads replicas over nodes. The API server
+// pod anti-affinity that spreads replicas over nodes. The ServiceMonitor
+// finds the Service by its labels and scrapes a port the Service names
+// (else Prometheus finds no target and says nothing). The API server
 // checks none but the first, and kube-score only some.
 func TestSelectorsSelectThePods(t *testing.T) {
 	for _, kv := range wideMatrix() {
@@ -157,15 +186,31 @@ func TestSelectorsSelectThePods(t *testing.T) {
 				checks[fmt.Sprintf("pod anti-affinity term %d", i)] = selects(labelSelector(t, term.PodAffinityTerm.LabelSelector), pod)
 			}
 		}
+		if m.monitor != nil {
+			checks["ServiceMonitor"] = selects(labelSelector(t, &m.monitor.Spec.Selector), m.service.Labels)
+		}
 		for what, err := range checks {
 			if err != nil {
 				t.Errorf("%v: the %s selector: %v", kv, what, err)
 			}
 		}
-		// The Service sends traffic to a port the container declares.
-		target := m.service.Spec.Ports[0].TargetPort.StrVal
-		if !slices.ContainsFunc(m.deployment.Spec.Template.Spec.Containers[0].Ports, func(p corev1.ContainerPort) bool { return p.Name == target }) {
-			t.Errorf("%v: the Service's targetPort %q is not a container port", kv, target)
+		// The Service sends traffic to ports the container declares.
+		for _, sp := range m.service.Spec.Ports {
+			target := sp.TargetPort.StrVal
+			if !slices.ContainsFunc(m.deployment.Spec.Template.Spec.Containers[0].Ports, func(p corev1.ContainerPort) bool { return p.Name == target }) {
+				t.Errorf("%v: the Service's port %s targets %q, not a container port", kv, sp.Name, target)
+			}
+		}
+		if m.monitor == nil {
+			continue
+		}
+		if len(m.monitor.Spec.Endpoints) == 0 {
+			t.Errorf("%v: the ServiceMonitor scrapes no endpoint", kv)
+		}
+		for _, e := range m.monitor.Spec.Endpoints {
+			if !slices.ContainsFunc(m.service.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == e.Port }) {
+				t.Errorf("%v: the ServiceMonitor scrapes port %q, which the Service does not name", kv, e.Port)
+			}
 		}
 	}
 }

@@ -42,14 +42,15 @@ func (k *kubelet) newContainer(p *Pod) (*container, error) {
 		}
 		c.ports[cp.ContainerPort] = port
 	}
-	// The container's environment as the manifest writes it, with the
-	// ports moved to free ones on 127.0.0.1 and the drain turned off for a
-	// naive run (also where the manifest leaves it to the service's
-	// default).
+	// The container's environment as the manifest writes it, resolved as
+	// the kubelet does (the pod's name and namespace from the downward
+	// API, $(VAR) references), with the ports moved to free ones on
+	// 127.0.0.1 and the drain turned off for a naive run (also where the
+	// manifest leaves it to the service's default).
 	if k.naive {
 		c.env = append(c.env, "DRAIN_DELAY=0s")
 	}
-	for _, e := range k.w.Container.Env {
+	for _, e := range k.w.resolveEnv(p.Name) {
 		v := e.Value
 		switch e.Name {
 		case "PORT", "HEALTH_PORT":

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zdgen/zdgen/generator"
 	"github.com/zdgen/zdgen/generator/spec"
 )
 
@@ -228,27 +227,7 @@ func TestSleepLengths(t *testing.T) {
 func TestGeneratedExecCommandsRun(t *testing.T) {
 	for _, base := range []string{"distroless", "scratch", "alpine", "debian-slim", "registry.example.com/base/go:1.4"} {
 		for _, protocol := range []string{spec.ProtocolHTTP, spec.ProtocolGRPC} {
-			a := spec.Defaults("orders")
-			for k, v := range map[string]string{"base-image": base, "protocol": protocol, "k8s-version": "1.23"} {
-				f, _ := spec.FieldByKey(k)
-				if err := f.Set(&a, v); err != nil {
-					t.Fatal(err)
-				}
-			}
-			_, files, err := generator.Generate(a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			for _, f := range files {
-				path := filepath.Join(dir, filepath.FromSlash(f.Path))
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, f.Content, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			dir := generateRepo(t, map[string]string{"name": "orders", "base-image": base, "protocol": protocol, "k8s-version": "1.23"})
 			w, err := Load(dir)
 			if err != nil {
 				t.Errorf("%s on %s: %v", protocol, base, err)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -250,11 +251,68 @@ func (w *Workload) resolve() error {
 		}
 	}
 	for _, e := range w.Container.Env {
-		if e.ValueFrom != nil {
-			return fmt.Errorf("deployment.yaml: env %s uses valueFrom, which a rehearsal cannot resolve", e.Name)
+		if e.ValueFrom != nil && podField(e.ValueFrom) == "" {
+			return fmt.Errorf("deployment.yaml: env %s uses valueFrom, which a rehearsal cannot resolve (it resolves the pod's name and namespace only)", e.Name)
 		}
 	}
 	return nil
+}
+
+// podField is the downward-API field a variable takes, metadata.name or
+// metadata.namespace (tracing names the pod in its spans with them); ""
+// for any other source, which only a cluster can resolve.
+func podField(src *corev1.EnvVarSource) string {
+	if src == nil {
+		return ""
+	}
+	if f := src.FieldRef; f != nil && src.ResourceFieldRef == nil && src.ConfigMapKeyRef == nil && src.SecretKeyRef == nil &&
+		(f.FieldPath == "metadata.name" || f.FieldPath == "metadata.namespace") {
+		return f.FieldPath
+	}
+	return ""
+}
+
+// localNamespace is the namespace a local rehearsal's pods report through
+// the downward API: the one kubectl applies deploy/k8s to by default.
+const localNamespace = "default"
+
+// resolveEnv is the container's environment as the kubelet gives it to a
+// local pod named pod: the pod's name and namespace filled in from the
+// downward API, $(VAR) references expanded.
+func (w *Workload) resolveEnv(pod string) []corev1.EnvVar {
+	defined := map[string]string{}
+	var env []corev1.EnvVar
+	for _, e := range w.Container.Env {
+		v := expandEnv(e.Value, defined)
+		switch podField(e.ValueFrom) {
+		case "metadata.name":
+			v = pod
+		case "metadata.namespace":
+			v = localNamespace
+		}
+		defined[e.Name] = v
+		env = append(env, corev1.EnvVar{Name: e.Name, Value: v})
+	}
+	return env
+}
+
+// envRef is a $(VAR) reference in a variable's value, or the $$ that
+// escapes one.
+var envRef = regexp.MustCompile(`\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)`)
+
+// expandEnv expands v as the kubelet does: $(VAR) becomes the value of a
+// variable defined earlier in the list, $$ becomes $, and a reference to
+// anything else stays as written.
+func expandEnv(v string, defined map[string]string) string {
+	return envRef.ReplaceAllStringFunc(v, func(ref string) string {
+		if ref == "$$" {
+			return "$"
+		}
+		if val, ok := defined[ref[2:len(ref)-1]]; ok {
+			return val
+		}
+		return ref
+	})
 }
 
 // setReplicas sets the replica count and resolves maxSurge and

@@ -1,11 +1,16 @@
 package rehearse
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/generator/write"
 )
 
 // copyRepo copies the parts of an example the rehearsal reads, so a test
@@ -162,5 +167,107 @@ func TestUnsetEnvIsTheServiceDefault(t *testing.T) {
 	err = w.Check(5 * time.Second)
 	if !IsInputError(err) || !strings.Contains(err.Error(), "drain 2s + shutdown timeout 10s + margin 5s = 22s") {
 		t.Errorf("grace 12s without SHUTDOWN_TIMEOUT: Check = %v, want the grace rule with the defaults (22s)", err)
+	}
+}
+
+// generateRepo writes what zdgen generates for the given answers (the
+// rest their defaults) into a temporary directory.
+func generateRepo(t *testing.T, given map[string]string) string {
+	t.Helper()
+	a, err := spec.Resolve(given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, files, err := generator.Generate(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := write.Write(context.Background(), dir, files, false); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// With tracing the shutdown ends with the span flush, bounded by
+// TRACE_FLUSH_TIMEOUT: a grace period that covers preStop, drain and
+// shutdown but not the flush is refused, naming the flush; so is one that
+// the Deployment's own, longer TRACE_FLUSH_TIMEOUT outgrows; and without
+// the variable the service's default counts.
+func TestCheckCountsTheTraceFlush(t *testing.T) {
+	dir := generateRepo(t, map[string]string{"name": "orders", "tracing": "otlp"})
+	w, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Flush != 2*time.Second || w.Grace != 24*time.Second {
+		t.Fatalf("flush %s, grace %s; want the generated 2s and 24s", w.Flush, w.Grace)
+	}
+	if err := w.Check(5 * time.Second); err != nil {
+		t.Errorf("the generated manifests break a rule: %v", err)
+	}
+	refused := func(what string, want ...string) {
+		t.Helper()
+		w, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = w.Check(5 * time.Second)
+		if !IsInputError(err) {
+			t.Fatalf("%s: Check = %v, want an input error", what, err)
+		}
+		for _, s := range want {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%s: %q does not say %q", what, err, s)
+			}
+		}
+	}
+	editDeployment(t, dir, "terminationGracePeriodSeconds: 24", "terminationGracePeriodSeconds: 22")
+	refused("grace 22s", "terminationGracePeriodSeconds 22s is too short", "preStop 5s + drain 2s + shutdown timeout 10s + trace flush 2s + margin 5s = 24s")
+	editDeployment(t, dir, "terminationGracePeriodSeconds: 22", "terminationGracePeriodSeconds: 24")
+	editDeployment(t, dir, `            - name: TRACE_FLUSH_TIMEOUT
+              value: "2s"`, `            - name: TRACE_FLUSH_TIMEOUT
+              value: "9s"`)
+	refused("TRACE_FLUSH_TIMEOUT 9s", "trace flush 9s", "= 31s")
+	editDeployment(t, dir, `            - name: TRACE_FLUSH_TIMEOUT
+              value: "9s"
+`, "")
+	editDeployment(t, dir, "terminationGracePeriodSeconds: 24", "terminationGracePeriodSeconds: 23")
+	refused("no TRACE_FLUSH_TIMEOUT, grace 23s", "trace flush 2s", "= 24s")
+}
+
+// A generated tracing Deployment names the pod in OTEL_RESOURCE_ATTRIBUTES
+// through the downward API; the local rehearsal resolves those variables
+// as the kubelet does, and still refuses any other valueFrom.
+func TestLoadResolvesThePodsNameAndNamespace(t *testing.T) {
+	dir := generateRepo(t, map[string]string{"name": "orders", "tracing": "otlp"})
+	w, err := Load(dir)
+	if err != nil {
+		t.Fatalf("a generated tracing repository: %v", err)
+	}
+	env := map[string]string{}
+	for _, e := range w.resolveEnv("orders-1") {
+		env[e.Name] = e.Value
+	}
+	if got, want := env["OTEL_RESOURCE_ATTRIBUTES"], "k8s.pod.name=orders-1,k8s.namespace.name=default"; got != want {
+		t.Errorf("OTEL_RESOURCE_ATTRIBUTES = %q, want %q", got, want)
+	}
+	if env["PORT"] != "8080" || env["POD_NAME"] != "orders-1" {
+		t.Errorf("PORT %q, POD_NAME %q: want 8080 and orders-1", env["PORT"], env["POD_NAME"])
+	}
+	for v, want := range map[string]string{
+		"$(A)-$(B)":  "a-$(B)", // B is not defined (yet): left as written
+		"$$(A)":      "$(A)",
+		"cost: $$5":  "cost: $5",
+		"$(A":        "$(A",
+		"$(A)$(A)/x": "aa/x",
+	} {
+		if got := expandEnv(v, map[string]string{"A": "a"}); got != want {
+			t.Errorf("expandEnv(%q) = %q, want %q", v, got, want)
+		}
+	}
+	editDeployment(t, dir, "fieldPath: metadata.namespace", "fieldPath: spec.nodeName")
+	if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "POD_NAMESPACE uses valueFrom") {
+		t.Errorf("Load with spec.nodeName = %v, want an input error naming POD_NAMESPACE", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/templates"
+	"golang.org/x/mod/modfile"
 )
 
 // Version is the version of the generator's templates. It is recorded in
@@ -54,6 +55,9 @@ func renderFS(tfs fs.FS, p *spec.Plan, version string) ([]spec.File, error) {
 		return nil, err
 	}
 	data := templateData{Plan: p, Version: version}
+	if data.Requires, err = requires(tfs, sources, p, data); err != nil {
+		return nil, err
+	}
 	var files []spec.File
 	for _, src := range sources {
 		f, skip, err := renderOne(tfs, src, p, data)
@@ -76,11 +80,40 @@ func renderFS(tfs fs.FS, p *spec.Plan, version string) ([]spec.File, error) {
 	return files, nil
 }
 
-// templateData is what every template sees: the plan, and the generator
-// version for headers.
+// templateData is what every template sees: the plan, the generator
+// version for headers, and what the README lists of go.mod.
 type templateData struct {
 	*spec.Plan
 	Version string
+	// Requires are the module paths the generated go.mod requires
+	// directly, read from the go.mod this plan renders, so that the README
+	// cannot list other dependencies than the module has.
+	Requires []string
+}
+
+// requires renders go.mod and returns its direct requirements.
+func requires(tfs fs.FS, sources []string, p *spec.Plan, data templateData) ([]string, error) {
+	for _, src := range sources {
+		if path.Base(src) != "go.mod.tmpl" {
+			continue
+		}
+		f, _, err := renderOne(tfs, src, p, data)
+		if err != nil {
+			return nil, err
+		}
+		mf, err := modfile.ParseLax(f.Path, f.Content, nil)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", src, err)
+		}
+		var paths []string
+		for _, r := range mf.Require {
+			if !r.Indirect {
+				paths = append(paths, r.Mod.Path)
+			}
+		}
+		return paths, nil
+	}
+	return nil, nil
 }
 
 // collect lists the template sources for a protocol: common/ overlaid by

@@ -9,7 +9,9 @@
 # kube-apiserver and kubectl are built by build.sh from the versions pinned
 # in this folder's go.mod (with the node components that test/cluster runs),
 # once per machine, outside the checkout. etcd
-# is Debian's etcd-server (`apt-get install etcd-server`), or $ETCD.
+# is Debian's etcd-server (`apt-get install etcd-server`), or $ETCD. The
+# Prometheus Operator's ServiceMonitor CRD is installed before the command
+# runs, from the operator's module (`go mod download`).
 # Everything else (certificates, etcd's data, logs, the kubeconfig) lives in
 # a temporary directory that is removed on exit, with both servers stopped:
 # the API server first, so it never runs without its storage. (Ctrl-C stops
@@ -178,6 +180,24 @@ until "$kubectl" get --raw=/readyz >/dev/null 2>&1 &&
   sleep 0.2
 done
 say "ready in $(( $(date +%s) - started ))s: $("$kubectl" version | tr '\n' ' ')"
+
+# --- the Prometheus Operator's ServiceMonitor CRD ---------------------------------
+
+# With --service-monitor zdgen writes a ServiceMonitor; with the operator's
+# own CustomResourceDefinition installed, the server validates it against
+# the operator's schema as it validates the built-in kinds. The CRD comes
+# from the operator's main module through the module proxy (checked against
+# the checksum database); v0.94.0 is that module's newest release the proxy
+# serves (test/schema decodes with the v0.95.2 API types).
+prometheus_operator=v0.94.0
+say "installing the ServiceMonitor CRD of prometheus-operator $prometheus_operator"
+operator_dir=$(cd "$tmp" && go mod download -json "github.com/prometheus-operator/prometheus-operator@$prometheus_operator" |
+  sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || true
+crd=$operator_dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml
+[ -n "$operator_dir" ] && [ -f "$crd" ] || die "downloading prometheus-operator $prometheus_operator for its ServiceMonitor CRD"
+"$kubectl" create -f "$crd" >/dev/null || die "creating the ServiceMonitor CRD"
+"$kubectl" wait --for condition=established --timeout=60s crd/servicemonitors.monitoring.coreos.com >/dev/null ||
+  die "the ServiceMonitor CRD not established within 60 s"
 
 # --- the check ------------------------------------------------------------------
 

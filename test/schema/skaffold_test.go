@@ -14,12 +14,16 @@ import (
 )
 
 // answerSets cover both skaffold.yaml shapes (with and without the
-// PodDisruptionBudget), both protocols and non-default names and ports.
+// PodDisruptionBudget), both protocols, non-default names and ports, and
+// the manifests with and without a ServiceMonitor.
 var answerSets = []map[string]string{
 	{"name": "greeter"},
 	{"name": "solo", "replicas": "1"},
 	{"name": "orders-api", "module": "github.com/acme/orders-api", "port": "9000", "health-port": "9001", "replicas": "12"},
 	{"name": "worker", "protocol": "grpc"},
+	{"name": "watched", "service-monitor": "true", "tracing": "otlp"},
+	{"name": "watched-worker", "protocol": "grpc", "service-monitor": "true", "port": "9000", "health-port": "9001"},
+	{"name": "quiet", "metrics": "false"},
 }
 
 func render(t *testing.T, given map[string]string) map[string][]byte {
