@@ -302,7 +302,7 @@ func (p *Plan) derive() []Derived {
 		add("MAX_CONNECTION_AGE", fmt.Sprintf("%ds", p.MaxConnectionAgeSeconds), "clients reconnect about this often (±10 %), so HTTP/2 connections rebalance onto new pods behind a ClusterIP; the grace after it is WORK_MAX, so no call is cut")
 	}
 	if p.TraceFlushSeconds > 0 {
-		add("TRACE_FLUSH_TIMEOUT", fmt.Sprintf("%ds", p.TraceFlushSeconds), "the shutdown's last step: spans still buffered are exported, or dropped when the collector does not answer in time, so a slow collector never delays the exit longer")
+		add("TRACE_FLUSH_TIMEOUT", fmt.Sprintf("%ds", p.TraceFlushSeconds), "the shutdown's last step: spans still buffered are exported, or dropped when the collector does not answer in time, so a slow collector never delays the exit by more than this")
 		add("terminationGracePeriodSeconds", p.GracePeriodSeconds, fmt.Sprintf(">= preStop %ds + drain %ds + shutdown timeout %ds + trace flush %ds + margin %ds: SIGKILL never lands on planned work", p.PreStop.Seconds, p.DrainDelaySeconds, p.ShutdownTimeoutSeconds, p.TraceFlushSeconds, p.MarginSeconds))
 	} else {
 		add("terminationGracePeriodSeconds", p.GracePeriodSeconds, fmt.Sprintf(">= preStop %ds + drain %ds + shutdown timeout %ds + margin %ds: SIGKILL never lands on planned work", p.PreStop.Seconds, p.DrainDelaySeconds, p.ShutdownTimeoutSeconds, p.MarginSeconds))
