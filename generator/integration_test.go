@@ -52,9 +52,10 @@ func TestGeneratedServiceBuildsAndPassesItsTests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and tests generated modules")
 	}
-	// The defaults, a set with another name, module path and ports, and a
-	// gRPC service with exec probes.
-	for _, kv := range [][]string{matrix[0], matrix[4], matrix[6]} {
+	// The defaults, a set with another name, module path and ports, a
+	// gRPC service with exec probes, HTTP without metrics (the standard
+	// library alone), and each protocol with tracing.
+	for _, kv := range [][]string{matrix[0], matrix[4], matrix[6], matrix[8], matrix[9], matrix[10]} {
 		_, dir := writeSet(t, kv...)
 		if out := runIn(t, dir, "gofmt", "-l", "."); out != "" {
 			t.Errorf("%v: gofmt would change:\n%s", kv, out)
@@ -224,7 +225,7 @@ func TestGosec(t *testing.T) {
 		t.Skip("type-checks generated modules")
 	}
 	gosec := requireTool(t, "gosec")
-	for _, kv := range [][]string{matrix[0], matrix[5]} {
+	for _, kv := range [][]string{matrix[0], matrix[5], matrix[9], matrix[10]} {
 		_, dir := writeSet(t, kv...)
 		if !strings.Contains(runIn(t, dir, "cat", "Makefile"), "gosec -quiet -exclude-generated ./...") {
 			t.Fatal("the Makefile's lint target no longer runs gosec as this test does")

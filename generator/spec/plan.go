@@ -63,6 +63,10 @@ var toolchains = map[string]Toolchain{
 	ProtocolGRPC: {GoDirective: "1.26.0", BuilderImage: "golang:1.26"},
 }
 
+// otelGoDirective is the go line with tracing: OpenTelemetry-Go v1.47
+// needs Go 1.26, whatever the protocol.
+const otelGoDirective = "1.26.0"
+
 // Service is how the Kubernetes Service exposes the pods.
 type Service struct {
 	Port        int    `json:"port"`        // the Service's port
@@ -137,6 +141,9 @@ func NewPlan(a Answers) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{Answers: a, MarginSeconds: marginSeconds, Toolchain: toolchains[a.Protocol]}
+	if a.Tracing == TracingOTLP {
+		p.Toolchain.GoDirective = otelGoDirective
+	}
 	p.Image = planImage(a)
 	p.ModuleSet = moduleSet(a)
 	if p.PreStop, err = planPreStop(a, minor, p.Image.BinaryPath); err != nil {
