@@ -21,7 +21,8 @@ import (
 )
 
 // matrix is a spread of answer sets that exercises every branch of the
-// templates: each base image kind, one and many replicas, each preStop form.
+// templates: each base image kind, one and many replicas, each preStop form,
+// with metrics and without.
 var matrix = [][]string{
 	nil,
 	{"base-image=scratch", "replicas=1", "k8s-version=1.29"},
@@ -31,6 +32,8 @@ var matrix = [][]string{
 	{"protocol=grpc"},
 	{"protocol=grpc", "name=orders-api", "module=github.com/acme/orders-api", "replicas=1", "k8s-version=1.23", "base-image=scratch", "port=9000", "health-port=9001"},
 	{"protocol=grpc", "replicas=6", "k8s-version=1.24", "prestop=none", "drain-delay=6s"},
+	{"metrics=false"},
+	{"protocol=grpc", "metrics=false"},
 }
 
 func renderSet(t *testing.T, kv ...string) (*spec.Plan, map[string][]byte) {
