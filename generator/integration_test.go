@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,6 +200,12 @@ func TestGRPCServiceWithRealClients(t *testing.T) {
 	if report.Count != 300 || report.StatusCodes["OK"] != 300 || len(report.ErrorsByKind) != 0 {
 		t.Errorf("ghz: %d calls, status codes %v, errors %v; want 300 OK", report.Count, report.StatusCodes, report.ErrorsByKind)
 	}
+	// The health port serves /metrics beside the gRPC health service, and
+	// counts the calls under the names gRPC dashboards know.
+	works := fmt.Sprintf(`grpc_server_handled_total{grpc_code="OK",grpc_method="Work",grpc_service="%s.WorkService",grpc_type="unary"} 300`, p.Proto.Package)
+	if m := scrape(t, healthAddr); !strings.Contains(m, "\n"+works+"\n") {
+		t.Errorf("/metrics lacks %s:\n%s", works, m)
+	}
 
 	if err := svc.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -205,6 +213,9 @@ func TestGRPCServiceWithRealClients(t *testing.T) {
 	eventually("readiness NOT_SERVING after SIGTERM", func() bool { return probe(addr, spec.ReadinessService) == 4 })
 	if code := probe(healthAddr, spec.LivenessService); code != 0 {
 		t.Errorf("liveness during the drain: grpc-health-probe exit %d, want 0", code)
+	}
+	if m := scrape(t, healthAddr); !strings.Contains(m, "\n"+`shutdown_phase{phase="draining"} 1`+"\n") {
+		t.Errorf("/metrics during the drain does not say draining:\n%s", m)
 	}
 	svc.Process.Signal(syscall.SIGTERM) // a second signal ends the 30 s drain
 	select {
@@ -217,6 +228,21 @@ func TestGRPCServiceWithRealClients(t *testing.T) {
 	}
 }
 
+// scrape returns what a Prometheus scrape of addr's /metrics gets.
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s, %v", resp.Status, err)
+	}
+	return string(b)
+}
+
 // gosec, the Go security linter, finds nothing in generated code, run as
 // the generated Makefile's lint target runs it. (-exclude-generated skips
 // only protoc's output, which must stay byte-identical to protoc's.)
@@ -225,7 +251,7 @@ func TestGosec(t *testing.T) {
 		t.Skip("type-checks generated modules")
 	}
 	gosec := requireTool(t, "gosec")
-	for _, kv := range [][]string{matrix[0], matrix[5], matrix[9], matrix[10]} {
+	for _, kv := range [][]string{matrix[0], matrix[5], matrix[8], matrix[9], matrix[10]} {
 		_, dir := writeSet(t, kv...)
 		if !strings.Contains(runIn(t, dir, "cat", "Makefile"), "gosec -quiet -exclude-generated ./...") {
 			t.Fatal("the Makefile's lint target no longer runs gosec as this test does")

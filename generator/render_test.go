@@ -39,6 +39,7 @@ var matrix = [][]string{
 	{"service-monitor=true", "tracing=otlp"},
 	{"protocol=grpc", "metrics=false", "tracing=otlp", "trace-flush-timeout=5s", "k8s-version=1.23"},
 	{"protocol=grpc", "service-monitor=true", "name=orders-api", "module=github.com/acme/orders-api", "port=9000", "health-port=9001"},
+	{"protocol=grpc", "metrics=false"},
 }
 
 func renderSet(t *testing.T, kv ...string) (*spec.Plan, map[string][]byte) {

@@ -52,20 +52,19 @@ type Derived struct {
 
 // Toolchain is the Go the generated repository builds with.
 type Toolchain struct {
-	GoDirective  string `json:"goDirective"`  // go.mod's go line: the oldest Go that builds it
+	GoDirective  string `json:"goDirective"`  // the oldest Go that builds the service's own code: go.mod's go line, unless a dependency needs a newer one
 	BuilderImage string `json:"builderImage"` // the Dockerfile's build stage
 }
 
 // Toolchains by protocol. HTTP services need nothing newer than the older
 // of the two Go releases the Go team supports; grpc-go v1.85 needs 1.26.
+// Releases before 0.5.0 wrote GoDirective as go.mod's go line, so it must
+// not change; go mod tidy raises the go line of a dependency set that needs
+// a newer Go (client_golang v1.25 does), and go.mod.tmpl records that.
 var toolchains = map[string]Toolchain{
 	ProtocolHTTP: {GoDirective: "1.25.0", BuilderImage: "golang:1.26"},
 	ProtocolGRPC: {GoDirective: "1.26.0", BuilderImage: "golang:1.26"},
 }
-
-// otelGoDirective is the go line with tracing: OpenTelemetry-Go v1.47
-// needs Go 1.26, whatever the protocol.
-const otelGoDirective = "1.26.0"
 
 // Service is how the Kubernetes Service exposes the pods.
 type Service struct {
@@ -141,9 +140,6 @@ func NewPlan(a Answers) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{Answers: a, MarginSeconds: marginSeconds, Toolchain: toolchains[a.Protocol]}
-	if a.Tracing == TracingOTLP {
-		p.Toolchain.GoDirective = otelGoDirective
-	}
 	p.Image = planImage(a)
 	p.ModuleSet = moduleSet(a)
 	if p.PreStop, err = planPreStop(a, minor, p.Image.BinaryPath); err != nil {

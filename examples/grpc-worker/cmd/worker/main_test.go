@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -117,6 +119,40 @@ func loopback(listenAddr string) string {
 	return net.JoinHostPort("127.0.0.1", port)
 }
 
+// metric scrapes the service's /metrics, on the health port, and returns
+// one sample's value, the sample named as the text format writes it
+// (labels sorted by name). A missing sample fails the test.
+func (p *proc) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + p.health + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no sample %s in /metrics", name)
+	return 0
+}
+
+// wantMetrics fails the test for each sample that does not have its value.
+func (p *proc) wantMetrics(t *testing.T, when string, want map[string]float64) {
+	t.Helper()
+	for name, v := range want {
+		if got := p.metric(t, name); got != v {
+			t.Errorf("%s: %s = %v, want %v", when, name, got, v)
+		}
+	}
+}
+
 func dial(t *testing.T, addr string) *grpc.ClientConn {
 	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -167,6 +203,11 @@ func TestShutdownSequence(t *testing.T) {
 	if got := healthOf(t, conn, server.ReadinessService); got != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("readiness before SIGTERM = %s", got)
 	}
+	const works = `grpc_server_handled_total{grpc_code="OK",grpc_method="Work",grpc_service="worker.v1.WorkService",grpc_type="unary"}`
+	if err := work(conn, 0); err != nil {
+		t.Fatal(err)
+	}
+	p.wantMetrics(t, "before SIGTERM", map[string]float64{`shutdown_phase{phase="serving"}`: 1, works: 1})
 	slow := p.slowCall(t, conn, 6000)
 	sigterm := time.Now()
 	p.signal(t, syscall.SIGTERM)
@@ -184,11 +225,24 @@ func TestShutdownSequence(t *testing.T) {
 	if err := work(dial(t, p.addr), 0); err != nil {
 		t.Errorf("new connection during the drain: %v", err)
 	}
+	// A scrape during the drain sees it, and the calls it still serves.
+	p.wantMetrics(t, "during the drain", map[string]float64{
+		`shutdown_phase{phase="serving"}`:  0,
+		`shutdown_phase{phase="draining"}`: 1,
+		works:                              3,
+	})
 
 	p.waitLog(t, "shutdown: no longer accepting")
 	if got := healthOf(t, live, server.LivenessService); got != healthpb.HealthCheckResponse_SERVING {
 		t.Errorf("liveness while calls finish = %s, want SERVING", got)
 	}
+	// GracefulStop began with the slow call in flight, and sent a GOAWAY
+	// to each client connection: conn and the one dialled in the drain.
+	p.wantMetrics(t, "while calls finish", map[string]float64{
+		`shutdown_phase{phase="stopping"}`:  1,
+		"shutdown_in_flight_at_stop":        1,
+		"shutdown_connections_closed_total": 2,
+	})
 	if err := <-slow; err != nil {
 		t.Errorf("call in flight: %v, want success", err)
 	}

@@ -18,6 +18,9 @@
 // container mid-drain. grpc-go's health.Server.Shutdown would set every
 // service NOT_SERVING, liveness included; keeping liveness on its own
 // server avoids that.
+//
+// The health listener also serves /metrics (metrics.go), so scrapes go on
+// until the process exits and show each step above as it happens.
 package server
 
 import (
@@ -25,7 +28,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -56,11 +61,12 @@ type Server struct {
 	log       *slog.Logger
 	readiness *health.Server // on the service port
 	liveness  *health.Server // on the health port
+	metrics   *metrics       // served on the health port
 }
 
 // New returns a server that is not yet serving.
 func New(cfg config.Config, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, log: log, readiness: health.NewServer(), liveness: health.NewServer()}
+	s := &Server{cfg: cfg, log: log, readiness: health.NewServer(), liveness: health.NewServer(), metrics: newMetrics()}
 	for _, name := range []string{"", ReadinessService} {
 		s.readiness.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
 	}
@@ -68,8 +74,8 @@ func New(cfg config.Config, log *slog.Logger) *Server {
 }
 
 // GRPCServer builds the service's gRPC server: the API of handlers.go, the
-// health service (readiness) and reflection, behind the panic and logging
-// interceptors.
+// health service (readiness) and reflection, behind the metrics, panic and
+// logging interceptors.
 func (s *Server) GRPCServer() *grpc.Server {
 	srv := grpc.NewServer(
 		grpc.KeepaliveParams(keepalive.ServerParameters{
@@ -79,11 +85,17 @@ func (s *Server) GRPCServer() *grpc.Server {
 			// ...after their calls in flight finish: the longest call.
 			MaxConnectionAgeGrace: s.cfg.WorkMax,
 		}),
-		grpc.ChainUnaryInterceptor(s.recoverPanics, s.logCalls),
+		grpc.StatsHandler(s.metrics.api),
+		// Metrics outermost: a panic counts as the Internal error it becomes.
+		grpc.ChainUnaryInterceptor(s.metrics.api.calls.UnaryServerInterceptor(), s.recoverPanics, s.logCalls),
+		grpc.ChainStreamInterceptor(s.metrics.api.calls.StreamServerInterceptor()),
 	)
 	healthpb.RegisterHealthServer(srv, s.readiness)
 	reflection.Register(srv)
 	s.register(srv)
+	// Every method's series exist from the start, at 0, so rates and
+	// alerts work before the first call.
+	s.metrics.api.calls.InitializeMetrics(srv)
 	return srv
 }
 
@@ -93,6 +105,33 @@ func (s *Server) HealthServer() *grpc.Server {
 	srv := grpc.NewServer()
 	healthpb.RegisterHealthServer(srv, s.liveness)
 	return srv
+}
+
+// healthPort serves the health port: gRPC calls (the liveness probe, native
+// or exec) go to live, everything else to /metrics. One port speaks both:
+// HTTP/1.1 for Prometheus, and HTTP/2 without TLS for gRPC, whose clients
+// (the kubelet's probe too) speak it from the first byte, with no upgrade.
+// grpc.Server.ServeHTTP is grpc-go's way to serve through net/http; it
+// lacks some features of grpc-go's own transport, none of which a health
+// check uses.
+func (s *Server) healthPort(live *grpc.Server) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.handler())
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Protocols: &protocols,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+				live.ServeHTTP(w, r)
+				return
+			}
+			mux.ServeHTTP(w, r)
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
 }
 
 // recoverPanics turns a handler panic into an Internal error for that call;
@@ -128,10 +167,11 @@ func (s *Server) Run(ctx, abort context.Context) error {
 		return fmt.Errorf("health port: %w", err)
 	}
 	api, live := s.GRPCServer(), s.HealthServer()
+	health := s.healthPort(live)
 	serveErr := make(chan error, 2)
-	go func() { serveErr <- live.Serve(hln) }()
+	go func() { serveErr <- health.Serve(hln) }()
 	go func() { serveErr <- api.Serve(ln) }()
-	defer live.Stop() // liveness answers until the very end
+	defer health.Close() // liveness and /metrics answer until the very end
 
 	s.liveness.SetServingStatus(LivenessService, healthpb.HealthCheckResponse_SERVING)
 	s.log.Info("listening", "addr", ln.Addr().String(), "health_addr", hln.Addr().String())
@@ -162,6 +202,7 @@ func (s *Server) Run(ctx, abort context.Context) error {
 
 func (s *Server) shutdown(api *grpc.Server, abort context.Context, drain time.Duration) error {
 	start := time.Now()
+	s.metrics.drainBegins()
 	// Only the readiness server: Shutdown sets every service it knows
 	// NOT_SERVING, which is right here and would be wrong for liveness.
 	s.readiness.Shutdown()
@@ -172,11 +213,13 @@ func (s *Server) shutdown(api *grpc.Server, abort context.Context, drain time.Du
 		s.log.Info("shutdown: drain done", "phase", "drain", "took", since(start))
 	case <-abort.Done():
 		s.log.Warn("shutdown: second signal; stopping now", "phase", "abort", "took", since(start))
+		s.metrics.cutOff()
 		api.Stop()
 		return nil
 	}
 
 	stopStart := time.Now()
+	s.metrics.stopBegins() // before the log line: a scrape after it sees the stop
 	s.log.Info("shutdown: no longer accepting; waiting for calls in flight", "phase", "stop", "timeout", s.cfg.ShutdownTimeout.String())
 	stopped := make(chan struct{})
 	go func() {
@@ -190,9 +233,11 @@ func (s *Server) shutdown(api *grpc.Server, abort context.Context, drain time.Du
 		s.log.Info("shutdown: calls in flight done", "phase", "stop", "took", since(stopStart))
 	case <-timeout.C:
 		s.log.Warn("shutdown: calls in flight outlived the timeout; stopping them", "phase", "stop", "took", since(stopStart))
+		s.metrics.cutOff()
 		api.Stop()
 	case <-abort.Done():
 		s.log.Warn("shutdown: second signal; stopping now", "phase", "abort", "took", since(stopStart))
+		s.metrics.cutOff()
 		api.Stop()
 	}
 	s.log.Info("shutdown: complete", "phase", "exit", "took", since(start))

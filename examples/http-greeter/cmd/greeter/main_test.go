@@ -128,6 +128,40 @@ func loopback(listenAddr string) string {
 	return net.JoinHostPort("127.0.0.1", port)
 }
 
+// metric scrapes the service's /metrics, on the health port, and returns
+// one sample's value, the sample named as the text format writes it
+// (labels sorted by name). A missing sample fails the test.
+func (p *proc) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	resp, err := p.client.Get("http://" + p.health + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no sample %s in /metrics", name)
+	return 0
+}
+
+// wantMetrics fails the test for each sample that does not have its value.
+func (p *proc) wantMetrics(t *testing.T, when string, want map[string]float64) {
+	t.Helper()
+	for name, v := range want {
+		if got := p.metric(t, name); got != v {
+			t.Errorf("%s: %s = %v, want %v", when, name, got, v)
+		}
+	}
+}
+
 func (p *proc) get(t *testing.T, url string) *http.Response {
 	t.Helper()
 	resp, err := p.client.Get(url)
@@ -181,6 +215,9 @@ func TestShutdownSequence(t *testing.T) {
 	if got := p.get(t, "http://"+p.addr+"/readyz").StatusCode; got != 200 {
 		t.Fatalf("/readyz before SIGTERM = %d, want 200", got)
 	}
+	const works = `http_requests_total{code="200",method="GET",route="/work"}`
+	p.get(t, "http://"+p.addr+"/work?ms=0")
+	p.wantMetrics(t, "before SIGTERM", map[string]float64{`shutdown_phase{phase="serving"}`: 1, works: 1})
 	slow := p.slowRequest(t, 6000)
 	sigterm := time.Now()
 	p.signal(t, syscall.SIGTERM)
@@ -199,6 +236,14 @@ func TestShutdownSequence(t *testing.T) {
 	if got := p.get(t, "http://"+p.addr+"/work?ms=0").StatusCode; got != 200 {
 		t.Errorf("new request during the drain = %d, want 200 (routers may still send here)", got)
 	}
+	// A scrape during the drain sees it, the requests it still serves, and
+	// the connections it asked to close: the two responses above.
+	p.wantMetrics(t, "during the drain", map[string]float64{
+		`shutdown_phase{phase="serving"}`:   0,
+		`shutdown_phase{phase="draining"}`:  1,
+		works:                               2,
+		"shutdown_connections_closed_total": 2,
+	})
 
 	p.waitLog(t, "shutdown: no longer accepting")
 	if !refusesSoon(p.addr) {
@@ -207,6 +252,11 @@ func TestShutdownSequence(t *testing.T) {
 	if got := p.get(t, "http://"+p.health+"/livez").StatusCode; got != 200 {
 		t.Errorf("/livez while requests finish = %d, want 200", got)
 	}
+	// Shutdown began with the slow request in flight.
+	p.wantMetrics(t, "while requests finish", map[string]float64{
+		`shutdown_phase{phase="stopping"}`: 1,
+		"shutdown_in_flight_at_stop":       1,
+	})
 	if err := <-slow; err != nil {
 		t.Errorf("in-flight request: %v, want 200", err)
 	}

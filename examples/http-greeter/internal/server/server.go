@@ -15,6 +15,9 @@
 //
 // /livez is served on a listener of its own that stays open until Run
 // returns, so a liveness probe never restarts the container mid-drain.
+//
+// The health listener also serves /metrics (metrics.go), so scrapes go on
+// until the process exits and show each step above as it happens.
 package server
 
 import (
@@ -37,20 +40,23 @@ type Server struct {
 	log      *slog.Logger
 	ready    atomic.Bool // false before the listener is up and from SIGTERM on
 	draining atomic.Bool // true from SIGTERM on: responses close their connection
+	metrics  *metrics    // served on the health port
 }
 
 // New returns a server that is not yet ready.
 func New(cfg config.Config, log *slog.Logger) *Server {
-	return &Server{cfg: cfg, log: log}
+	return &Server{cfg: cfg, log: log, metrics: newMetrics()}
 }
 
 // Handler is the service's HTTP handler: the routes of handlers.go and
-// /readyz, wrapped as wrap says.
+// /readyz, wrapped as wrap says and measured (instrument.go).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /readyz", s.readyz)
 	s.routes(mux)
-	return s.wrap(mux)
+	h := s.wrap(mux)
+	h = s.metrics.api.instrument(h)
+	return h
 }
 
 // wrap puts what every route gets around h, in one handler (it runs on
@@ -73,6 +79,7 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 		// them.
 		if s.draining.Load() {
 			w.Header().Set("Connection", "close")
+			s.metrics.closedPolitely.Inc()
 		}
 		if s.log.Enabled(r.Context(), slog.LevelDebug) {
 			s.log.Debug("request", "method", r.Method, "path", r.URL.Path)
@@ -89,12 +96,14 @@ const MaxBodyBytes = 1 << 20
 
 // HealthHandler serves /livez: it answers 200 as long as the process runs.
 // It must not depend on downstream systems or on the drain.
+// It serves /metrics too, for as long.
 func (s *Server) HealthHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	mux.Handle("GET /metrics", s.metrics.handler())
 	return mux
 }
 
@@ -186,6 +195,7 @@ func (s *Server) Run(ctx, abort context.Context) error {
 
 func (s *Server) shutdown(api *http.Server, abort context.Context, drain time.Duration) error {
 	start := time.Now()
+	s.metrics.drainBegins()
 	s.ready.Store(false)
 	s.draining.Store(true)
 	s.log.Info("shutdown: not ready; draining", "phase", "drain", "drain_delay", drain.String())
@@ -195,10 +205,12 @@ func (s *Server) shutdown(api *http.Server, abort context.Context, drain time.Du
 		s.log.Info("shutdown: drain done", "phase", "drain", "took", since(start))
 	case <-abort.Done():
 		s.log.Warn("shutdown: second signal; closing every connection now", "phase", "abort", "took", since(start))
+		s.metrics.cutOff()
 		return api.Close()
 	}
 
 	stopStart := time.Now()
+	s.metrics.stopBegins() // before the log line: a scrape after it sees the stop
 	s.log.Info("shutdown: no longer accepting; waiting for in-flight requests", "phase", "stop", "timeout", s.cfg.ShutdownTimeout.String())
 	api.SetKeepAlivesEnabled(false) // only now: idle connections close as Shutdown begins
 	sctx, cancel := context.WithTimeout(abort, s.cfg.ShutdownTimeout)
@@ -206,6 +218,7 @@ func (s *Server) shutdown(api *http.Server, abort context.Context, drain time.Du
 	if err := api.Shutdown(sctx); err != nil {
 		// Shutdown gives up with connections still open: end them.
 		s.log.Warn("shutdown: in-flight requests outlived the timeout; closing them", "phase", "stop", "error", err.Error(), "took", since(stopStart))
+		s.metrics.cutOff()
 		if cerr := api.Close(); cerr != nil && !errors.Is(cerr, http.ErrServerClosed) {
 			return cerr
 		}

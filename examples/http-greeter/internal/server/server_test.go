@@ -139,3 +139,64 @@ func TestLivezIgnoresTheDrain(t *testing.T) {
 		t.Errorf("/livez while draining = %d, want 200", rec.Code)
 	}
 }
+
+// Requests are counted by route (the pattern, not the path), method and
+// code; those no route took share one route label; the duration histogram
+// and the in-flight gauge follow.
+func TestRequestsAreMeasured(t *testing.T) {
+	s, ts := newTest(t)
+	for _, target := range []string{"GET /work?ms=1", "GET /work", "POST /work", "PUT /work", "GET /nowhere", "BREW /work"} {
+		method, path, _ := strings.Cut(target, " ")
+		do(t, method, ts.URL+path)
+	}
+	m := s.metrics.handler()
+	for name, want := range map[string]float64{
+		`http_requests_total{code="200",method="GET",route="/work"}`:       2,
+		`http_requests_total{code="200",method="POST",route="/work"}`:      1,
+		`http_requests_total{code="405",method="PUT",route="unmatched"}`:   1,
+		`http_requests_total{code="404",method="GET",route="unmatched"}`:   1,
+		`http_requests_total{code="405",method="OTHER",route="unmatched"}`: 1,
+		`http_request_duration_seconds_count{method="GET",route="/work"}`:  2,
+		"http_requests_in_flight": 0,
+	} {
+		if got := sample(t, m, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// Each response of the drain that asks its client to close the connection
+// is counted; responses before the drain are not.
+func TestConnectionCloseIsCounted(t *testing.T) {
+	s, ts := newTest(t)
+	do(t, "GET", ts.URL+"/readyz")
+	s.draining.Store(true)
+	do(t, "GET", ts.URL+"/readyz")
+	do(t, "GET", ts.URL+"/work")
+	if got := sample(t, s.metrics.handler(), "shutdown_connections_closed_total"); got != 2 {
+		t.Errorf("connections closed = %v, want 2", got)
+	}
+}
+
+// Measuring a response hides none of its writer's abilities: a handler can
+// still flush (to stream), and the code it sent is the one counted.
+func TestMeasuredHandlersCanStream(t *testing.T) {
+	s := New(config.Defaults(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := s.metrics.api.instrument(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		if _, ok := w.(http.Flusher); !ok {
+			t.Error("the measured writer is no http.Flusher")
+		}
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("flush: %v", err)
+		}
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if !rec.Flushed {
+		t.Error("the response was not flushed")
+	}
+	if got := sample(t, s.metrics.handler(), `http_requests_total{code="202",method="GET",route="unmatched"}`); got != 1 {
+		t.Errorf("202 answers counted = %v, want 1", got)
+	}
+}
