@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -178,6 +179,7 @@ func terminate(t *testing.T, d *deployment, work time.Duration) termination {
 	logs := make(chan []byte, 1)
 	go func() { logs <- readAll(stream) }()
 
+	phases := scrapePhases(pod)
 	deleted := time.Now()
 	if err := d.n.client.CoreV1().Pods(d.ns).Delete(ctx(t), pod.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -229,6 +231,17 @@ func terminate(t *testing.T, d *deployment, work time.Duration) termination {
 		}
 	}
 	m := termination{sigterm: sigterm.Sub(deleted), exit: exit.Sub(deleted), expected: expected.Sub(deleted)}
+	// /metrics, on the health port, answered through the drain: scrapes
+	// saw the pod serving, then draining, and with a request outlasting
+	// the drain, stopping.
+	seen := <-phases
+	want := []string{"serving", "draining"}
+	if work > drain/2 {
+		want = append(want, "stopping")
+	}
+	if got := strings.Join(seen, " "); !strings.HasPrefix(got, strings.Join(want, " ")) {
+		t.Errorf("pod %s: /metrics showed the phases %q while it terminated, want %q first", pod.Name, got, want)
+	}
 	// SIGTERM before the hook's end would be the bug this guards against, so
 	// that bound is strict. After it, an exec hook starts through containerd
 	// and runc, which on a loaded 2-core node has taken up to 0.8 s: 1.5 s
@@ -265,4 +278,37 @@ func call(t *testing.T, d *deployment, pod *corev1.Pod, work time.Duration) time
 		t.Errorf("a %s request to %s during the drain: %s", work, addr, resp.Status)
 	}
 	return time.Now()
+}
+
+// scrapePhases scrapes a pod's /metrics on its health port (by pod IP)
+// every 100 ms until it stops answering, and sends the shutdown phases it
+// saw, in order, each once.
+func scrapePhases(pod corev1.Pod) <-chan []string {
+	var port int32
+	for _, p := range pod.Spec.Containers[0].Ports {
+		if p.Name == "health" {
+			port = p.ContainerPort
+		}
+	}
+	url := fmt.Sprintf("http://%s:%d/metrics", pod.Status.PodIP, port)
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: time.Second}
+	out := make(chan []string, 1)
+	go func() {
+		var seen []string
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			resp, err := client.Get(url)
+			if err != nil {
+				break // the listener is gone: the process has exited
+			}
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			for _, phase := range []string{"serving", "draining", "stopping"} {
+				if bytes.Contains(body, []byte(`shutdown_phase{phase="`+phase+`"} 1`)) && (len(seen) == 0 || seen[len(seen)-1] != phase) {
+					seen = append(seen, phase)
+				}
+			}
+		}
+		out <- seen
+	}()
+	return out
 }
