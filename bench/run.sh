@@ -29,6 +29,12 @@ say "build zdgen"
 go build -trimpath -ldflags "-s -w" -o "$work/zdgen" ./cmd/zdgen
 "$work/zdgen" new svc --yes --output "$work/http" >/dev/null
 "$work/zdgen" new svc --yes --protocol grpc --output "$work/grpc" >/dev/null
+# The serving benchmark's other variants: without metrics (the service as
+# it was before them), and with tracing as well.
+for kind in http grpc; do
+  "$work/zdgen" new svc --yes --protocol $kind --metrics=false --output "$work/$kind-plain" >/dev/null
+  "$work/zdgen" new svc --yes --protocol $kind --tracing otlp --output "$work/$kind-otlp" >/dev/null
+done
 
 say "the cookiecutter baseline: the same HTTP tree as a cookiecutter template"
 python3 - "$work/http" "$work/cc" <<'PY'
@@ -79,11 +85,15 @@ done
 for kind in http grpc; do
   (cd "$work/$kind" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/$kind-svc" ./cmd/svc &&
     CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/$kind-bare" ./cmd/bare)
+  for v in plain otlp; do
+    (cd "$work/$kind-$v" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/$kind-$v-svc" ./cmd/svc)
+  done
 done
+CGO_ENABLED=0 go build -o "$work/otlp-sink" bench/otlp-sink.go
 
-# serve KIND BINARY PORT: start a server, wait until it answers.
+# serve KIND BINARY PORT [VAR=VALUE...]: start a server, wait until it answers.
 serve() {
-  PORT=$3 HEALTH_PORT=$(($3 + 1)) taskset -c 0 "$2" >/dev/null 2>&1 &
+  env PORT=$3 HEALTH_PORT=$(($3 + 1)) "${@:4}" taskset -c 0 "$2" >/dev/null 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do
     if [ "$1" = http ]; then curl -fs "http://127.0.0.1:$3/work?ms=0" >/dev/null && return; else
@@ -100,17 +110,38 @@ ghz_rps() { taskset -c 1 ghz --insecure --call svc.v1.WorkService/Work --proto "
   python3 -c "import json; r=json.load(open('$work/g.json')); assert list(r['statusCodeDistribution'])==['OK'], r['statusCodeDistribution']; print('%.0f' % r['rps'])"; }
 
 say "serving overhead: HTTP with fortio (5 s), gRPC with ghz (40,000 calls); 32 at a time, as fast as possible, alternated 5 times"
-serve http "$work/http-svc" 18080; serve http "$work/http-bare" 18090
-serve grpc "$work/grpc-svc" 18180; serve grpc "$work/grpc-bare" 18190
-h_svc=(); h_bare=(); g_svc=(); g_bare=()
+# The traced variants export to a local sink, sampling as the generated
+# Deployment does (10 % of the traces that start here) and every request.
+PORT=18400 taskset -c 1 "$work/otlp-sink" >/dev/null 2>&1 &
+pids+=($!)
+otel=(OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:18400 OTEL_SERVICE_NAME=svc OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)
+variants=(bare plain svc otlp10 otlp100)
+for kind in http grpc; do
+  base=$([ $kind = http ] && echo 18000 || echo 18100)
+  serve $kind "$work/$kind-bare" $((base + 10))
+  serve $kind "$work/$kind-plain-svc" $((base + 20))
+  serve $kind "$work/$kind-svc" $((base + 30))
+  serve $kind "$work/$kind-otlp-svc" $((base + 40)) "${otel[@]}" OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
+  serve $kind "$work/$kind-otlp-svc" $((base + 50)) "${otel[@]}" OTEL_TRACES_SAMPLER=parentbased_always_on
+done
+declare -A runs
 for _ in 1 2 3 4 5; do
-  h_svc+=("$(fortio_qps 18080)"); h_bare+=("$(fortio_qps 18090)")
-  g_svc+=("$(ghz_rps 18180)"); g_bare+=("$(ghz_rps 18190)")
+  for i in "${!variants[@]}"; do
+    runs[http-${variants[$i]}]+="$(fortio_qps $((18010 + 10 * i))) "
+    runs[grpc-${variants[$i]}]+="$(ghz_rps $((18110 + 10 * i))) "
+  done
 done
 med() { printf '%s\n' "$@" | median; }
-hs=$(med "${h_svc[@]}"); hb=$(med "${h_bare[@]}"); gs=$(med "${g_svc[@]}"); gb=$(med "${g_bare[@]}")
+declare -A rate
+for k in "${!runs[@]}"; do rate[$k]=$(med ${runs[$k]}); done
+hs=${rate[http-svc]}; hb=${rate[http-bare]}; gs=${rate[grpc-svc]}; gb=${rate[grpc-bare]}
+sink_stats=$(curl -fs http://127.0.0.1:18400/stats)
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 pids=()
+serving_row() { # PROTOCOL KIND LABEL
+  printf '| %s | %s | %s %s | %s |\n' "$1" "$3" "${rate[$2]}" "$([ "${2%%-*}" = http ] && echo req/s || echo calls/s)" \
+    "$(pct "${rate[$2]}" "${rate[${2%%-*}-bare]}")"
+}
 
 say "shutdown: SIGTERM to exit (DRAIN_DELAY=2s, SHUTDOWN_TIMEOUT=10s, grace period 22s)"
 # shutdown_s [SLOW_MS]: seconds from SIGTERM to exit, with one request of
@@ -129,6 +160,8 @@ s_idle=$(shutdown_s); s_slow=$(shutdown_s 5000)
 say "sizes (stripped, -trimpath)"
 size_mb() { python3 -c "import os; print('%.1f' % (os.path.getsize('$1')/1e6))"; }
 z_mb=$(size_mb "$work/zdgen"); hsvc_mb=$(size_mb "$work/http-svc"); gsvc_mb=$(size_mb "$work/grpc-svc")
+hplain_mb=$(size_mb "$work/http-plain-svc"); gplain_mb=$(size_mb "$work/grpc-plain-svc")
+hotlp_mb=$(size_mb "$work/http-otlp-svc"); gotlp_mb=$(size_mb "$work/grpc-otlp-svc")
 
 ratio() { python3 -c "print('%.2f' % ($1/$2))"; }
 pct() { python3 -c "print('%.1f %%' % (100*$1/$2))"; }
@@ -166,20 +199,34 @@ else, same load tool and settings: 32 at a time, as fast as they go
 (fortio: 32 connections for 5 s; ghz: 40,000 calls, since with a duration
 it closes its connection on calls still in flight and counts them as
 Unavailable); every request must succeed. The server runs on one core and
-the load tool on the other (taskset), so they do not steal from each
-other; the two servers alternate five times and the table shows the median
-of each. Runs: HTTP generated $(echo "${h_svc[@]}"), bare $(echo "${h_bare[@]}");
-gRPC generated $(echo "${g_svc[@]}"), bare $(echo "${g_bare[@]}"). The generated service
-carries the drain and panic middleware, the body cap and the logging and
-panic interceptors.
+the load tool (and the trace sink) on the other (taskset), so they do not
+steal from each other; the servers take turns five times and the table
+shows the median of each. The generated service carries the drain and
+panic middleware, the body cap and the logging and panic interceptors,
+and by default the Prometheus request metrics; "without metrics" is
+\`--metrics=false\`. The traced variants (\`--tracing otlp\`) export over
+OTLP/HTTP to a local sink that accepts every batch (bench/otlp-sink.go;
+it received $(echo "$sink_stats" | cut -d' ' -f1) exports, $(( $(echo "$sink_stats" | cut -d' ' -f2) / 1000000 )) MB in all), sampling as the generated
+Deployment does (\`parentbased_traceidratio\`, 10 %) or every request.
 
-| protocol | tool | generated | bare | generated / bare |
-|---|---|---|---|---|
-| HTTP | fortio 1.68.2 | $hs req/s | $hb req/s | $(pct "$hs" "$hb") |
-| gRPC | ghz 0.121.0 | $gs calls/s | $gb calls/s | $(pct "$gs" "$gb") |
+| protocol | server | throughput | vs bare |
+|---|---|---|---|
+$(serving_row HTTP http-bare "bare net/http (baseline)")
+$(serving_row HTTP http-plain "generated, without metrics")
+$(serving_row HTTP http-svc "**generated (default: metrics)**")
+$(serving_row HTTP http-otlp10 "generated, metrics + tracing, 10 % sampled")
+$(serving_row HTTP http-otlp100 "generated, metrics + tracing, every request")
+$(serving_row gRPC grpc-bare "bare grpc-go (baseline)")
+$(serving_row gRPC grpc-plain "generated, without metrics")
+$(serving_row gRPC grpc-svc "**generated (default: metrics)**")
+$(serving_row gRPC grpc-otlp10 "generated, metrics + tracing, 10 % sampled")
+$(serving_row gRPC grpc-otlp100 "generated, metrics + tracing, every request")
 
-Target: at least 95 %. Run-to-run noise on a shared machine is a few per
-cent: compare the runs listed above.
+Tools: fortio 1.68.2 (HTTP), ghz 0.121.0 (gRPC). Target: the default
+service at least 95 % of bare. Run-to-run noise on a shared machine is a
+few per cent; the runs, in req/s or calls/s:
+
+$(for k in http-bare http-plain http-svc http-otlp10 http-otlp100 grpc-bare grpc-plain grpc-svc grpc-otlp10 grpc-otlp100; do printf -- '- %s: %s\n' "$k" "${runs[$k]% }"; done)
 
 ## Shutdown
 
@@ -200,8 +247,12 @@ Stripped (\`-ldflags "-s -w" -trimpath\`, \`CGO_ENABLED=0\`) binaries.
 | binary | size |
 |---|---|
 | zdgen | $z_mb MB |
-| generated HTTP service | $hsvc_mb MB |
-| generated gRPC service | $gsvc_mb MB |
+| generated HTTP service (default: metrics) | $hsvc_mb MB |
+| generated HTTP service, without metrics (standard library only) | $hplain_mb MB |
+| generated HTTP service, metrics + tracing | $hotlp_mb MB |
+| generated gRPC service (default: metrics) | $gsvc_mb MB |
+| generated gRPC service, without metrics | $gplain_mb MB |
+| generated gRPC service, metrics + tracing | $gotlp_mb MB |
 EOF
 [ -z "$rehearsal" ] || printf '\n%s\n' "$rehearsal" >> BENCHMARKS.md
 [ -z "$node" ] || printf '\n%s\n' "$node" >> BENCHMARKS.md
