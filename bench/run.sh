@@ -102,14 +102,14 @@ serve() {
   done
   echo "bench: $2 did not start" >&2; exit 1
 }
-fortio_qps() { taskset -c 1 fortio load -quiet -qps 0 -c 32 -t 5s -json "$work/f.json" "http://127.0.0.1:$1/work?ms=0" >/dev/null 2>&1
+fortio_qps() { taskset -c 1 fortio load -quiet -qps 0 -c 32 -t 3s -json "$work/f.json" "http://127.0.0.1:$1/work?ms=0" >/dev/null 2>&1
   python3 -c "import json; r=json.load(open('$work/f.json')); assert r['RetCodes'].get('200')==r['DurationHistogram']['Count'], r['RetCodes']; print('%.0f' % r['ActualQPS'])"; }
 # A call count, not a duration: ghz -z closes its connection at the end with
 # calls still in flight, and counts those as Unavailable.
 ghz_rps() { taskset -c 1 ghz --insecure --call svc.v1.WorkService/Work --proto "$work/grpc/api/svc/v1/svc.proto" -d '{"duration_ms":0}' -c 32 -n 40000 --format json "127.0.0.1:$1" > "$work/g.json"
   python3 -c "import json; r=json.load(open('$work/g.json')); assert list(r['statusCodeDistribution'])==['OK'], r['statusCodeDistribution']; print('%.0f' % r['rps'])"; }
 
-say "serving overhead: HTTP with fortio (5 s), gRPC with ghz (40,000 calls); 32 at a time, as fast as possible, alternated 5 times"
+say "serving overhead: HTTP with fortio (3 s), gRPC with ghz (40,000 calls); 32 at a time, as fast as possible, in turn, 7 rounds"
 # The traced variants export to a local sink, sampling as the generated
 # Deployment does (10 % of the traces that start here) and every request.
 PORT=18400 taskset -c 1 "$work/otlp-sink" >/dev/null 2>&1 &
@@ -125,7 +125,7 @@ for kind in http grpc; do
   serve $kind "$work/$kind-otlp-svc" $((base + 50)) "${otel[@]}" OTEL_TRACES_SAMPLER=parentbased_always_on
 done
 declare -A runs
-for _ in 1 2 3 4 5; do
+for _ in 1 2 3 4 5 6 7; do
   for i in "${!variants[@]}"; do
     runs[http-${variants[$i]}]+="$(fortio_qps $((18010 + 10 * i))) "
     runs[grpc-${variants[$i]}]+="$(ghz_rps $((18110 + 10 * i))) "
@@ -138,9 +138,17 @@ hs=${rate[http-svc]}; hb=${rate[http-bare]}; gs=${rate[grpc-svc]}; gb=${rate[grp
 sink_stats=$(curl -fs http://127.0.0.1:18400/stats)
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 pids=()
+# ratio_median KIND: the median over the rounds of KIND's throughput over
+# the bare server's in the same round. This machine's speed changes between
+# rounds (by a third, seen here), which a ratio of medians would count as
+# overhead; servers measured back to back see the same speed.
+ratio_median() { python3 -c "
+import statistics, sys
+a = [float(x) for x in sys.argv[1].split()]; b = [float(x) for x in sys.argv[2].split()]
+print('%.1f %%' % (100 * statistics.median(x / y for x, y in zip(a, b))))" "${runs[$1]}" "${runs[${1%%-*}-bare]}"; }
 serving_row() { # PROTOCOL KIND LABEL
   printf '| %s | %s | %s %s | %s |\n' "$1" "$3" "${rate[$2]}" "$([ "${2%%-*}" = http ] && echo req/s || echo calls/s)" \
-    "$(pct "${rate[$2]}" "${rate[${2%%-*}-bare]}")"
+    "$(ratio_median "$2")"
 }
 
 say "shutdown: SIGTERM to exit (DRAIN_DELAY=2s, SHUTDOWN_TIMEOUT=10s, grace period 22s)"
@@ -196,12 +204,15 @@ Targets: under 50 ms and 50 MB.
 A zero-work request (\`/work?ms=0\`, gRPC \`Work{duration_ms: 0}\`) to the
 generated service against a bare server with the same handler and nothing
 else, same load tool and settings: 32 at a time, as fast as they go
-(fortio: 32 connections for 5 s; ghz: 40,000 calls, since with a duration
+(fortio: 32 connections for 3 s; ghz: 40,000 calls, since with a duration
 it closes its connection on calls still in flight and counts them as
 Unavailable); every request must succeed. The server runs on one core and
 the load tool (and the trace sink) on the other (taskset), so they do not
-steal from each other; the servers take turns five times and the table
-shows the median of each. The generated service carries the drain and
+steal from each other. The servers take turns, seven rounds; the table
+shows each one's median throughput, and the median over the rounds of its
+throughput over the bare server's in the same round: this machine's speed
+changes from round to round, and servers measured back to back see the
+same speed. The generated service carries the drain and
 panic middleware, the body cap and the logging and panic interceptors,
 and by default the Prometheus request metrics; "without metrics" is
 \`--metrics=false\`. The traced variants (\`--tracing otlp\`) export over
@@ -209,7 +220,7 @@ OTLP/HTTP to a local sink that accepts every batch (bench/otlp-sink.go;
 it received $(echo "$sink_stats" | cut -d' ' -f1) exports, $(( $(echo "$sink_stats" | cut -d' ' -f2) / 1000000 )) MB in all), sampling as the generated
 Deployment does (\`parentbased_traceidratio\`, 10 %) or every request.
 
-| protocol | server | throughput | vs bare |
+| protocol | server | throughput (median) | vs bare (median of rounds) |
 |---|---|---|---|
 $(serving_row HTTP http-bare "bare net/http (baseline)")
 $(serving_row HTTP http-plain "generated, without metrics")
@@ -223,8 +234,12 @@ $(serving_row gRPC grpc-otlp10 "generated, metrics + tracing, 10 % sampled")
 $(serving_row gRPC grpc-otlp100 "generated, metrics + tracing, every request")
 
 Tools: fortio 1.68.2 (HTTP), ghz 0.121.0 (gRPC). Target: the default
-service at least 95 % of bare. Run-to-run noise on a shared machine is a
-few per cent; the runs, in req/s or calls/s:
+service at least 95 % of bare. A zero-work request is the worst case for
+any per-request cost: a request that does a millisecond of work hides a
+few microseconds. Tracing's cost is otelhttp's and otelgrpc's, paid on
+every request even when it is not sampled (the span's attributes, context
+propagation, wrapped bodies), and on sampled ones the span's export. The
+runs, in req/s or calls/s, round by round:
 
 $(for k in http-bare http-plain http-svc http-otlp10 http-otlp100 grpc-bare grpc-plain grpc-svc grpc-otlp10 grpc-otlp100; do printf -- '- %s: %s\n' "$k" "${runs[$k]% }"; done)
 
