@@ -28,6 +28,12 @@ const (
 	TracingOTLP = "otlp" // OTLP over HTTP/protobuf, configured by OTEL_* variables
 )
 
+// CI workflows generated for the repository. "none" generates none.
+const (
+	CIGitHub = "github" // .github/workflows/ci.yaml for GitHub Actions
+	CINone   = "none"
+)
+
 // PreStop forms. "auto" lets the plan choose by Kubernetes version.
 const (
 	PreStopAuto  = "auto"
@@ -57,6 +63,10 @@ type Answers struct {
 	Metrics        bool   `json:"metrics"`
 	ServiceMonitor bool   `json:"service-monitor"` // a Prometheus Operator ServiceMonitor (needs metrics)
 	Tracing        string `json:"tracing"`         // none or otlp
+
+	// CI is the pipeline generated for the repository: github (a GitHub
+	// Actions workflow) or none.
+	CI string `json:"ci"`
 
 	// The timing model's inputs (playbook §4).
 	PropagationLag Duration `json:"propagation-lag"` // L: how long routers take to stop sending to a terminating pod
@@ -157,6 +167,7 @@ func Defaults(name string) Answers {
 		PreStop:        PreStopAuto,
 		Metrics:        true,
 		Tracing:        TracingNone,
+		CI:             CIGitHub,
 		PropagationLag: Duration(5 * time.Second),
 		MaxRequest:     Duration(10 * time.Second),
 		StartupTime:    Duration(10 * time.Second),

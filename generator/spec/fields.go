@@ -203,6 +203,20 @@ var Fields = []Field{
 		},
 	},
 	{
+		Key: "ci", Prompt: "CI workflow",
+		Help:    "github: .github/workflows/ci.yaml runs build, vet, tests, golangci-lint, gosec, kube-score, zdgen upgrade --check and zdgen rehearse on every push and pull request; none: no workflow",
+		Choices: []string{CIGitHub, CINone},
+		Default: func(*Answers) string { return CIGitHub },
+		Get:     func(a *Answers) string { return a.CI },
+		Set: func(a *Answers, v string) error {
+			if v != CIGitHub && v != CINone {
+				return &InputError{"ci", v, "must be github or none"}
+			}
+			a.CI = v
+			return nil
+		},
+	},
+	{
 		Key: "propagation-lag", Prompt: "Endpoint propagation lag",
 		Help:    "how long routers (kube-proxy, ingress, cloud LB) keep sending to a terminating pod; 5s suits kube-proxy, raise it behind cloud load balancers",
 		Default: func(*Answers) string { return "5s" },

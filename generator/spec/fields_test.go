@@ -136,6 +136,11 @@ func TestValidation(t *testing.T) {
 		{[]string{"tracing=otlp", "trace-flush-timeout=0s"}, "trace-flush-timeout", "1s to 1m0s"},
 		{[]string{"tracing=otlp", "trace-flush-timeout=1500ms"}, "trace-flush-timeout", "whole number of seconds"},
 		{[]string{"tracing=otlp", "grace-period=22s"}, "grace-period", "trace flush 2s"},
+		// CI workflow: GitHub Actions or none
+		{[]string{"ci=none"}, "", ""},
+		{[]string{"ci=github"}, "", ""},
+		{[]string{"ci=gitlab"}, "ci", "github or none"},
+		{[]string{"ci=GitHub"}, "ci", "github or none"},
 	} {
 		_, err := set(t, c.in...)
 		name := strings.Join(c.in, " ")
@@ -270,5 +275,10 @@ func TestParseLockDefaultsMissingAnswers(t *testing.T) {
 	want.Protocol, want.Replicas = ProtocolGRPC, 2
 	if l.Answers != want {
 		t.Errorf("answers\n%+v\nwant\n%+v", l.Answers, want)
+	}
+	// A repository from before the CI answer gets the workflow a new one
+	// gets: its upgrade adds it.
+	if l.Answers.CI != CIGitHub {
+		t.Errorf("ci %q, want %q", l.Answers.CI, CIGitHub)
 	}
 }
