@@ -40,6 +40,7 @@ var matrix = [][]string{
 	{"protocol=grpc", "metrics=false", "tracing=otlp", "trace-flush-timeout=5s", "k8s-version=1.23"},
 	{"protocol=grpc", "service-monitor=true", "name=orders-api", "module=github.com/acme/orders-api", "port=9000", "health-port=9001"},
 	{"protocol=grpc", "metrics=false"},
+	{"ci=none", "protocol=grpc", "replicas=1"},
 }
 
 func renderSet(t *testing.T, kv ...string) (*spec.Plan, map[string][]byte) {
@@ -444,6 +445,33 @@ func TestReadmeListsTheDirectRequirements(t *testing.T) {
 		}
 		if strings.Contains(section, "standard library alone") != (len(want) == 0) {
 			t.Errorf("%v: go.mod requires %v, and the README says:%s", kv, want, section)
+		}
+	}
+}
+
+// The CI workflow is generated exactly when ci is github, and each `make`
+// it runs is a target of the generated Makefile, so the pipeline and the
+// commands an owner runs by hand cannot drift apart.
+func TestCIWorkflowFollowsTheAnswer(t *testing.T) {
+	const workflow = ".github/workflows/ci.yaml"
+	makeRun := regexp.MustCompile(`(?m)^\s*- run: make ([a-z-]+)$`)
+	for _, kv := range matrix {
+		p, files := renderSet(t, kv...)
+		wf, ok := files[workflow]
+		if ok != (p.Answers.CI == spec.CIGitHub) {
+			t.Errorf("%v: ci %s, %s generated: %v", kv, p.Answers.CI, workflow, ok)
+		}
+		if !ok {
+			continue
+		}
+		runs := makeRun.FindAllSubmatch(wf, -1)
+		if len(runs) == 0 {
+			t.Errorf("%v: the workflow runs no make target", kv)
+		}
+		for _, m := range runs {
+			if !regexp.MustCompile(`(?m)^` + string(m[1]) + `:`).Match(files["Makefile"]) {
+				t.Errorf("%v: the workflow runs make %s, which the Makefile does not have", kv, m[1])
+			}
 		}
 	}
 }
