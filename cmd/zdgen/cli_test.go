@@ -892,3 +892,31 @@ func TestTelemetryFlags(t *testing.T) {
 		}
 	}
 }
+
+// --ci none leaves the CI workflow out, and the lock records it; the
+// default writes .github/workflows/ci.yaml; another value is exit 2 naming
+// the answer.
+func TestCIFlag(t *testing.T) {
+	const workflow = ".github/workflows/ci.yaml"
+	root := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string // the answer recorded
+	}{{nil, spec.CIGitHub}, {[]string{"--ci", "none"}, spec.CINone}, {[]string{"--ci=github"}, spec.CIGitHub}} {
+		dir := filepath.Join(root, c.want+strconv.Itoa(len(c.args)))
+		code, _, errOut := zdgen(t, nil, append([]string{"new", "svc", "--yes", "--output", dir}, c.args...)...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d: %s", c.args, code, errOut)
+		}
+		if got := lockOf(t, dir).Answers.CI; got != c.want {
+			t.Errorf("%v: lock records ci %q, want %q", c.args, got, c.want)
+		}
+		if has := exists(t, filepath.Join(dir, workflow)); has != (c.want == spec.CIGitHub) {
+			t.Errorf("%v: %s written: %v", c.args, workflow, has)
+		}
+	}
+	code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--dry-run", "--ci", "gitlab")
+	if code != exitUsage || !strings.Contains(errOut, `ci: "gitlab": must be github or none`) {
+		t.Errorf("--ci gitlab: exit %d, %q", code, errOut)
+	}
+}

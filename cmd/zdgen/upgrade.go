@@ -208,6 +208,10 @@ func printOutcomes(w io.Writer, u *upgrade.Upgrade, verb string) {
 			lines = append(lines, fmt.Sprintf("  %-22s %s  (imports of %s moved to %s; nothing else changed)", c.Outcome, c.Path, u.ModuleFrom, u.ModuleTo))
 		case upgrade.KeptObsolete:
 			note := "delete it if unused"
+			if strings.HasPrefix(c.Path, ".github/workflows/") {
+				// A workflow is never unused: GitHub runs every file there.
+				note = "GitHub Actions still runs it: delete it to stop that, or keep it as your own workflow"
+			}
 			if len(c.Unlisted) > 0 {
 				uses := "uses"
 				if len(c.Unlisted) > 1 {

@@ -686,3 +686,45 @@ func TestUpgradeFrom020AddsTelemetry(t *testing.T) {
 		})
 	}
 }
+
+// The CI workflow through upgrades: an upgrade from a release before it
+// adds it; --set ci=none removes it when untouched, and keeps an edited
+// one with a warning that GitHub still runs it; --check is then content.
+func TestUpgradeCIWorkflow(t *testing.T) {
+	const workflow = ".github/workflows/ci.yaml"
+	t.Run("added, then removed when untouched", func(t *testing.T) {
+		dir := currentService(t, spec.Defaults("shop"))
+		if !exists(t, filepath.Join(dir, workflow)) || lockOf(t, dir).Answers.CI != spec.CIGitHub {
+			t.Fatalf("the upgrade from 0.1.0 did not add %s", workflow)
+		}
+		code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "ci=none")
+		if code != exitOK || !strings.Contains(out, "removed                "+workflow) {
+			t.Errorf("exit %d\n%s%s", code, out, errOut)
+		}
+		if exists(t, filepath.Join(dir, workflow)) || lockOf(t, dir).Answers.CI != spec.CINone {
+			t.Errorf("%s still there, or the lock does not record ci=none", workflow)
+		}
+		commitAll(t, dir, "no CI")
+		if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--check"); code != exitOK {
+			t.Errorf("--check after ci=none: exit %d\n%s%s", code, out, errOut)
+		}
+	})
+	t.Run("kept with a warning when edited", func(t *testing.T) {
+		dir := currentService(t, spec.Defaults("shop"))
+		wf := filepath.Join(dir, workflow)
+		b, _ := os.ReadFile(wf)
+		writeFile(t, wf, string(b)+"# ours\n")
+		commitAll(t, dir, "our CI")
+		code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "ci=none")
+		if code != exitOK || !strings.Contains(out, "kept, not generated    "+workflow) || !strings.Contains(out, "GitHub Actions still runs it") {
+			t.Errorf("exit %d\n%s%s", code, out, errOut)
+		}
+		if after, _ := os.ReadFile(wf); string(after) != string(b)+"# ours\n" {
+			t.Error("the edited workflow changed")
+		}
+		commitAll(t, dir, "no CI from zdgen")
+		if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--check"); code != exitOK {
+			t.Errorf("--check with the kept workflow: exit %d\n%s%s", code, out, errOut)
+		}
+	})
+}
