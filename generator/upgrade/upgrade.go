@@ -266,13 +266,18 @@ func PlanUpgrade(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk) (*Upg
 // unlisted fills in, for each file no longer generated but kept, the other
 // files that named it (by its path relative to theirs: kustomization.yaml
 // lists pdb.yaml, skaffold.yaml deploy/k8s/pdb.yaml) before the upgrade
-// and no longer do after it.
+// and no longer do after it. A Markdown file (the README's table of files)
+// describes files rather than uses them, so it is not counted: the owner
+// need not list a file there again to keep it.
 func unlisted(cs []Change) {
 	for i, c := range cs {
 		if c.Outcome != KeptObsolete {
 			continue
 		}
 		for _, o := range cs {
+			if path.Ext(o.Path) == ".md" {
+				continue
+			}
 			ref, err := filepath.Rel(filepath.FromSlash(path.Dir(o.Path)), filepath.FromSlash(c.Path))
 			if err != nil || !o.OldExists || !o.NewExists {
 				continue
