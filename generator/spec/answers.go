@@ -58,6 +58,11 @@ type Answers struct {
 	ServiceMonitor bool   `json:"service-monitor"` // a Prometheus Operator ServiceMonitor (needs metrics)
 	Tracing        string `json:"tracing"`         // none or otlp
 
+	// Expose adds what brings traffic from outside the cluster: none, a
+	// Gateway API route, or an Ingress. Its front's lag is the
+	// propagation lag's default.
+	Expose string `json:"expose"`
+
 	// The timing model's inputs (playbook §4).
 	PropagationLag Duration `json:"propagation-lag"` // L: how long routers take to stop sending to a terminating pod
 	MaxRequest     Duration `json:"max-request"`     // R: the longest request the service must finish
@@ -157,7 +162,8 @@ func Defaults(name string) Answers {
 		PreStop:        PreStopAuto,
 		Metrics:        true,
 		Tracing:        TracingNone,
-		PropagationLag: Duration(5 * time.Second),
+		Expose:         ExposeNone,
+		PropagationLag: DefaultLag(ExposeNone),
 		MaxRequest:     Duration(10 * time.Second),
 		StartupTime:    Duration(10 * time.Second),
 		DrainDelay:     Duration(2 * time.Second),
