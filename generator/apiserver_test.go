@@ -318,3 +318,31 @@ func TestAPIServerRejectsBrokenManifests(t *testing.T) {
 		})
 	}
 }
+
+// A tree with a Gateway API route is applied without it, and with every
+// other object its kustomization lists (this runs without an API server).
+func TestWithoutResourcesLeavesTheRouteOut(t *testing.T) {
+	_, dir := writeSet(t, "expose=gateway")
+	k8s := withoutResources(t, filepath.Join(dir, "deploy", "k8s"), []string{"route.yaml"})
+	if _, err := os.Stat(filepath.Join(k8s, "route.yaml")); !os.IsNotExist(err) {
+		t.Errorf("route.yaml copied: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(k8s, "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kust struct {
+		Resources []string `json:"resources"`
+	}
+	if err := yaml.Unmarshal(b, &kust); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"deployment.yaml", "service.yaml", "networkpolicy.yaml", "pdb.yaml"}; !slices.Equal(kust.Resources, want) {
+		t.Errorf("resources %v, want %v", kust.Resources, want)
+	}
+	for _, r := range kust.Resources {
+		if _, err := os.Stat(filepath.Join(k8s, r)); err != nil {
+			t.Errorf("%s listed but not copied: %v", r, err)
+		}
+	}
+}
