@@ -5,10 +5,10 @@ go 1.26.8
 require (
 	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring v0.95.2
 	github.com/zdgen/zdgen v0.0.0
+	sigs.k8s.io/gateway-api v1.6.3
 )
 
 require (
-	github.com/kr/text v0.2.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
