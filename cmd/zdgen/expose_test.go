@@ -123,8 +123,14 @@ func TestUpgradeSetExpose(t *testing.T) {
 			for _, kv := range c.set {
 				args = append(args, "--set", kv)
 			}
-			if code, out, errOut := zdgen(t, nil, args...); code != exitOK {
+			code, out, errOut := zdgen(t, nil, args...)
+			if code != exitOK {
 				t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+			}
+			// A lag that moved without a --set is said, with how to keep it.
+			note := "zdgen: propagation-lag: 5s -> " + c.wantLag + ": it was the default"
+			if moved := c.recorded.String() != c.wantLag && len(c.set) == 1; moved != strings.Contains(errOut, note) || moved != strings.Contains(errOut, "--set propagation-lag=5s keeps it") {
+				t.Errorf("stderr %q: want the note on the moved lag exactly when it moved by itself (%v)", errOut, moved)
 			}
 			l := lockOf(t, dir)
 			if l.Version != render.Version || l.Answers.Expose != strings.TrimPrefix(c.set[0], "expose=") || l.Answers.PropagationLag.String() != c.wantLag {
