@@ -24,8 +24,9 @@ import (
 
 // matrix is a spread of answer sets that exercises every branch of the
 // templates: each base image kind, one and many replicas, each preStop form,
-// and (the last four) metrics off, a ServiceMonitor and tracing for each
-// protocol. Other tests pick sets by index: append, do not insert.
+// metrics off, a ServiceMonitor and tracing for each protocol, and (the
+// last four) each expose front for each protocol. Other tests pick sets by
+// index: append, do not insert.
 var matrix = [][]string{
 	nil,
 	{"base-image=scratch", "replicas=1", "k8s-version=1.29"},
@@ -41,6 +42,12 @@ var matrix = [][]string{
 	{"protocol=grpc", "service-monitor=true", "name=orders-api", "module=github.com/acme/orders-api", "port=9000", "health-port=9001"},
 	{"protocol=grpc", "metrics=false"},
 	{"ci=none", "protocol=grpc", "replicas=1"},
+	// expose: a route and an Ingress for each protocol, at the front's
+	// default lag and at a chosen one.
+	{"expose=gateway"},
+	{"protocol=grpc", "expose=gateway", "name=orders-api", "module=github.com/acme/orders-api", "port=9000", "health-port=9001"},
+	{"expose=ingress", "k8s-version=1.29"},
+	{"protocol=grpc", "expose=ingress", "propagation-lag=20s", "replicas=1"},
 }
 
 func renderSet(t *testing.T, kv ...string) (*spec.Plan, map[string][]byte) {

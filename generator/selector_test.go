@@ -3,6 +3,7 @@ package generator
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/zdgen/zdgen/generator/spec"
@@ -55,6 +56,28 @@ type manifests struct {
 	policy     networkingv1.NetworkPolicy
 	pdb        *policyv1.PodDisruptionBudget // nil with one replica
 	monitor    *serviceMonitor               // nil without service-monitor
+	route      *route                        // nil unless expose gateway
+	ingress    *networkingv1.Ingress         // nil unless expose ingress
+}
+
+// route is the part of a Gateway API HTTPRoute or GRPCRoute that zdgen
+// writes (the two share it), for the backend checks; like serviceMonitor
+// it rejects any field it does not know, and test/schema decodes the
+// routes strictly with the Gateway API's own types.
+type route struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		ParentRefs []struct {
+			Name string `json:"name"`
+		} `json:"parentRefs"`
+		Rules []struct {
+			BackendRefs []struct {
+				Name string `json:"name"`
+				Port int32  `json:"port"`
+			} `json:"backendRefs"`
+		} `json:"rules"`
+	} `json:"spec"`
 }
 
 // serviceMonitor is the part of a Prometheus Operator ServiceMonitor that
@@ -89,6 +112,14 @@ func decodeManifests(t *testing.T, kv []string) manifests {
 		m.monitor = &serviceMonitor{}
 		strict(t, b, m.monitor)
 	}
+	if b, ok := files["deploy/k8s/route.yaml"]; ok {
+		m.route = &route{}
+		strict(t, b, m.route)
+	}
+	if b, ok := files["deploy/k8s/ingress.yaml"]; ok {
+		m.ingress = &networkingv1.Ingress{}
+		strict(t, b, m.ingress)
+	}
 	return m
 }
 
@@ -109,6 +140,7 @@ func TestWideMatrixCoversEveryForm(t *testing.T) {
 		seen[fmt.Sprintf("metrics %v", p.Answers.Metrics)] = true
 		seen[fmt.Sprintf("service-monitor %v", m.monitor != nil)] = true
 		seen["tracing "+p.Answers.Tracing+" "+p.Answers.Protocol] = true
+		seen["expose "+p.Answers.Expose+" "+p.Answers.Protocol] = true
 		switch h := c.ReadinessProbe.ProbeHandler; {
 		case h.HTTPGet != nil:
 			seen["probe httpGet"] = true
@@ -121,7 +153,8 @@ func TestWideMatrixCoversEveryForm(t *testing.T) {
 	want := []string{"protocol http", "protocol grpc", "image custom", "replicas 1", "replicas 2", "replicas 3", "replicas 10",
 		"preStop sleep", "preStop exec", "preStop none", "pdb true", "pdb false", "probe httpGet", "probe grpc", "probe exec",
 		"metrics true", "metrics false", "service-monitor true", "service-monitor false",
-		"tracing none http", "tracing otlp http", "tracing none grpc", "tracing otlp grpc"}
+		"tracing none http", "tracing otlp http", "tracing none grpc", "tracing otlp grpc",
+		"expose none http", "expose gateway http", "expose ingress http", "expose none grpc", "expose gateway grpc", "expose ingress grpc"}
 	for _, image := range spec.BaseImageChoices {
 		want = append(want, "image "+image)
 	}
@@ -201,6 +234,9 @@ func TestSelectorsSelectThePods(t *testing.T) {
 				t.Errorf("%v: the Service's port %s targets %q, not a container port", kv, sp.Name, target)
 			}
 		}
+		for _, err := range frontBackends(m) {
+			t.Errorf("%v: %v", kv, err)
+		}
 		if m.monitor == nil {
 			continue
 		}
@@ -211,6 +247,101 @@ func TestSelectorsSelectThePods(t *testing.T) {
 			if !slices.ContainsFunc(m.service.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == e.Port }) {
 				t.Errorf("%v: the ServiceMonitor scrapes port %q, which the Service does not name", kv, e.Port)
 			}
+		}
+	}
+}
+
+// frontBackends checks that the route's backendRefs and the Ingress's
+// backends name the Service and one of its ports (a route by number, as
+// the Gateway API asks; an Ingress by name or number), and that the front
+// the answers ask for is there: else the Gateway or the controller routes
+// to nothing and answers 5xx, which neither the API server nor kube-score
+// sees for a route.
+func frontBackends(m manifests) []error {
+	var errs []error
+	kind := ""
+	if f := m.plan.Front; f != nil {
+		kind = f.Kind
+	}
+	svc := m.service
+	hasPort := func(name string, number int32) bool {
+		return slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool {
+			return (name != "" && p.Name == name) || (number != 0 && p.Port == number)
+		})
+	}
+	switch {
+	case m.route != nil:
+		if m.route.Kind != kind {
+			errs = append(errs, fmt.Errorf("a %s, want a route only with expose gateway (%q)", m.route.Kind, kind))
+		}
+		if len(m.route.Spec.ParentRefs) == 0 {
+			errs = append(errs, fmt.Errorf("the %s has no parentRefs placeholder", m.route.Kind))
+		}
+		n := 0
+		for _, r := range m.route.Spec.Rules {
+			for _, b := range r.BackendRefs {
+				n++
+				if b.Name != svc.Name || !hasPort("", b.Port) {
+					errs = append(errs, fmt.Errorf("the %s's backendRef %s:%d is not the Service %s and one of its ports", m.route.Kind, b.Name, b.Port, svc.Name))
+				}
+			}
+		}
+		if n == 0 {
+			errs = append(errs, fmt.Errorf("the %s has no backendRefs", m.route.Kind))
+		}
+	case m.ingress != nil:
+		if kind != "Ingress" {
+			errs = append(errs, fmt.Errorf("an Ingress, want one only with expose ingress (%q)", kind))
+		}
+		n := 0
+		for _, r := range m.ingress.Spec.Rules {
+			if r.HTTP == nil {
+				continue
+			}
+			for _, p := range r.HTTP.Paths {
+				n++
+				b := p.Backend.Service
+				if b == nil || b.Name != svc.Name || !hasPort(b.Port.Name, b.Port.Number) {
+					errs = append(errs, fmt.Errorf("the Ingress's backend %+v is not the Service %s and one of its ports", p.Backend, svc.Name))
+				}
+			}
+		}
+		if n == 0 {
+			errs = append(errs, fmt.Errorf("the Ingress has no backends"))
+		}
+	case kind != "":
+		errs = append(errs, fmt.Errorf("expose asks for a %s, and the tree has none", kind))
+	}
+	return errs
+}
+
+// frontBackends can fail: a backend naming another Service or a port the
+// Service lacks, and a front missing, are caught.
+func TestFrontBackendsCatchesMismatches(t *testing.T) {
+	for _, c := range []struct {
+		kv    []string
+		spoil func(*manifests)
+		want  string
+	}{
+		{[]string{"expose=gateway"}, func(m *manifests) { m.route.Spec.Rules[0].BackendRefs[0].Name = "other" }, "is not the Service"},
+		{[]string{"expose=gateway"}, func(m *manifests) { m.route.Spec.Rules[0].BackendRefs[0].Port = 8080 }, "is not the Service"},
+		{[]string{"expose=gateway"}, func(m *manifests) { m.route = nil }, "the tree has none"},
+		{[]string{"expose=ingress"}, func(m *manifests) {
+			m.ingress.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Port.Name = "health"
+		}, "is not the Service"},
+		{[]string{"expose=ingress", "protocol=grpc"}, func(m *manifests) {
+			m.ingress.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = "other"
+		}, "is not the Service"},
+		{nil, func(m *manifests) { m.ingress = &networkingv1.Ingress{} }, "want one only with expose ingress"},
+	} {
+		m := decodeManifests(t, c.kv)
+		if errs := frontBackends(m); len(errs) != 0 {
+			t.Fatalf("%v as generated: %v", c.kv, errs)
+		}
+		c.spoil(&m)
+		errs := frontBackends(m)
+		if len(errs) == 0 || !strings.Contains(fmt.Sprint(errs), c.want) {
+			t.Errorf("%v broken: %v, want %q", c.kv, errs, c.want)
 		}
 	}
 }

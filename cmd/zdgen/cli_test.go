@@ -503,6 +503,7 @@ func TestBadAnswers(t *testing.T) {
 		{[]string{"svc", "--prestop", "none", "--drain-delay", "1s"}, "drain-delay", "must cover the propagation lag"},
 		{[]string{"svc", "--prestop", "later"}, "prestop", "must be auto, sleep, exec or none"},
 		{[]string{"svc", "--protocol", "ftp"}, "protocol", "must be http or grpc"},
+		{[]string{"svc", "--expose", "loadbalancer"}, "expose", "must be none, gateway or ingress"},
 		{[]string{"v1"}, "name", "makes the default module path example.com/v1"},
 		{[]string{"svc", "--description", "ok \u202e kO"}, "description", "bidirectional"},
 	} {

@@ -209,9 +209,10 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spe
 		def := f.Default(&a)
 		applies := f.AppliesTo(&a)
 		// A recorded answer is the default unless it no longer applies
-		// (the flush timeout of tracing just turned off, or on).
+		// (the flush timeout of tracing just turned off, or on), or was
+		// itself the default of answers that changed (Carried).
 		if recorded != nil && applies && f.AppliesTo(recorded) {
-			def = f.Get(recorded)
+			def = f.Carried(&a, recorded)
 		}
 		v, ok := given[f.Key]
 		switch {

@@ -122,7 +122,7 @@ func TestPromptsSkipGivenAnswers(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	want := []string{"protocol", "module", "description", "k8s-version", "metrics", "service-monitor", "tracing", "ci", "propagation-lag", "max-request", "startup-time", "prestop", "drain-delay"}
+	want := []string{"protocol", "module", "description", "k8s-version", "metrics", "service-monitor", "tracing", "expose", "ci", "propagation-lag", "max-request", "startup-time", "prestop", "drain-delay"}
 	if strings.Join(p.asked, " ") != strings.Join(want, " ") {
 		t.Errorf("asked %v, want %v", p.asked, want)
 	}

@@ -117,6 +117,9 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 	if err != nil {
 		return err
 	}
+	if !o.interactive {
+		noteFollowed(cmd.ErrOrStderr(), o.set, lock.Answers, a)
+	}
 	writes := !o.dryRun && !o.check
 	if writes && !o.allowDirty {
 		if err := upgrade.CheckClean(dir); err != nil {
@@ -194,6 +197,25 @@ func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.A
 	}
 	// Asked: everything but the fixed name and protocol and what --set gave.
 	return resolveAnswers(given, p, false, &recorded)
+}
+
+// noteFollowed says which answers changed without a --set because they
+// were at their default and the default moved with the answers set (the
+// propagation lag with expose), and how to keep the old value: a changed
+// timing should not pass unseen.
+func noteFollowed(w io.Writer, set []string, was, is spec.Answers) {
+	given := map[string]bool{}
+	for _, kv := range set {
+		k, _, _ := strings.Cut(kv, "=")
+		given[k] = true
+	}
+	for _, f := range spec.Fields {
+		from, to := f.Get(&was), f.Get(&is)
+		if !f.FollowsDefault || given[f.Key] || from == to {
+			continue
+		}
+		fmt.Fprintf(w, "zdgen: %s: %s -> %s: it was the default, and the default moved with the answers set (--set %s=%s keeps it)\n", f.Key, from, to, f.Key, from)
+	}
 }
 
 func printOutcomes(w io.Writer, u *upgrade.Upgrade, verb string) {

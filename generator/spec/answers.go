@@ -64,6 +64,11 @@ type Answers struct {
 	ServiceMonitor bool   `json:"service-monitor"` // a Prometheus Operator ServiceMonitor (needs metrics)
 	Tracing        string `json:"tracing"`         // none or otlp
 
+	// Expose adds what brings traffic from outside the cluster: none, a
+	// Gateway API route, or an Ingress. Its front's lag is the
+	// propagation lag's default.
+	Expose string `json:"expose"`
+
 	// CI is the pipeline generated for the repository: github (a GitHub
 	// Actions workflow) or none.
 	CI string `json:"ci"`
@@ -168,7 +173,8 @@ func Defaults(name string) Answers {
 		Metrics:        true,
 		Tracing:        TracingNone,
 		CI:             CIGitHub,
-		PropagationLag: Duration(5 * time.Second),
+		Expose:         ExposeNone,
+		PropagationLag: DefaultLag(ExposeNone),
 		MaxRequest:     Duration(10 * time.Second),
 		StartupTime:    Duration(10 * time.Second),
 		DrainDelay:     Duration(2 * time.Second),

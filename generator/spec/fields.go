@@ -48,6 +48,25 @@ type Field struct {
 	// answers before it; a field that does not apply is not asked and
 	// keeps its default (trace-flush-timeout without tracing).
 	Applies func(a *Answers) bool
+	// FollowsDefault marks a field whose default follows other answers
+	// (propagation-lag follows expose): a recorded value equal to the
+	// default it had is still "the default", and moves with them (see
+	// Carried).
+	FollowsDefault bool
+}
+
+// Carried is the value field f proposes when answers a are made again from
+// recorded ones (`zdgen upgrade`): the recorded value, unless f follows its
+// default and the recorded value was that default, in which case it is
+// the default the answers before it give now. Turning expose to gateway
+// moves a propagation lag left at 5 s (the default without a front) to
+// the gateway's 10 s, as a new service gets; a lag someone chose stays.
+func (f Field) Carried(a, recorded *Answers) string {
+	v := f.Get(recorded)
+	if f.FollowsDefault && v == f.Default(recorded) {
+		return f.Default(a)
+	}
+	return v
 }
 
 // Fields lists every answer in the order prompts ask for them.
@@ -203,6 +222,21 @@ var Fields = []Field{
 		},
 	},
 	{
+		Key: "expose", Prompt: "Expose outside the cluster",
+		Help:    "none; gateway: a Gateway API HTTPRoute (http) or GRPCRoute (grpc) you attach to your Gateway; ingress: a networking/v1 Ingress. Each raises the propagation lag's default to what its load balancer needs",
+		Choices: []string{ExposeNone, ExposeGateway, ExposeIngress},
+		Default: func(*Answers) string { return ExposeNone },
+		Get:     func(a *Answers) string { return a.Expose },
+		Set: func(a *Answers, v string) error {
+			if err := checkExpose(v); err != nil {
+				return err
+			}
+			followFront(a, v)
+			a.Expose = v
+			return nil
+		},
+	},
+	{
 		Key: "ci", Prompt: "CI workflow",
 		Help:    "github: .github/workflows/ci.yaml runs build, vet, tests, golangci-lint, gosec, kube-score, zdgen upgrade --check and zdgen rehearse on every push and pull request; none: no workflow",
 		Choices: []string{CIGitHub, CINone},
@@ -218,10 +252,12 @@ var Fields = []Field{
 	},
 	{
 		Key: "propagation-lag", Prompt: "Endpoint propagation lag",
-		Help:    "how long routers (kube-proxy, ingress, cloud LB) keep sending to a terminating pod; 5s suits kube-proxy, raise it behind cloud load balancers",
-		Default: func(*Answers) string { return "5s" },
-		Get:     func(a *Answers) string { return a.PropagationLag.String() },
-		Set:     durationSetter("propagation-lag", 0, 5*time.Minute, func(a *Answers) *Duration { return &a.PropagationLag }),
+		// The defaults and their sources: frontLags (expose.go).
+		Help:           "how long routers (kube-proxy, a Gateway's or an Ingress's load balancer) keep sending to a terminating pod; the default follows expose: 5s for kube-proxy alone; 10s behind a gateway (a cloud load balancer's health checks: 2 x 5s, Google Cloud's defaults, https://cloud.google.com/compute/docs/reference/rest/v1/healthChecks); 30s behind an ingress (2 x 15s, the AWS Load Balancer Controller's defaults, https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/ingress/annotations/)",
+		Default:        func(a *Answers) string { return DefaultLag(a.Expose).String() },
+		Get:            func(a *Answers) string { return a.PropagationLag.String() },
+		Set:            durationSetter("propagation-lag", 0, 5*time.Minute, func(a *Answers) *Duration { return &a.PropagationLag }),
+		FollowsDefault: true,
 	},
 	{
 		Key: "max-request", Prompt: "Longest request",
@@ -258,12 +294,13 @@ var Fields = []Field{
 		Default: func(a *Answers) string {
 			if a.PreStop == PreStopNone {
 				// Without a hook the whole router lag is waited in-process.
-				return (a.PropagationLag + Duration(2*time.Second)).String()
+				return (a.PropagationLag + Duration(drainAfterLag)).String()
 			}
 			return "2s"
 		},
-		Get: func(a *Answers) string { return a.DrainDelay.String() },
-		Set: durationSetter("drain-delay", 0, 5*time.Minute, func(a *Answers) *Duration { return &a.DrainDelay }),
+		Get:            func(a *Answers) string { return a.DrainDelay.String() },
+		Set:            durationSetter("drain-delay", 0, 5*time.Minute, func(a *Answers) *Duration { return &a.DrainDelay }),
+		FollowsDefault: true,
 	},
 	{
 		Key: "trace-flush-timeout", Prompt: "Trace flush timeout",
@@ -453,6 +490,11 @@ func intSetter(key string, lo, hi int, why string, field func(*Answers) *int) fu
 		return nil
 	}
 }
+
+// drainAfterLag is what the drain delay adds to the propagation lag
+// without a hook (prestop none): the lag is waited in-process, then each
+// keep-alive client gets its Connection: close.
+const drainAfterLag = 2 * time.Second
 
 // defaultTraceFlush bounds the final span export: a collector in the
 // cluster answers in milliseconds, and a batch of spans is small.

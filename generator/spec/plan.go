@@ -20,6 +20,7 @@ type Plan struct {
 	Checks    Checks    `json:"checks"` // what each probe asks
 	Service   Service   `json:"service"`
 	Proto     *Proto    `json:"proto,omitempty"` // gRPC only
+	Front     *Front    `json:"front,omitempty"` // expose gateway or ingress only
 	// ModuleSet names the generated go.mod's dependency set: the protocol,
 	// then "-metrics" and "-otlp" for what the answers add (e.g.
 	// "http-metrics"). "http" alone needs nothing but the standard library.
@@ -185,6 +186,7 @@ func NewPlan(a Answers) (*Plan, error) {
 	p.Startup = Probe{PeriodSeconds: startupPeriod, FailureThreshold: ceilDiv(a.StartupTime.Seconds(), startupPeriod), TimeoutSeconds: probeTimeout}
 
 	p.Service, p.Checks = planService(a, minor, p.Image.BinaryPath)
+	p.Front = planFront(a)
 	if a.Protocol == ProtocolGRPC {
 		proto, err := planProto(a)
 		if err != nil {
@@ -288,6 +290,11 @@ func (p *Plan) derive() []Derived {
 	d := []Derived{}
 	add := func(key string, value any, rule string) {
 		d = append(d, Derived{Key: key, Value: fmt.Sprint(value), Rule: rule})
+	}
+	if p.Front != nil {
+		// The lag is an answer, not a derived number; behind a front its
+		// default is, and the preStop and grace period below follow it.
+		add("propagation lag L", a.PropagationLag.String(), p.Front.lagText(a.PropagationLag))
 	}
 	if p.PreStop.Form != PreStopNone {
 		add("preStop ("+p.PreStop.Form+")", fmt.Sprintf("%ds", p.PreStop.Seconds), fmt.Sprintf("= propagation lag L (%s): SIGTERM waits until routers have stopped sending here. %s", a.PropagationLag, p.PreStop.Why))

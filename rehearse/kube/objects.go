@@ -22,6 +22,17 @@ func validNamespace(name string) string {
 	return strings.Join(validation.IsDNS1123Label(name), "; ")
 }
 
+// leftOut are the kinds a repository may list that the cluster rehearsal
+// does not apply. A ServiceMonitor: scraping plays no part in a rollout,
+// and the cluster may not have the Prometheus Operator's CRDs. The routes
+// and the Ingress of expose gateway or ingress: the load client calls the
+// Service from inside the cluster, the cluster may have no Gateway API
+// CRDs nor a controller for them (a rehearsal node has neither), and where
+// it has one, applying them would open the rehearsal's pods to the outside.
+// The lag of the front they stand for still drives the rehearsal: it is
+// the answers' propagation lag.
+var leftOut = map[string]bool{"ServiceMonitor": true, "HTTPRoute": true, "GRPCRoute": true, "Ingress": true}
+
 // applied is what the rehearsal applies: the repository's objects, as its
 // kustomization lists them, in namespace ns.
 type applied struct {
@@ -40,9 +51,7 @@ func objects(w *rehearse.Workload, o Options, ns string) (*applied, error) {
 		if m.Err != nil {
 			return nil, m.Err
 		}
-		if m.Object == nil && m.Kind == "ServiceMonitor" {
-			// Scraping plays no part in a rollout, and the cluster may
-			// not have the Prometheus Operator's CRDs: left out.
+		if m.Object == nil && leftOut[m.Kind] {
 			continue
 		}
 		if m.Object == nil {

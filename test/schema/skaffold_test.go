@@ -15,7 +15,8 @@ import (
 
 // answerSets cover both skaffold.yaml shapes (with and without the
 // PodDisruptionBudget), both protocols, non-default names and ports, and
-// the manifests with and without a ServiceMonitor.
+// the manifests with and without a ServiceMonitor, and with each expose
+// front for each protocol.
 var answerSets = []map[string]string{
 	{"name": "greeter"},
 	{"name": "solo", "replicas": "1"},
@@ -24,6 +25,10 @@ var answerSets = []map[string]string{
 	{"name": "watched", "service-monitor": "true", "tracing": "otlp"},
 	{"name": "watched-worker", "protocol": "grpc", "service-monitor": "true", "port": "9000", "health-port": "9001"},
 	{"name": "quiet", "metrics": "false"},
+	{"name": "routed", "expose": "gateway"},
+	{"name": "routed-worker", "protocol": "grpc", "expose": "gateway", "port": "9000", "health-port": "9001"},
+	{"name": "entered", "expose": "ingress"},
+	{"name": "entered-worker", "protocol": "grpc", "expose": "ingress"},
 }
 
 func render(t *testing.T, given map[string]string) map[string][]byte {
