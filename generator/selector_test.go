@@ -7,6 +7,7 @@ import (
 
 	"github.com/zdgen/zdgen/generator/spec"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -53,8 +54,9 @@ type manifests struct {
 	deployment appsv1.Deployment
 	service    corev1.Service
 	policy     networkingv1.NetworkPolicy
-	pdb        *policyv1.PodDisruptionBudget // nil with one replica
-	monitor    *serviceMonitor               // nil without service-monitor
+	pdb        *policyv1.PodDisruptionBudget          // nil with one replica
+	monitor    *serviceMonitor                        // nil without service-monitor
+	hpa        *autoscalingv2.HorizontalPodAutoscaler // nil without autoscale
 }
 
 // serviceMonitor is the part of a Prometheus Operator ServiceMonitor that
@@ -89,6 +91,10 @@ func decodeManifests(t *testing.T, kv []string) manifests {
 		m.monitor = &serviceMonitor{}
 		strict(t, b, m.monitor)
 	}
+	if b, ok := files["deploy/k8s/hpa.yaml"]; ok {
+		m.hpa = &autoscalingv2.HorizontalPodAutoscaler{}
+		strict(t, b, m.hpa)
+	}
 	return m
 }
 
@@ -108,6 +114,7 @@ func TestWideMatrixCoversEveryForm(t *testing.T) {
 		seen[fmt.Sprintf("pdb %v", m.pdb != nil)] = true
 		seen[fmt.Sprintf("metrics %v", p.Answers.Metrics)] = true
 		seen[fmt.Sprintf("service-monitor %v", m.monitor != nil)] = true
+		seen[fmt.Sprintf("hpa %v", m.hpa != nil)] = true
 		seen["tracing "+p.Answers.Tracing+" "+p.Answers.Protocol] = true
 		switch h := c.ReadinessProbe.ProbeHandler; {
 		case h.HTTPGet != nil:
@@ -120,7 +127,7 @@ func TestWideMatrixCoversEveryForm(t *testing.T) {
 	}
 	want := []string{"protocol http", "protocol grpc", "image custom", "replicas 1", "replicas 2", "replicas 3", "replicas 10",
 		"preStop sleep", "preStop exec", "preStop none", "pdb true", "pdb false", "probe httpGet", "probe grpc", "probe exec",
-		"metrics true", "metrics false", "service-monitor true", "service-monitor false",
+		"metrics true", "metrics false", "service-monitor true", "service-monitor false", "hpa true", "hpa false",
 		"tracing none http", "tracing otlp http", "tracing none grpc", "tracing otlp grpc"}
 	for _, image := range spec.BaseImageChoices {
 		want = append(want, "image "+image)
@@ -167,8 +174,10 @@ func labelSelector(t *testing.T, ls *metav1.LabelSelector) labels.Selector {
 // node drains may evict every replica at once), the NetworkPolicy and the
 // pod anti-affinity that spreads replicas over nodes. The ServiceMonitor
 // finds the Service by its labels and scrapes a port the Service names
-// (else Prometheus finds no target and says nothing). The API server
-// checks none but the first, and kube-score only some.
+// (else Prometheus finds no target and says nothing). The
+// HorizontalPodAutoscaler names the Deployment as its target (else it
+// scales nothing). The API server checks none but the first, and
+// kube-score only some.
 func TestSelectorsSelectThePods(t *testing.T) {
 	for _, kv := range wideMatrix() {
 		m := decodeManifests(t, kv)
@@ -194,6 +203,11 @@ func TestSelectorsSelectThePods(t *testing.T) {
 				t.Errorf("%v: the %s selector: %v", kv, what, err)
 			}
 		}
+		if m.hpa != nil {
+			if err := scales(m.hpa.Spec.ScaleTargetRef, &m.deployment); err != nil {
+				t.Errorf("%v: the HorizontalPodAutoscaler: %v", kv, err)
+			}
+		}
 		// The Service sends traffic to ports the container declares.
 		for _, sp := range m.service.Spec.Ports {
 			target := sp.TargetPort.StrVal
@@ -212,6 +226,39 @@ func TestSelectorsSelectThePods(t *testing.T) {
 				t.Errorf("%v: the ServiceMonitor scrapes port %q, which the Service does not name", kv, e.Port)
 			}
 		}
+	}
+}
+
+// scales reports what is wrong with ref as the HorizontalPodAutoscaler's
+// target of d: a wrong kind, group/version or name scales nothing (the
+// autoscaler reports FailedGetScale, and the Deployment keeps whatever
+// count it has), and the API server accepts all three.
+func scales(ref autoscalingv2.CrossVersionObjectReference, d *appsv1.Deployment) error {
+	want := autoscalingv2.CrossVersionObjectReference{APIVersion: d.APIVersion, Kind: d.Kind, Name: d.Name}
+	if d.APIVersion != "apps/v1" || d.Kind != "Deployment" {
+		return fmt.Errorf("the Deployment reads as %s %s", d.APIVersion, d.Kind)
+	}
+	if ref != want {
+		return fmt.Errorf("scaleTargetRef %+v, not the Deployment %+v", ref, want)
+	}
+	return nil
+}
+
+// scales can fail: a target of another kind, version or name is caught.
+func TestScalesCatchesMismatches(t *testing.T) {
+	d := &appsv1.Deployment{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}, ObjectMeta: metav1.ObjectMeta{Name: "svc"}}
+	for _, ref := range []autoscalingv2.CrossVersionObjectReference{
+		{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "svc"},
+		{APIVersion: "extensions/v1beta1", Kind: "Deployment", Name: "svc"},
+		{APIVersion: "apps/v1", Kind: "Deployment", Name: "other"},
+		{},
+	} {
+		if scales(ref, d) == nil {
+			t.Errorf("%+v passed as the target of Deployment svc", ref)
+		}
+	}
+	if err := scales(autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "svc"}, d); err != nil {
+		t.Errorf("the right target failed: %v", err)
 	}
 }
 

@@ -83,7 +83,9 @@ func TestPlanRules(t *testing.T) {
 				return p.MaxSurge == 2 && p.PDBMaxUnavailable == 2 && p.Autoscale.ScaleDownPods == 2
 			}},
 		{"autoscale: the scale-down period follows the grace period", []string{"autoscale=2-6", "max-request=60s"},
-			func(p *Plan) bool { return p.Autoscale.ScaleDownPeriodSeconds == p.GracePeriodSeconds && p.GracePeriodSeconds == 5+2+60+5 }},
+			func(p *Plan) bool {
+				return p.Autoscale.ScaleDownPeriodSeconds == p.GracePeriodSeconds && p.GracePeriodSeconds == 5+2+60+5
+			}},
 		{"autoscale: a grace period beyond the API's 1800 s caps the period", []string{"autoscale=2-6", "grace-period=2000s"},
 			func(p *Plan) bool { return p.Autoscale.ScaleDownPeriodSeconds == 1800 }},
 		{"autoscale: CPU target 70 %, five minutes' stabilization", []string{"autoscale=2-6"},
