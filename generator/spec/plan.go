@@ -155,9 +155,9 @@ const (
 	nativeUID        = 65532 // distroless's nonroot user; used for every image so runAsUser is the same everywhere
 
 	// The autoscaler aims at 70 % of the CPU request: a node drain that
-	// takes out the PodDisruptionBudget's quarter of the pods moves their
-	// load onto the rest, at 70 / 0.75 = 93 % of the request, still below
-	// it, while new pods start.
+	// takes out a quarter of the pods (the PodDisruptionBudget's share
+	// from four pods up) moves their load onto the rest, at 70 / 0.75 =
+	// 93 % of the request, still below it, while new pods start.
 	autoscaleCPU = 70
 	// Kubernetes' own default, written out: a dip in load shorter than
 	// five minutes removes no pod, so a bursty service is not drained and
@@ -392,7 +392,7 @@ func (p *Plan) deriveAutoscale(add func(key string, value any, rule string)) {
 	add("replicas", "left out", "the autoscaler owns the count: a replicas field would reset it on every apply")
 	add("minReplicas", as.Min, "the autoscale answer's MIN: the fewest pods, and the size the surge and the budget are derived from")
 	add("maxReplicas", as.Max, fmt.Sprintf("the autoscale answer's MAX: leave quota and node room for %d + maxSurge %d pods during a rollout", as.Max, p.MaxSurge))
-	add("target CPU utilization", fmt.Sprintf("%d %%", as.CPUUtilization), fmt.Sprintf("of the 100m request, averaged over the pods: a drain taking the budget's quarter of them leaves the rest at %d / 0.75 = %d %%, still below the request", as.CPUUtilization, as.CPUUtilization*100/75))
+	add("target CPU utilization", fmt.Sprintf("%d %%", as.CPUUtilization), fmt.Sprintf("of the 100m request, averaged over the pods: a node drain taking a quarter of them (the budget's share from four pods up) leaves the rest at %d / 0.75 = %d %%, still below the request", as.CPUUtilization, as.CPUUtilization*100/75))
 	add("scaleDown stabilizationWindowSeconds", as.ScaleDownStabilizationSeconds, "a pod goes only when five minutes of samples agree it is not needed: a dip in load does not drain and restart pods")
 	period := fmt.Sprintf("= terminationGracePeriodSeconds %ds: a removed pod has exited before the next goes", p.GracePeriodSeconds)
 	if as.ScaleDownPeriodSeconds < p.GracePeriodSeconds {
