@@ -45,14 +45,15 @@ type Answers struct {
 	Module      string `json:"module"`
 	Protocol    string `json:"protocol"`
 	BaseImage   string `json:"base-image"`
+	Replicas    int    `json:"replicas"`
+	K8sVersion  string `json:"k8s-version"`
+	Port        int    `json:"port"`
+	HealthPort  int    `json:"health-port"`
+	PreStop     string `json:"prestop"`
+
 	// Autoscale is "off" or "MIN-MAX": a HorizontalPodAutoscaler then
 	// owns the pod count, and Replicas is kept but unused.
-	Autoscale  string `json:"autoscale"`
-	Replicas   int    `json:"replicas"`
-	K8sVersion string `json:"k8s-version"`
-	Port       int    `json:"port"`
-	HealthPort int    `json:"health-port"`
-	PreStop    string `json:"prestop"`
+	Autoscale string `json:"autoscale"`
 
 	// Telemetry. Metrics are on unless turned off; traces are exported
 	// only when asked, to an OTLP collector named by the standard OTEL_*

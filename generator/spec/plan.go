@@ -30,17 +30,18 @@ type Plan struct {
 	TraceFlushSeconds      int `json:"traceFlushSeconds"`      // the final span export's bound; 0 without tracing
 	MarginSeconds          int `json:"marginSeconds"`
 	GracePeriodSeconds     int `json:"terminationGracePeriodSeconds"`
-	// Replicas is the pod count the other numbers are derived from: the
-	// replicas answer, or with autoscale its MIN, the size the
-	// autoscaler may shrink to.
-	Replicas          int `json:"replicas"`
-	MaxSurge          int `json:"maxSurge"`
-	MaxUnavailable    int `json:"maxUnavailable"`
-	PDBMaxUnavailable int `json:"pdbMaxUnavailable"` // 0: no PodDisruptionBudget (one replica)
-	WorkMaxSeconds    int `json:"workMaxSeconds"`    // cap on /work?ms= or Work's duration_ms
+	MaxSurge               int `json:"maxSurge"`
+	MaxUnavailable         int `json:"maxUnavailable"`
+	PDBMaxUnavailable      int `json:"pdbMaxUnavailable"` // 0: no PodDisruptionBudget (one replica)
+	WorkMaxSeconds         int `json:"workMaxSeconds"`    // cap on /work?ms= or Work's duration_ms
 	// MaxConnectionAgeSeconds (gRPC) makes clients reconnect, and so
 	// rebalance onto new pods; the grace after it is WorkMaxSeconds.
 	MaxConnectionAgeSeconds int `json:"maxConnectionAgeSeconds,omitempty"`
+
+	// Replicas is the pod count maxSurge and the budget are derived from:
+	// the replicas answer, or with autoscale its MIN, the size the
+	// autoscaler may shrink to.
+	Replicas int `json:"replicas"`
 	// Autoscale is the HorizontalPodAutoscaler's numbers; nil when
 	// autoscale is off.
 	Autoscale *Autoscale `json:"autoscale,omitempty"`
