@@ -4,21 +4,20 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/zdgen/zdgen/generator"
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/generator/write"
+	"github.com/zdgen/zdgen/rehearse"
 	appsv1 "k8s.io/api/apps/v1"
 )
 
-// With autoscale the cluster rehearsal applies everything but the
-// HorizontalPodAutoscaler, and gives the Deployment, which leaves its
-// count to the autoscaler, the autoscaler's minReplicas: the rehearsal's
-// own load must not scale the pods mid-rollout. An autoscaler that does
-// not decode strictly is still refused.
-func TestObjectsLeaveTheAutoscalerOut(t *testing.T) {
+// generateAutoscaled writes a service generated with autoscale 2-6.
+func generateAutoscaled(t *testing.T) string {
+	t.Helper()
 	a, err := spec.Resolve(map[string]string{"name": "greeter", "autoscale": "2-6"})
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +30,55 @@ func TestObjectsLeaveTheAutoscalerOut(t *testing.T) {
 	if err := write.Write(context.Background(), dir, files, false); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// A whole cluster rehearsal of an autoscaled service, on the stand-in:
+// the Deployment is applied with the autoscaler's minReplicas, the
+// autoscaler is not applied, and every revision runs that many pods.
+func TestRunAutoscaledAtMinReplicas(t *testing.T) {
+	f := newFake(t)
+	f.dir = generateAutoscaled(t)
+	o := options()
+	res, err := f.run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Passed() || res.Replicas != 2 {
+		t.Errorf("passed %v (%v), replicas %d; want a pass at 2", res.Passed(), res.Problems, res.Replicas)
+	}
+	f.mu.Lock()
+	applied := f.applied
+	f.mu.Unlock()
+	var resources []string
+	for _, p := range applied {
+		resources = append(resources, p.Resource.Resource)
+		if p.Resource.Resource == "deployments" && !strings.Contains(string(p.Patch), `"replicas":2`) {
+			t.Errorf("the Deployment applied without the autoscaler's minReplicas: %s", p.Patch)
+		}
+	}
+	if len(applied) != 4 || slices.Contains(resources, "horizontalpodautoscalers") {
+		t.Errorf("applied %v; want the Deployment, Service, NetworkPolicy and PodDisruptionBudget only", resources)
+	}
+	created := 0
+	for _, e := range res.Events {
+		if e.Pod != "" && e.Kind == rehearse.EvCreated {
+			created++
+		}
+	}
+	// 2 pods, replaced twice.
+	if created != 6 {
+		t.Errorf("%d pods created, want 6", created)
+	}
+}
+
+// With autoscale the cluster rehearsal applies everything but the
+// HorizontalPodAutoscaler, and gives the Deployment, which leaves its
+// count to the autoscaler, the autoscaler's minReplicas: the rehearsal's
+// own load must not scale the pods mid-rollout. An autoscaler that does
+// not decode strictly is still refused.
+func TestObjectsLeaveTheAutoscalerOut(t *testing.T) {
+	dir := generateAutoscaled(t)
 	o := options()
 	w, err := load(dir, o)
 	if err != nil {
