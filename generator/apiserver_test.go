@@ -2,6 +2,8 @@ package generator
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 )
 
@@ -55,7 +60,8 @@ var resources = map[string]string{
 	"PodDisruptionBudget": "poddisruptionbudget.policy",
 	"Ingress":             "ingress.networking.k8s.io",
 	// The Prometheus Operator's: run.sh installs its CRD.
-	"ServiceMonitor": "servicemonitor.monitoring.coreos.com",
+	"ServiceMonitor":          "servicemonitor.monitoring.coreos.com",
+	"HorizontalPodAutoscaler": "horizontalpodautoscaler.autoscaling",
 }
 
 // acceptsTree applies dir/deploy/k8s through its kustomization and checks
@@ -207,8 +213,9 @@ var container0 = []any{"spec", "template", "spec", "containers", 0}
 // with its own message. Each starts from a generated manifest with one
 // thing broken, so that the break is the only difference from a manifest
 // TestAPIServerAcceptsEveryTree shows accepted; this is also what shows that
-// check can fail. The last case is accepted: the server does not check
-// that a PodDisruptionBudget selects any pod, which is why
+// check can fail. The last two cases are accepted: the server checks
+// neither that a HorizontalPodAutoscaler's target exists nor that a
+// PodDisruptionBudget selects any pod, which is why
 // TestSelectorsSelectThePods does.
 func TestAPIServerRejectsBrokenManifests(t *testing.T) {
 	s := needAPIServer(t)
@@ -282,6 +289,23 @@ func TestAPIServerRejectsBrokenManifests(t *testing.T) {
 		},
 		want: `unknown field "spec.endpoints[0].scrapeEvery"`,
 	}, {
+		// A scale-down period as long as a long grace period would be:
+		// the plan caps it at the API's limit.
+		name: "HorizontalPodAutoscaler scale-down period beyond 1800 s",
+		kv:   []string{"autoscale=2-6"},
+		file: "hpa.yaml",
+		breaks: func(t *testing.T, obj map[string]any) {
+			dig(t, obj, "spec", "behavior", "scaleDown", "policies", 0)["periodSeconds"] = 1801
+		},
+		want: "periodSeconds: Invalid value: 1801: must be less than or equal to 1800",
+	}, {
+		name: "accepted: HorizontalPodAutoscaler scaling a Deployment that is not there",
+		kv:   []string{"autoscale=2-6"},
+		file: "hpa.yaml",
+		breaks: func(t *testing.T, obj map[string]any) {
+			dig(t, obj, "spec", "scaleTargetRef")["name"] = "other"
+		},
+	}, {
 		name: "accepted: PodDisruptionBudget selecting no pod",
 		file: "pdb.yaml",
 		breaks: func(t *testing.T, obj map[string]any) {
@@ -345,4 +369,102 @@ func TestWithoutResourcesLeavesTheRouteOut(t *testing.T) {
 			t.Errorf("%s listed but not copied: %v", r, err)
 		}
 	}
+}
+
+// The reason the Deployment leaves replicas out with autoscale: the
+// autoscaler changes the count through the scale subresource, as its own
+// field manager, and applying the same manifests again (server-side, as
+// kubectl does, forcing conflicts as a deploy pipeline does) must not
+// set it back. The contrast, the same steps with the replicas a
+// Deployment without autoscale carries, shows the reset the test would
+// catch. The API server alone suffices: no controller acts on the
+// objects, so the count changes only when the test or an apply changes it.
+func TestAPIServerApplyKeepsTheAutoscalersScale(t *testing.T) {
+	s := needAPIServer(t)
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		kv   []string
+		want func(applied int32) int32 // the count after the second apply
+	}{
+		{[]string{"autoscale=2-6"}, func(int32) int32 { return scaledTo }},
+		{[]string{"replicas=3"}, func(applied int32) int32 { return applied }},
+	} {
+		t.Run(strings.Join(c.kv, ","), func(t *testing.T) {
+			p, dir := writeSet(t, c.kv...)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			ns := testNamespace(t)
+			if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			defer client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+			deployments := client.AppsV1().Deployments(ns)
+			name := p.Answers.Name
+
+			if out, err := s.serverSideApply(ns, dir); err != nil {
+				t.Fatalf("first apply: %v\n%s", err, out)
+			}
+			scale, err := deployments.GetScale(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			applied := scale.Spec.Replicas // 1, Kubernetes' default, without replicas
+			// The autoscaler's move: another manager, the scale subresource.
+			scale.Spec.Replicas = scaledTo
+			if _, err := deployments.UpdateScale(ctx, name, scale, metav1.UpdateOptions{FieldManager: autoscalerManager}); err != nil {
+				t.Fatal(err)
+			}
+			if scale, err = deployments.GetScale(ctx, name, metav1.GetOptions{}); err != nil || scale.Spec.Replicas != scaledTo {
+				t.Fatalf("after scaling to %d: %v, %v", scaledTo, scale, err)
+			}
+			if out, err := s.serverSideApply(ns, dir); err != nil {
+				t.Fatalf("second apply: %v\n%s", err, out)
+			}
+			d, err := deployments.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := *d.Spec.Replicas, c.want(applied); got != want {
+				t.Errorf("after the autoscaler set %d and the manifests were applied again: replicas %d, want %d", scaledTo, got, want)
+			}
+			for _, f := range d.ManagedFields {
+				t.Logf("%s %s %s", f.Manager, f.Operation, f.Subresource)
+			}
+		})
+	}
+}
+
+const (
+	scaledTo          = 5
+	autoscalerManager = "kube-controller-manager" // the manager the HorizontalPodAutoscaler controller writes as
+)
+
+// serverSideApply is `kubectl apply --server-side` of the tree's
+// kustomization into namespace ns, for real: the objects are stored.
+func (s apiServer) serverSideApply(ns, dir string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.kubectl,
+		"--kubeconfig", s.kubeconfig, "--cache-dir", s.cacheDir, "--request-timeout", "30s",
+		"apply", "--server-side", "--field-manager=kubectl", "--force-conflicts", "--validate=strict",
+		"--namespace", ns, "-k", filepath.Join(dir, "deploy", "k8s"))
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// testNamespace is a fresh namespace name, so that reruns against the
+// same server do not meet each other's objects.
+func testNamespace(t *testing.T) string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return "zdgen-apply-" + hex.EncodeToString(b)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/zdgen/zdgen/generator/spec"
 	"golang.org/x/mod/modfile"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -24,9 +25,9 @@ import (
 
 // matrix is a spread of answer sets that exercises every branch of the
 // templates: each base image kind, one and many replicas, each preStop form,
-// metrics off, a ServiceMonitor and tracing for each protocol, and (the
-// last four) each expose front for each protocol. Other tests pick sets by
-// index: append, do not insert.
+// metrics off, a ServiceMonitor and tracing for each protocol, each expose
+// front for each protocol, and autoscaling. Other tests pick sets by index:
+// append, do not insert.
 var matrix = [][]string{
 	nil,
 	{"base-image=scratch", "replicas=1", "k8s-version=1.29"},
@@ -48,6 +49,10 @@ var matrix = [][]string{
 	{"protocol=grpc", "expose=gateway", "name=orders-api", "module=github.com/acme/orders-api", "port=9000", "health-port=9001"},
 	{"expose=ingress", "k8s-version=1.29"},
 	{"protocol=grpc", "expose=ingress", "propagation-lag=20s", "replicas=1"},
+	// Autoscaling: from one pod (no budget), and from two for gRPC with a
+	// replicas answer the autoscaler overrides.
+	{"autoscale=1-10"},
+	{"protocol=grpc", "autoscale=2-6", "replicas=5"},
 }
 
 func renderSet(t *testing.T, kv ...string) (*spec.Plan, map[string][]byte) {
@@ -158,7 +163,9 @@ func TestManifestsFollowThePlan(t *testing.T) {
 		pod := d.Spec.Template.Spec
 		c := pod.Containers[0]
 		checks := map[string]bool{
-			"replicas":               *d.Spec.Replicas == int32(p.Answers.Replicas),
+			// With an autoscaler the Deployment leaves the count to it.
+			"replicas": (p.Autoscale == nil && d.Spec.Replicas != nil && *d.Spec.Replicas == int32(p.Replicas)) ||
+				(p.Autoscale != nil && d.Spec.Replicas == nil),
 			"maxUnavailable 0":       *d.Spec.Strategy.RollingUpdate.MaxUnavailable == intstr.FromInt32(0),
 			"maxSurge":               *d.Spec.Strategy.RollingUpdate.MaxSurge == intstr.FromInt32(int32(p.MaxSurge)),
 			"grace period":           *pod.TerminationGracePeriodSeconds == int64(p.GracePeriodSeconds),
@@ -176,7 +183,7 @@ func TestManifestsFollowThePlan(t *testing.T) {
 			"startup asks":           probeAsks(c.StartupProbe.ProbeHandler, p.Checks.Startup),
 			"startup window":         c.StartupProbe.PeriodSeconds*c.StartupProbe.FailureThreshold >= int32(p.Answers.StartupTime.Seconds()),
 			"pod labels match":       d.Spec.Selector.MatchLabels["app.kubernetes.io/name"] == name && d.Spec.Template.Labels["app.kubernetes.io/name"] == name,
-			"spread when replicas>1": (pod.Affinity != nil) == (p.Answers.Replicas > 1),
+			"spread when replicas>1": (pod.Affinity != nil) == (p.Replicas > 1 || p.Autoscale != nil),
 		}
 		env := map[string]string{}
 		for _, e := range c.Env {
@@ -226,9 +233,10 @@ func TestManifestsFollowThePlan(t *testing.T) {
 			t.Errorf("%v: the NetworkPolicy does not select the pods", kv)
 		}
 		pdbYAML, hasPDB := files["deploy/k8s/pdb.yaml"]
-		if hasPDB != (p.Answers.Replicas > 1) {
-			t.Errorf("%v: PodDisruptionBudget present = %v with %d replicas", kv, hasPDB, p.Answers.Replicas)
+		if hasPDB != (p.Replicas > 1) {
+			t.Errorf("%v: PodDisruptionBudget present = %v with %d replicas", kv, hasPDB, p.Replicas)
 		}
+		checkHPA(t, kv, p, files)
 		if hasPDB {
 			var pdb policyv1.PodDisruptionBudget
 			strict(t, pdbYAML, &pdb)
@@ -252,6 +260,41 @@ func TestManifestsFollowThePlan(t *testing.T) {
 		}
 		if bytes.Contains(files["deploy/k8s/kustomization.yaml"], []byte("pdb.yaml")) != hasPDB {
 			t.Errorf("%v: the kustomization and the PodDisruptionBudget disagree", kv)
+		}
+	}
+}
+
+// checkHPA: with autoscale, a HorizontalPodAutoscaler carries the plan's
+// bounds, CPU target and scale-down policy, the policy removing no more
+// pods than the budget allows per grace period; without, there is none.
+func checkHPA(t *testing.T, kv []string, p *spec.Plan, files map[string][]byte) {
+	t.Helper()
+	b, ok := files["deploy/k8s/hpa.yaml"]
+	if ok != (p.Autoscale != nil) {
+		t.Errorf("%v: HorizontalPodAutoscaler present = %v with autoscale %s", kv, ok, p.Answers.Autoscale)
+	}
+	if !ok {
+		return
+	}
+	as := p.Autoscale
+	var h autoscalingv2.HorizontalPodAutoscaler
+	strict(t, b, &h)
+	cpu := h.Spec.Metrics[0].Resource
+	down := h.Spec.Behavior.ScaleDown
+	checks := map[string]bool{
+		"minReplicas = MIN = the plan's count":                               *h.Spec.MinReplicas == int32(as.Min) && as.Min == p.Replicas,
+		"maxReplicas = MAX":                                                  h.Spec.MaxReplicas == int32(as.Max),
+		"one CPU utilization metric":                                         len(h.Spec.Metrics) == 1 && cpu.Name == corev1.ResourceCPU && cpu.Target.Type == autoscalingv2.UtilizationMetricType && *cpu.Target.AverageUtilization == int32(as.CPUUtilization),
+		"scale-down stabilization":                                           *down.StabilizationWindowSeconds == int32(as.ScaleDownStabilizationSeconds),
+		"one Pods policy":                                                    len(down.Policies) == 1 && down.Policies[0].Type == autoscalingv2.PodsScalingPolicy,
+		"removes at most the budget's allowance (1 without one)":             down.Policies[0].Value == int32(max(1, p.PDBMaxUnavailable)),
+		"a period no shorter than the grace period, within the API's 1800 s": down.Policies[0].PeriodSeconds == int32(min(p.GracePeriodSeconds, 1800)),
+		"scale-up left to Kubernetes' defaults":                              h.Spec.Behavior.ScaleUp == nil,
+		"listed in the kustomization":                                        bytes.Contains(files["deploy/k8s/kustomization.yaml"], []byte("  - hpa.yaml\n")),
+	}
+	for what, ok := range checks {
+		if !ok {
+			t.Errorf("%v: HorizontalPodAutoscaler: %s", kv, what)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/zdgen/zdgen/generator/spec"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -54,10 +55,11 @@ type manifests struct {
 	deployment appsv1.Deployment
 	service    corev1.Service
 	policy     networkingv1.NetworkPolicy
-	pdb        *policyv1.PodDisruptionBudget // nil with one replica
-	monitor    *serviceMonitor               // nil without service-monitor
-	route      *route                        // nil unless expose gateway
-	ingress    *networkingv1.Ingress         // nil unless expose ingress
+	pdb        *policyv1.PodDisruptionBudget          // nil with one replica
+	monitor    *serviceMonitor                        // nil without service-monitor
+	hpa        *autoscalingv2.HorizontalPodAutoscaler // nil without autoscale
+	route      *route                                 // nil unless expose gateway
+	ingress    *networkingv1.Ingress                  // nil unless expose ingress
 }
 
 // route is the part of a Gateway API HTTPRoute or GRPCRoute that zdgen
@@ -120,6 +122,10 @@ func decodeManifests(t *testing.T, kv []string) manifests {
 		m.ingress = &networkingv1.Ingress{}
 		strict(t, b, m.ingress)
 	}
+	if b, ok := files["deploy/k8s/hpa.yaml"]; ok {
+		m.hpa = &autoscalingv2.HorizontalPodAutoscaler{}
+		strict(t, b, m.hpa)
+	}
 	return m
 }
 
@@ -139,6 +145,7 @@ func TestWideMatrixCoversEveryForm(t *testing.T) {
 		seen[fmt.Sprintf("pdb %v", m.pdb != nil)] = true
 		seen[fmt.Sprintf("metrics %v", p.Answers.Metrics)] = true
 		seen[fmt.Sprintf("service-monitor %v", m.monitor != nil)] = true
+		seen[fmt.Sprintf("hpa %v", m.hpa != nil)] = true
 		seen["tracing "+p.Answers.Tracing+" "+p.Answers.Protocol] = true
 		seen["expose "+p.Answers.Expose+" "+p.Answers.Protocol] = true
 		switch h := c.ReadinessProbe.ProbeHandler; {
@@ -152,7 +159,7 @@ func TestWideMatrixCoversEveryForm(t *testing.T) {
 	}
 	want := []string{"protocol http", "protocol grpc", "image custom", "replicas 1", "replicas 2", "replicas 3", "replicas 10",
 		"preStop sleep", "preStop exec", "preStop none", "pdb true", "pdb false", "probe httpGet", "probe grpc", "probe exec",
-		"metrics true", "metrics false", "service-monitor true", "service-monitor false",
+		"metrics true", "metrics false", "service-monitor true", "service-monitor false", "hpa true", "hpa false",
 		"tracing none http", "tracing otlp http", "tracing none grpc", "tracing otlp grpc",
 		"expose none http", "expose gateway http", "expose ingress http", "expose none grpc", "expose gateway grpc", "expose ingress grpc"}
 	for _, image := range spec.BaseImageChoices {
@@ -200,8 +207,10 @@ func labelSelector(t *testing.T, ls *metav1.LabelSelector) labels.Selector {
 // node drains may evict every replica at once), the NetworkPolicy and the
 // pod anti-affinity that spreads replicas over nodes. The ServiceMonitor
 // finds the Service by its labels and scrapes a port the Service names
-// (else Prometheus finds no target and says nothing). The API server
-// checks none but the first, and kube-score only some.
+// (else Prometheus finds no target and says nothing). The
+// HorizontalPodAutoscaler names the Deployment as its target (else it
+// scales nothing). The API server checks none but the first, and
+// kube-score only some.
 func TestSelectorsSelectThePods(t *testing.T) {
 	for _, kv := range wideMatrix() {
 		m := decodeManifests(t, kv)
@@ -225,6 +234,11 @@ func TestSelectorsSelectThePods(t *testing.T) {
 		for what, err := range checks {
 			if err != nil {
 				t.Errorf("%v: the %s selector: %v", kv, what, err)
+			}
+		}
+		if m.hpa != nil {
+			if err := scales(m.hpa.Spec.ScaleTargetRef, &m.deployment); err != nil {
+				t.Errorf("%v: the HorizontalPodAutoscaler: %v", kv, err)
 			}
 		}
 		// The Service sends traffic to ports the container declares.
@@ -343,6 +357,39 @@ func TestFrontBackendsCatchesMismatches(t *testing.T) {
 		if len(errs) == 0 || !strings.Contains(fmt.Sprint(errs), c.want) {
 			t.Errorf("%v broken: %v, want %q", c.kv, errs, c.want)
 		}
+	}
+}
+
+// scales reports what is wrong with ref as the HorizontalPodAutoscaler's
+// target of d: a wrong kind, group/version or name scales nothing (the
+// autoscaler reports FailedGetScale, and the Deployment keeps whatever
+// count it has), and the API server accepts all three.
+func scales(ref autoscalingv2.CrossVersionObjectReference, d *appsv1.Deployment) error {
+	want := autoscalingv2.CrossVersionObjectReference{APIVersion: d.APIVersion, Kind: d.Kind, Name: d.Name}
+	if d.APIVersion != "apps/v1" || d.Kind != "Deployment" {
+		return fmt.Errorf("the Deployment reads as %s %s", d.APIVersion, d.Kind)
+	}
+	if ref != want {
+		return fmt.Errorf("scaleTargetRef %+v, not the Deployment %+v", ref, want)
+	}
+	return nil
+}
+
+// scales can fail: a target of another kind, version or name is caught.
+func TestScalesCatchesMismatches(t *testing.T) {
+	d := &appsv1.Deployment{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}, ObjectMeta: metav1.ObjectMeta{Name: "svc"}}
+	for _, ref := range []autoscalingv2.CrossVersionObjectReference{
+		{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "svc"},
+		{APIVersion: "extensions/v1beta1", Kind: "Deployment", Name: "svc"},
+		{APIVersion: "apps/v1", Kind: "Deployment", Name: "other"},
+		{},
+	} {
+		if scales(ref, d) == nil {
+			t.Errorf("%+v passed as the target of Deployment svc", ref)
+		}
+	}
+	if err := scales(autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "svc"}, d); err != nil {
+		t.Errorf("the right target failed: %v", err)
 	}
 }
 

@@ -4,7 +4,9 @@
 // stand-in for the Service that lags like kube-proxy.
 //
 // Every timing comes from the repository's own deploy/k8s manifests, read
-// into k8s.io/api types: replicas, maxSurge and maxUnavailable, the three
+// into k8s.io/api types: replicas (a HorizontalPodAutoscaler's
+// minReplicas when the Deployment leaves them to it), maxSurge and
+// maxUnavailable, the three
 // probes with their periods and thresholds, the preStop hook and
 // terminationGracePeriodSeconds. The answers in .zdgen.yaml give what the
 // manifests cannot: the endpoint propagation lag and the binary's name.
@@ -22,6 +24,7 @@ import (
 
 	"github.com/zdgen/zdgen/generator/spec"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -87,10 +90,12 @@ type Workload struct {
 }
 
 // Manifest is one object the kustomization lists: a Deployment (the
-// Workload's), Service, PodDisruptionBudget or NetworkPolicy decoded
+// Workload's), Service, PodDisruptionBudget, NetworkPolicy or
+// HorizontalPodAutoscaler decoded
 // strictly into its k8s.io/api type. A kind outside these has a nil
 // Object; Err is a decoding error, which only a rehearsal that applies the
-// object reports (a local one reads only the Deployment).
+// object reports (a local one reads only the Deployment, and the
+// autoscaler when the Deployment leaves the count to it).
 type Manifest struct {
 	Path   string // as kustomization.yaml lists it
 	Kind   string
@@ -142,7 +147,9 @@ func Load(dir string) (*Workload, error) {
 		}
 		if meta.Kind != "Deployment" {
 			// Service, PodDisruptionBudget, NetworkPolicy: the proxy stands
-			// in for the Service; a cluster rehearsal applies them.
+			// in for the Service; a cluster rehearsal applies them. A
+			// HorizontalPodAutoscaler gives the count when the Deployment
+			// leaves it out.
 			m := Manifest{Path: res, Kind: meta.Kind}
 			switch meta.Kind {
 			case "Service":
@@ -151,6 +158,8 @@ func Load(dir string) (*Workload, error) {
 				m.Object = &policyv1.PodDisruptionBudget{}
 			case "NetworkPolicy":
 				m.Object = &networkingv1.NetworkPolicy{}
+			case "HorizontalPodAutoscaler":
+				m.Object = &autoscalingv2.HorizontalPodAutoscaler{}
 			}
 			if m.Object != nil {
 				m.Err = decodeFile(path, m.Object)
@@ -202,6 +211,12 @@ func (w *Workload) resolve() error {
 	w.Replicas = 1
 	if d.Spec.Replicas != nil {
 		w.Replicas = int(*d.Spec.Replicas)
+	} else if hpa, err := w.autoscaler(); err != nil {
+		return err
+	} else if hpa != nil && hpa.Spec.MinReplicas != nil {
+		// The autoscaler owns the count: the rehearsal runs the fewest
+		// pods it keeps, where the surge and the budget are tightest.
+		w.Replicas = int(*hpa.Spec.MinReplicas)
 	}
 	if d.Spec.Strategy.Type != "" && d.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType {
 		return fmt.Errorf("deployment.yaml: strategy %s; the rehearsal proves rolling updates", d.Spec.Strategy.Type)
@@ -256,6 +271,27 @@ func (w *Workload) resolve() error {
 		}
 	}
 	return nil
+}
+
+// autoscaler is the HorizontalPodAutoscaler the kustomization lists for
+// the Deployment (its scaleTargetRef names it), decoded strictly; nil
+// when there is none.
+func (w *Workload) autoscaler() (*autoscalingv2.HorizontalPodAutoscaler, error) {
+	d := w.Deployment
+	for _, m := range w.Manifests {
+		if m.Kind != "HorizontalPodAutoscaler" {
+			continue
+		}
+		if m.Err != nil {
+			return nil, m.Err
+		}
+		hpa := m.Object.(*autoscalingv2.HorizontalPodAutoscaler)
+		ref := hpa.Spec.ScaleTargetRef
+		if ref.Kind == "Deployment" && ref.APIVersion == "apps/v1" && ref.Name == d.Name {
+			return hpa, nil
+		}
+	}
+	return nil, nil
 }
 
 // podField is the downward-API field a variable takes, metadata.name or

@@ -271,3 +271,46 @@ func TestLoadResolvesThePodsNameAndNamespace(t *testing.T) {
 		t.Errorf("Load with spec.nodeName = %v, want an input error naming POD_NAMESPACE", err)
 	}
 }
+
+// A Deployment that leaves its count to a HorizontalPodAutoscaler is
+// rehearsed at the autoscaler's minReplicas, with maxSurge resolved
+// against it; the autoscaler is read strictly, and one that targets
+// another object gives no count (Kubernetes' default of one pod).
+func TestLoadTakesTheAutoscalersMinimum(t *testing.T) {
+	dir := generateRepo(t, map[string]string{"name": "orders", "autoscale": "3-9"})
+	w, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Deployment.Spec.Replicas != nil {
+		t.Fatalf("the Deployment sets replicas %d with autoscale", *w.Deployment.Spec.Replicas)
+	}
+	if w.Replicas != 3 || w.MaxSurge != 1 || w.MaxUnavailable != 0 {
+		t.Errorf("replicas %d, maxSurge %d, maxUnavailable %d; want 3, 1, 0", w.Replicas, w.MaxSurge, w.MaxUnavailable)
+	}
+
+	hpa := filepath.Join(dir, "deploy", "k8s", "hpa.yaml")
+	b, err := os.ReadFile(hpa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(old, new string) {
+		t.Helper()
+		if !strings.Contains(string(b), old) {
+			t.Fatalf("hpa.yaml has no %q", old)
+		}
+		if err := os.WriteFile(hpa, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit("  minReplicas: 3\n", "  minReplicas: 3\n  minReplica: 4\n")
+	if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "minReplica") {
+		t.Errorf("an autoscaler with an unknown field: %v, want it refused naming the field", err)
+	}
+	edit("    kind: Deployment\n    name: orders\n", "    kind: Deployment\n    name: other\n")
+	if w, err := Load(dir); err != nil {
+		t.Errorf("an autoscaler of another Deployment: %v", err)
+	} else if w.Replicas != 1 {
+		t.Errorf("an autoscaler of another Deployment: replicas %d, want 1", w.Replicas)
+	}
+}

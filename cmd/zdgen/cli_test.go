@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -480,6 +481,10 @@ func TestBadAnswers(t *testing.T) {
 		{[]string{"svc", "--replicas", "0"}, "replicas", "must be 1 to 100"},
 		{[]string{"svc", "--replicas", "101"}, "replicas", "must be 1 to 100"},
 		{[]string{"svc", "--replicas", "three"}, "replicas", "whole number"},
+		{[]string{"svc", "--autoscale", "3"}, "autoscale", "MIN-MAX"},
+		{[]string{"svc", "--autoscale", "5-2"}, "autoscale", "MIN must not exceed MAX"},
+		{[]string{"svc", "--autoscale", "0-3"}, "autoscale", "1 to 100"},
+		{[]string{"svc", "--autoscale", "2-101"}, "autoscale", "1 to 100"},
 		{[]string{"Bad_Name"}, "name", "DNS-1035"},
 		{[]string{"../x"}, "name", "DNS-1035"},
 		{[]string{"a/b"}, "name", "DNS-1035"},
@@ -919,5 +924,32 @@ func TestCIFlag(t *testing.T) {
 	code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--dry-run", "--ci", "gitlab")
 	if code != exitUsage || !strings.Contains(errOut, `ci: "gitlab": must be github or none`) {
 		t.Errorf("--ci gitlab: exit %d, %q", code, errOut)
+	}
+}
+
+// --autoscale MIN-MAX: the answer is recorded, the plan counts from MIN,
+// and the tree gains the autoscaler, listed in the kustomization.
+func TestAutoscaleFlag(t *testing.T) {
+	code, out, errOut := zdgen(t, nil, "new", "svc", "--yes", "--dry-run", "--json", "--autoscale", "2-8")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	s := parseSummary(t, out)
+	if s.Plan.Answers.Autoscale != "2-8" {
+		t.Errorf("autoscale answer %q, want 2-8", s.Plan.Answers.Autoscale)
+	}
+	if !slices.Contains(s.paths(), "deploy/k8s/hpa.yaml") {
+		t.Errorf("no deploy/k8s/hpa.yaml in %v", s.paths())
+	}
+	derived := map[string]string{}
+	for _, d := range s.Plan.Derived {
+		derived[d.Key] = d.Value
+	}
+	if derived["minReplicas"] != "2" || derived["maxReplicas"] != "8" || derived["replicas"] != "left out" {
+		t.Errorf("derived %v: want minReplicas 2, maxReplicas 8, replicas left out", derived)
+	}
+	code, out, _ = zdgen(t, nil, "new", "svc", "--yes", "--dry-run", "--json")
+	if s := parseSummary(t, out); code != exitOK || s.Plan.Answers.Autoscale != spec.AutoscaleOff || slices.Contains(s.paths(), "deploy/k8s/hpa.yaml") {
+		t.Errorf("without --autoscale: exit %d, autoscale %q, files %v", code, s.Plan.Answers.Autoscale, s.paths())
 	}
 }

@@ -214,6 +214,18 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spe
 		if recorded != nil && applies && f.AppliesTo(recorded) {
 			def = f.Carried(&a, recorded)
 		}
+		// Where the answers before it changed whether it applies, it
+		// keeps its recorded value if that still passes: replicas is
+		// kept while autoscale is on and counts again when autoscale
+		// turns off. A value that does not fit the change (a flush
+		// timeout as tracing turns off, or 0s as it turns on) takes the
+		// default.
+		if recorded != nil && !(applies && f.AppliesTo(recorded)) {
+			scratch := a
+			if f.Set(&scratch, f.Get(recorded)) == nil {
+				def = f.Get(recorded)
+			}
+		}
 		v, ok := given[f.Key]
 		switch {
 		case ok:

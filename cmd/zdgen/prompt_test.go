@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,7 +123,7 @@ func TestPromptsSkipGivenAnswers(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	want := []string{"protocol", "module", "description", "k8s-version", "metrics", "service-monitor", "tracing", "expose", "ci", "propagation-lag", "max-request", "startup-time", "prestop", "drain-delay"}
+	want := []string{"protocol", "autoscale", "module", "description", "k8s-version", "metrics", "service-monitor", "tracing", "expose", "ci", "propagation-lag", "max-request", "startup-time", "prestop", "drain-delay"}
 	if strings.Join(p.asked, " ") != strings.Join(want, " ") {
 		t.Errorf("asked %v, want %v", p.asked, want)
 	}
@@ -197,7 +198,7 @@ func TestPromptsCtrlC(t *testing.T) {
 		want []string // the questions asked, the last one interrupted
 	}{
 		{[]string{"new"}, []string{"name", "protocol", "base-image"}},
-		{[]string{"new", "svc"}, []string{"protocol", "base-image", "replicas"}},
+		{[]string{"new", "svc"}, []string{"protocol", "base-image", "autoscale"}},
 	} {
 		want := c.want
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
@@ -408,5 +409,22 @@ func TestKeyboard(t *testing.T) {
 		if _, err := k.Read(b); err != io.EOF {
 			t.Errorf("read %d at the end of input: %v, want EOF", i, err)
 		}
+	}
+}
+
+// Autoscaling answered, the replica count is not asked: the autoscaler
+// sets it. The lock still records replicas, at its default.
+func TestPromptsSkipReplicasWithAutoscale(t *testing.T) {
+	p := newFake(t, map[string][]string{"autoscale": {"2-8"}})
+	dir := filepath.Join(t.TempDir(), "svc")
+	code, _, errOut := zdgen(t, p, "new", "svc", "--output", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if slices.Contains(p.asked, "replicas") || !slices.Contains(p.asked, "autoscale") {
+		t.Errorf("asked %v: want autoscale asked and replicas not", p.asked)
+	}
+	if a := lockOf(t, dir).Answers; a.Autoscale != "2-8" || a.Replicas != 3 {
+		t.Errorf("autoscale %q, replicas %d; want 2-8 and 3", a.Autoscale, a.Replicas)
 	}
 }

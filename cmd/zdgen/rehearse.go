@@ -41,7 +41,8 @@ func newRehearseCmd(e env) *cobra.Command {
 		Short: "Prove zero downtime: rolling updates of the service on 127.0.0.1 under load",
 		Long: `Rehearse rolling updates of a generated service (DIR, default .) without a
 cluster. zdgen builds the service and its load-test client, runs the
-Deployment's replicas as processes on 127.0.0.1, and rolls them as
+Deployment's replicas (a HorizontalPodAutoscaler's minReplicas when the
+Deployment leaves the count to it) as processes on 127.0.0.1, and rolls them as
 Kubernetes would, with the numbers in deploy/k8s: maxSurge and
 maxUnavailable, the startup, readiness and liveness probes, the preStop
 hook and terminationGracePeriodSeconds. A TCP proxy stands in for the
@@ -55,7 +56,9 @@ what they buy.
 
 --cluster runs the same rehearsal on a real cluster (the kubeconfig's, as
 kubectl finds it; --kubeconfig, --context): zdgen applies deploy/k8s
-(server-side, field manager zdgen) into a namespace of its own with the
+(server-side, field manager zdgen; a HorizontalPodAutoscaler is left
+out and the Deployment runs its minReplicas, so that the rehearsal's own
+load cannot scale the pods mid-rollout) into a namespace of its own with the
 service image --image, runs the load client (--load-image, the
 Dockerfile's loadtest stage) as a Job calling the Service's ClusterIP,
 restarts the Deployment --rollouts times as kubectl rollout restart does,
@@ -106,7 +109,7 @@ says the same as exit 0.`,
 	f.Float64Var(&o.rate, "rate", 500, "requests per second, in total")
 	f.IntVar(&o.conns, "conns", 50, "keep-alive connections")
 	f.IntVar(&o.rollouts, "rollouts", 3, "rolling updates under load")
-	f.IntVar(&o.replicas, "replicas", 0, "replicas (default: the Deployment's)")
+	f.IntVar(&o.replicas, "replicas", 0, "replicas (default: the Deployment's, or its autoscaler's minReplicas)")
 	f.DurationVar(&o.lag, "lag", 0, "endpoint propagation lag of the Service stand-in (default: the answers' propagation-lag)")
 	f.IntVar(&o.workMS, "work-ms", 10, "how long each request works, in milliseconds")
 	f.BoolVar(&o.naive, "naive", false, "turn the protections off (no preStop, no drain delay): shows what they buy")

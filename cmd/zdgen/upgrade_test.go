@@ -730,3 +730,45 @@ func TestUpgradeCIWorkflow(t *testing.T) {
 		}
 	})
 }
+
+// Autoscaling turned on and off again by upgrade --set: on, the
+// Deployment loses replicas and the tree gains the autoscaler, while the
+// lock keeps the recorded replicas; off, that count comes back and the
+// autoscaler goes.
+func TestUpgradeTurnsAutoscaleOnAndOff(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "shop")
+	if code, _, errOut := zdgen(t, nil, "new", "shop", "--yes", "--replicas", "5", "--output", dir); code != exitOK {
+		t.Fatalf("new: exit %d: %s", code, errOut)
+	}
+	git(t, dir, "init", "-q")
+	commitAll(t, dir, "generated")
+	dep := filepath.Join(dir, "deploy/k8s/deployment.yaml")
+	hpa := filepath.Join(dir, "deploy/k8s/hpa.yaml")
+
+	if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "autoscale=2-8"); code != exitOK {
+		t.Fatalf("upgrade --set autoscale=2-8: exit %d\n%s%s", code, out, errOut)
+	}
+	if l := lockOf(t, dir); l.Answers.Autoscale != "2-8" || l.Answers.Replicas != 5 {
+		t.Errorf("lock: autoscale %q, replicas %d; want 2-8 and the recorded 5", l.Answers.Autoscale, l.Answers.Replicas)
+	}
+	if d, _ := os.ReadFile(dep); bytes.Contains(d, []byte("\n  replicas:")) {
+		t.Error("deployment.yaml still sets replicas with autoscale on")
+	}
+	if h, err := os.ReadFile(hpa); err != nil || !bytes.Contains(h, []byte("minReplicas: 2\n")) || !bytes.Contains(h, []byte("maxReplicas: 8\n")) {
+		t.Errorf("hpa.yaml: %v\n%s", err, h)
+	}
+	commitAll(t, dir, "autoscale")
+
+	if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "autoscale=off"); code != exitOK {
+		t.Fatalf("upgrade --set autoscale=off: exit %d\n%s%s", code, out, errOut)
+	}
+	if l := lockOf(t, dir); l.Answers.Autoscale != spec.AutoscaleOff || l.Answers.Replicas != 5 {
+		t.Errorf("lock: autoscale %q, replicas %d; want off and 5", l.Answers.Autoscale, l.Answers.Replicas)
+	}
+	if d, _ := os.ReadFile(dep); !bytes.Contains(d, []byte("\n  replicas: 5\n")) {
+		t.Error("deployment.yaml lacks replicas: 5 with autoscale off again")
+	}
+	if _, err := os.Stat(hpa); !os.IsNotExist(err) {
+		t.Errorf("hpa.yaml with autoscale off: %v", err)
+	}
+}

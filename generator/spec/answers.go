@@ -57,6 +57,10 @@ type Answers struct {
 	HealthPort  int    `json:"health-port"`
 	PreStop     string `json:"prestop"`
 
+	// Autoscale is "off" or "MIN-MAX": a HorizontalPodAutoscaler then
+	// owns the pod count, and Replicas is kept but unused.
+	Autoscale string `json:"autoscale"`
+
 	// Telemetry. Metrics are on unless turned off; traces are exported
 	// only when asked, to an OTLP collector named by the standard OTEL_*
 	// environment variables.
@@ -165,6 +169,7 @@ func Defaults(name string) Answers {
 		Module:         DefaultModule(name),
 		Protocol:       ProtocolHTTP,
 		BaseImage:      "distroless",
+		Autoscale:      AutoscaleOff,
 		Replicas:       3,
 		K8sVersion:     fmt.Sprintf("1.%d", DefaultK8sMinor),
 		Port:           8080,

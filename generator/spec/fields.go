@@ -113,11 +113,34 @@ var Fields = []Field{
 		},
 	},
 	{
+		Key: "autoscale", Prompt: "Autoscale (off, or MIN-MAX pods)",
+		Help:    fmt.Sprintf("off, or MIN-MAX (1 <= MIN < MAX <= %d): a HorizontalPodAutoscaler on CPU owns the pod count, the Deployment leaves replicas out, and the PodDisruptionBudget and maxSurge follow MIN", MaxReplicas),
+		Default: func(*Answers) string { return AutoscaleOff },
+		Get:     func(a *Answers) string { return a.Autoscale },
+		Set: func(a *Answers, v string) error {
+			v = strings.TrimSpace(v)
+			if v == AutoscaleOff {
+				a.Autoscale = v
+				return nil
+			}
+			lo, hi, err := ParseAutoscale(v)
+			if err != nil {
+				return err
+			}
+			a.Autoscale = fmt.Sprintf("%d-%d", lo, hi)
+			return nil
+		},
+	},
+	{
 		Key: "replicas", Prompt: "Replicas",
 		Help:    "pods to run; more than one gets a PodDisruptionBudget and spreading over nodes",
 		Default: func(*Answers) string { return "3" },
 		Get:     func(a *Answers) string { return strconv.Itoa(a.Replicas) },
 		Set:     intSetter("replicas", 1, MaxReplicas, "", func(a *Answers) *int { return &a.Replicas }),
+		// With autoscale the autoscaler sets the count; the recorded
+		// replicas stay in .zdgen.yaml and count again when autoscale
+		// turns off.
+		Applies: func(a *Answers) bool { return a.Autoscale == AutoscaleOff },
 	},
 	{
 		Key: "module", Prompt: "Go module path",
@@ -360,9 +383,38 @@ func ExplainDefault(f Field, a *Answers, err error) error {
 	return err
 }
 
-// MaxReplicas bounds the replica count: beyond it a hand-tuned Deployment
-// (and an autoscaler) is the better tool.
+// MaxReplicas bounds the replica count and the autoscaler's MAX: beyond
+// it a hand-tuned Deployment is the better tool.
 const MaxReplicas = 100
+
+// AutoscaleOff is the autoscale answer that generates no autoscaler.
+const AutoscaleOff = "off"
+
+// ParseAutoscale reads an autoscale answer other than off: "MIN-MAX", two
+// whole numbers with 1 <= MIN < MAX <= MaxReplicas. MIN equal to MAX is
+// refused: such an autoscaler never scales, yet it takes the count out
+// of the Deployment and needs a metrics server; replicas says the same
+// plainly.
+func ParseAutoscale(v string) (lo, hi int, err error) {
+	bad := func(rule string) (int, int, error) { return 0, 0, &InputError{"autoscale", v, rule} }
+	a, b, ok := strings.Cut(v, "-")
+	if !ok {
+		return bad("want off, or MIN-MAX pods such as 2-10 (a fixed count is replicas)")
+	}
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	switch {
+	case err1 != nil || err2 != nil:
+		return bad("want off, or MIN-MAX pods such as 2-10: both whole numbers")
+	case lo < 1 || hi > MaxReplicas:
+		return bad(fmt.Sprintf("MIN and MAX must be 1 to %d", MaxReplicas))
+	case lo > hi:
+		return bad("MIN must not exceed MAX")
+	case lo == hi:
+		return bad(fmt.Sprintf("MIN equals MAX: such an autoscaler never scales; give replicas=%d and autoscale=off", lo))
+	}
+	return lo, hi, nil
+}
 
 // FieldByKey finds a field by its key.
 func FieldByKey(key string) (Field, bool) {

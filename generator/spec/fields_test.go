@@ -86,6 +86,20 @@ func TestValidation(t *testing.T) {
 		{[]string{"replicas=0"}, "replicas", "1 to 100"},
 		{[]string{"replicas=101"}, "replicas", "1 to 100"},
 		{[]string{"replicas=three"}, "replicas", "whole number"},
+		// autoscale: off, or MIN-MAX with 1 <= MIN < MAX <= 100
+		{[]string{"autoscale=off"}, "", ""},
+		{[]string{"autoscale=2-8"}, "", ""},
+		{[]string{"autoscale=1-100"}, "", ""},
+		{[]string{"autoscale=3"}, "autoscale", "MIN-MAX"},
+		{[]string{"autoscale=on"}, "autoscale", "MIN-MAX"},
+		{[]string{"autoscale=OFF"}, "autoscale", "MIN-MAX"},
+		{[]string{"autoscale=2-"}, "autoscale", "whole numbers"},
+		{[]string{"autoscale=a-b"}, "autoscale", "whole numbers"},
+		{[]string{"autoscale=5-2"}, "autoscale", "MIN must not exceed MAX"},
+		{[]string{"autoscale=0-3"}, "autoscale", "1 to 100"},
+		{[]string{"autoscale=-1-3"}, "autoscale", "whole numbers"},
+		{[]string{"autoscale=2-101"}, "autoscale", "1 to 100"},
+		{[]string{"autoscale=4-4"}, "autoscale", "replicas=4"},
 		// Kubernetes version
 		{[]string{"k8s-version=v1.30.2"}, "", ""},
 		{[]string{"k8s-version=1.22"}, "k8s-version", "supports"},
@@ -280,5 +294,31 @@ func TestParseLockDefaultsMissingAnswers(t *testing.T) {
 	// gets: its upgrade adds it.
 	if l.Answers.CI != CIGitHub {
 		t.Errorf("ci %q, want %q", l.Answers.CI, CIGitHub)
+	}
+}
+
+// A lock written before autoscale existed has no such answer: it reads as
+// off, and the recorded replicas stay the count.
+func TestLockWithoutAutoscaleReadsAsOff(t *testing.T) {
+	a := Defaults("svc")
+	a.Replicas = 5
+	p, err := NewPlan(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewLock("0.5.0", p, nil).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := strings.Replace(string(f.Content), "  autoscale: \"off\"\n", "", 1)
+	if old == string(f.Content) {
+		t.Fatalf("the lock has no autoscale line to remove:\n%s", f.Content)
+	}
+	l, err := ParseLock([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Answers.Autoscale != AutoscaleOff || l.Answers.Replicas != 5 {
+		t.Errorf("autoscale %q, replicas %d; want off and 5", l.Answers.Autoscale, l.Answers.Replicas)
 	}
 }

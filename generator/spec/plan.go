@@ -39,9 +39,33 @@ type Plan struct {
 	// rebalance onto new pods; the grace after it is WorkMaxSeconds.
 	MaxConnectionAgeSeconds int `json:"maxConnectionAgeSeconds,omitempty"`
 
+	// Replicas is the pod count maxSurge and the budget are derived from:
+	// the replicas answer, or with autoscale its MIN, the size the
+	// autoscaler may shrink to.
+	Replicas int `json:"replicas"`
+	// Autoscale is the HorizontalPodAutoscaler's numbers; nil when
+	// autoscale is off.
+	Autoscale *Autoscale `json:"autoscale,omitempty"`
+
 	// Derived lists every number above with the rule behind it, in the
 	// order the generated README's table shows them.
 	Derived []Derived `json:"derived"`
+}
+
+// Autoscale is the HorizontalPodAutoscaler: its bounds, the CPU it aims
+// at, and how fast it may remove pods.
+type Autoscale struct {
+	Min int `json:"minReplicas"`
+	Max int `json:"maxReplicas"`
+	// CPUUtilization is the average CPU use the autoscaler keeps the pods
+	// at, in percent of the container's request.
+	CPUUtilization int `json:"cpuUtilization"`
+	// Scale-down: the autoscaler acts on the highest recommendation of
+	// the last StabilizationSeconds, and removes at most Pods pods per
+	// PeriodSeconds.
+	ScaleDownStabilizationSeconds int `json:"scaleDownStabilizationSeconds"`
+	ScaleDownPods                 int `json:"scaleDownPods"`
+	ScaleDownPeriodSeconds        int `json:"scaleDownPeriodSeconds"`
 }
 
 // Derived is one number of the plan and the rule that produced it.
@@ -131,6 +155,17 @@ const (
 	NativeGRPCMinor  = 24    // native gRPC probes: beta and on by default from 1.24
 	maxConnectionAge = 30    // s: gRPC clients reconnect (and rebalance) about this often
 	nativeUID        = 65532 // distroless's nonroot user; used for every image so runAsUser is the same everywhere
+
+	// The autoscaler aims at 70 % of the CPU request: a node drain that
+	// takes out a quarter of the pods (the PodDisruptionBudget's share
+	// from four pods up) moves their load onto the rest, at 70 / 0.75 =
+	// 93 % of the request, still below it, while new pods start.
+	autoscaleCPU = 70
+	// Kubernetes' own default, written out: a dip in load shorter than
+	// five minutes removes no pod, so a bursty service is not drained and
+	// restarted over and over.
+	scaleDownStabilization = 300
+	maxHPAPeriod           = 1800 // s: the API's limit on a scaling policy's periodSeconds
 )
 
 // NewPlan derives every number from validated field values and checks the
@@ -196,10 +231,28 @@ func NewPlan(a Answers) (*Plan, error) {
 		p.MaxConnectionAgeSeconds = maxConnectionAge
 	}
 
+	p.Replicas = a.Replicas
+	if a.Autoscale != AutoscaleOff {
+		lo, hi, err := ParseAutoscale(a.Autoscale)
+		if err != nil {
+			return nil, err
+		}
+		p.Replicas = lo
+		p.Autoscale = &Autoscale{Min: lo, Max: hi, CPUUtilization: autoscaleCPU, ScaleDownStabilizationSeconds: scaleDownStabilization}
+	}
+	// From the smallest count the pods may have: the budget and the surge
+	// hold at the autoscaler's MIN, and are conservative above it.
 	p.MaxUnavailable = 0
-	p.MaxSurge = max(1, ceilDiv(a.Replicas, 4))
-	if a.Replicas > 1 {
-		p.PDBMaxUnavailable = max(1, a.Replicas/4)
+	p.MaxSurge = max(1, ceilDiv(p.Replicas, 4))
+	if p.Replicas > 1 {
+		p.PDBMaxUnavailable = max(1, p.Replicas/4)
+	}
+	if as := p.Autoscale; as != nil {
+		// Scale-down removes no more pods at once than the budget lets a
+		// drain take (one without a budget), and waits a grace period
+		// before the next, by when the removed pods have exited.
+		as.ScaleDownPods = max(1, p.PDBMaxUnavailable)
+		as.ScaleDownPeriodSeconds = min(p.GracePeriodSeconds, maxHPAPeriod)
 	}
 	p.Derived = p.derive()
 	return p, nil
@@ -321,13 +374,51 @@ func (p *Plan) derive() []Derived {
 	add("livenessProbe", probeText(p.Liveness), fmt.Sprintf("period = 3 x readiness window (%ds), so a pod leaves rotation long before it is restarted; served on the health port, so it passes until exit", p.Readiness.Window()))
 	add("startupProbe", probeText(p.Startup), fmt.Sprintf("window %ds >= startup time S (%s): liveness cannot kill a slow start", p.Startup.Window(), a.StartupTime))
 	add("maxUnavailable", p.MaxUnavailable, "0: an old pod goes only after its replacement is ready")
-	add("maxSurge", p.MaxSurge, fmt.Sprintf("max(1, ceil(%d replicas / 4)): 25 %% extra pods during a rollout, at least one", a.Replicas))
+	if p.Autoscale != nil {
+		p.deriveAutoscale(add)
+		return d
+	}
+	add("maxSurge", p.MaxSurge, fmt.Sprintf("max(1, ceil(%d replicas / 4)): 25 %% extra pods during a rollout, at least one", p.Replicas))
 	if p.PDBMaxUnavailable > 0 {
-		add("PodDisruptionBudget maxUnavailable", p.PDBMaxUnavailable, fmt.Sprintf("max(1, floor(%d / 4)): node drains keep at least 75 %% of the replicas serving", a.Replicas))
+		add("PodDisruptionBudget maxUnavailable", p.PDBMaxUnavailable, fmt.Sprintf("max(1, floor(%d / 4)): node drains keep at least 75 %% of the replicas serving", p.Replicas))
 	} else {
 		add("PodDisruptionBudget", "none", "one replica: a budget would either block node drains forever or protect nothing")
 	}
 	return d
+}
+
+// deriveAutoscale adds the autoscaler's rows, and the surge and budget
+// derived from its MIN.
+func (p *Plan) deriveAutoscale(add func(key string, value any, rule string)) {
+	as := p.Autoscale
+	add("maxSurge", p.MaxSurge, fmt.Sprintf("max(1, ceil(minReplicas %d / 4)): 25 %% extra pods at the smallest size, at least one; fewer in proportion when the autoscaler has added pods, so a rollout is slower but never short of capacity", as.Min))
+	if p.PDBMaxUnavailable > 0 {
+		add("PodDisruptionBudget maxUnavailable", p.PDBMaxUnavailable, fmt.Sprintf("max(1, floor(minReplicas %d / 4)): node drains keep at least 75 %% of the smallest size serving", as.Min))
+	} else {
+		add("PodDisruptionBudget", "none", "minReplicas 1: at the smallest size a budget would either block node drains forever or protect nothing")
+	}
+	add("replicas", "left out", "the autoscaler owns the count: a replicas field would reset it on every apply")
+	add("minReplicas", as.Min, "the autoscale answer's MIN: the fewest pods, and the size the surge and the budget are derived from")
+	add("maxReplicas", as.Max, fmt.Sprintf("the autoscale answer's MAX: leave quota and node room for %d + maxSurge %d pods during a rollout", as.Max, p.MaxSurge))
+	add("target CPU utilization", fmt.Sprintf("%d %%", as.CPUUtilization), fmt.Sprintf("of the 100m request, averaged over the pods: a node drain taking a quarter of them (the budget's share from four pods up) leaves the rest at %d / 0.75 = %d %%, still below the request", as.CPUUtilization, as.CPUUtilization*100/75))
+	add("scaleDown stabilizationWindowSeconds", as.ScaleDownStabilizationSeconds, "a pod goes only when five minutes of samples agree it is not needed: a dip in load does not drain and restart pods")
+	period := fmt.Sprintf("= terminationGracePeriodSeconds %ds: a removed pod has exited before the next goes", p.GracePeriodSeconds)
+	if as.ScaleDownPeriodSeconds < p.GracePeriodSeconds {
+		period = fmt.Sprintf("the API's longest (%ds), shorter than terminationGracePeriodSeconds %ds: pods still draining may overlap", maxHPAPeriod, p.GracePeriodSeconds)
+	}
+	allowance := fmt.Sprintf("at most the PodDisruptionBudget's allowance (%d) draining at once", as.ScaleDownPods)
+	if p.PDBMaxUnavailable == 0 {
+		allowance = "one pod draining at a time (no budget at minReplicas 1)"
+	}
+	add("scaleDown policy", fmt.Sprintf("%d pod%s per %ds", as.ScaleDownPods, plural(as.ScaleDownPods), as.ScaleDownPeriodSeconds),
+		fmt.Sprintf("%s; period %s", allowance, period))
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 func probeText(p Probe) string {

@@ -70,6 +70,28 @@ func TestPlanRules(t *testing.T) {
 			func(p *Plan) bool { return p.MaxSurge == 1 && p.PDBMaxUnavailable == 1 }},
 		{"10 replicas: surge 3 (25 % up), PDB 2 (keeps 75 %)", []string{"replicas=10"},
 			func(p *Plan) bool { return p.MaxSurge == 3 && p.PDBMaxUnavailable == 2 }},
+		{"autoscale off: the replicas answer is the count, no autoscaler", []string{"replicas=5"},
+			func(p *Plan) bool { return p.Replicas == 5 && p.Autoscale == nil }},
+		{"autoscale: the count is MIN, whatever replicas says", []string{"replicas=10", "autoscale=2-8"},
+			func(p *Plan) bool { return p.Replicas == 2 && p.Autoscale.Min == 2 && p.Autoscale.Max == 8 }},
+		{"autoscale 1-10: surge 1, no PDB, scale down one pod per grace period", []string{"autoscale=1-10"},
+			func(p *Plan) bool {
+				return p.MaxSurge == 1 && p.PDBMaxUnavailable == 0 && p.Autoscale.ScaleDownPods == 1 && p.Autoscale.ScaleDownPeriodSeconds == 22
+			}},
+		{"autoscale 8-20: surge 2 and PDB 2 from MIN; scale down by the PDB's allowance", []string{"autoscale=8-20"},
+			func(p *Plan) bool {
+				return p.MaxSurge == 2 && p.PDBMaxUnavailable == 2 && p.Autoscale.ScaleDownPods == 2
+			}},
+		{"autoscale: the scale-down period follows the grace period", []string{"autoscale=2-6", "max-request=60s"},
+			func(p *Plan) bool {
+				return p.Autoscale.ScaleDownPeriodSeconds == p.GracePeriodSeconds && p.GracePeriodSeconds == 5+2+60+5
+			}},
+		{"autoscale: a grace period beyond the API's 1800 s caps the period", []string{"autoscale=2-6", "grace-period=2000s"},
+			func(p *Plan) bool { return p.Autoscale.ScaleDownPeriodSeconds == 1800 }},
+		{"autoscale: CPU target 70 %, five minutes' stabilization", []string{"autoscale=2-6"},
+			func(p *Plan) bool {
+				return p.Autoscale.CPUUtilization == 70 && p.Autoscale.ScaleDownStabilizationSeconds == 300
+			}},
 		{"scratch needs the CA bundle copied", []string{"base-image=scratch"},
 			func(p *Plan) bool { return p.Image.CopyCerts && p.Image.Ref == "scratch" }},
 		{"a shorthand expands to a pinned reference", nil,
@@ -135,6 +157,43 @@ func TestDerivedNamesEveryNumber(t *testing.T) {
 	} {
 		if keys[key] != want {
 			t.Errorf("derived %q = %q, want %q", key, keys[key], want)
+		}
+	}
+}
+
+// With autoscale the table names the autoscaler's numbers and says the
+// Deployment's replicas are left out; without it, none of those rows.
+func TestDerivedAutoscaleRows(t *testing.T) {
+	keys := func(p *Plan) map[string]string {
+		m := map[string]string{}
+		for _, d := range p.Derived {
+			if d.Rule == "" || d.Value == "" {
+				t.Errorf("%s: empty value or rule", d.Key)
+			}
+			m[d.Key] = d.Value
+		}
+		return m
+	}
+	on := keys(plan(t, "autoscale=4-12"))
+	for key, want := range map[string]string{
+		"minReplicas": "4", "maxReplicas": "12", "replicas": "left out",
+		"target CPU utilization":               "70 %",
+		"scaleDown stabilizationWindowSeconds": "300",
+		"scaleDown policy":                     "1 pod per 22s",
+		"maxSurge":                             "1",
+		"PodDisruptionBudget maxUnavailable":   "1",
+	} {
+		if on[key] != want {
+			t.Errorf("autoscale 4-12: derived %q = %q, want %q", key, on[key], want)
+		}
+	}
+	if got := keys(plan(t, "autoscale=8-20"))["scaleDown policy"]; got != "2 pods per 22s" {
+		t.Errorf("autoscale 8-20: scaleDown policy %q, want 2 pods per 22s", got)
+	}
+	off := keys(plan(t))
+	for _, key := range []string{"minReplicas", "maxReplicas", "scaleDown policy", "replicas"} {
+		if _, ok := off[key]; ok {
+			t.Errorf("autoscale off: derived has %q", key)
 		}
 	}
 }

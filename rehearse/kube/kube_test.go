@@ -51,6 +51,7 @@ type fakeCluster struct {
 	logW      *io.PipeWriter
 	logR      *io.PipeReader
 	nsDeletes int
+	dir       string // the repository rehearsed; example unless set
 }
 
 func newFake(t *testing.T) *fakeCluster {
@@ -224,7 +225,11 @@ func options() Options {
 
 func (f *fakeCluster) run(ctx context.Context, o Options) (*rehearse.Result, error) {
 	f.t.Helper()
-	w, err := load(example, o)
+	dir := example
+	if f.dir != "" {
+		dir = f.dir
+	}
+	w, err := load(dir, o)
 	if err != nil {
 		f.t.Fatal(err)
 	}
