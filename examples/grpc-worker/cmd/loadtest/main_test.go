@@ -37,7 +37,7 @@ func serve(t *testing.T) (string, *countingListener) {
 	}
 	cl := &countingListener{Listener: ln}
 	srv := server.New(config.Defaults(), slog.New(slog.NewTextHandler(io.Discard, nil))).GRPCServer()
-	go srv.Serve(cl)
+	go func() { _ = srv.Serve(cl) }() // returns when the cleanup stops it
 	t.Cleanup(srv.Stop)
 	return ln.Addr().String(), cl
 }

@@ -63,12 +63,12 @@ func start(t *testing.T, env ...string) *proc {
 				p.logs <- line
 			}
 		}
-		cmd.Wait()
+		_ = cmd.Wait() // the exit code below is what the tests check
 		p.exitCode = cmd.ProcessState.ExitCode()
 		close(p.exited)
 	}()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill() // fails only if it has exited already
 		<-p.exited
 	})
 	line := p.waitLog(t, "listening")

@@ -146,7 +146,9 @@ func TestTextReport(t *testing.T) {
 	r := &Report{Total: 4, OK: 3, Failed: 1, Conns: 2, Elapsed: time.Second, Codes: map[string]int{"200": 3, ConnectionError: 1},
 		Errors: map[string]int{"reset": 1}, FirstError: ConnectionError + ": reset"}
 	var b bytes.Buffer
-	r.WriteText(&b)
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []string{"Code 200 : 3 (75.0 %)\nConnection error : 1 (25.0 %)", "Connection errors: reset 1", "RESULT: FAIL (1 of 4 failed"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())

@@ -58,13 +58,13 @@ func start(t *testing.T, env ...string) *proc {
 				p.logs <- line
 			}
 		}
-		cmd.Wait()
+		_ = cmd.Wait() // the exit code below is what the tests check
 		p.exitCode = cmd.ProcessState.ExitCode()
 		close(p.exited)
 	}()
 	t.Cleanup(func() {
 		p.client.CloseIdleConnections()
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill() // fails only if it has exited already
 		<-p.exited
 	})
 	line := p.waitLog(t, "listening")
@@ -168,8 +168,11 @@ func (p *proc) get(t *testing.T, url string) *http.Response {
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	io.Copy(io.Discard, resp.Body)
+	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("GET %s: reading the body: %v", url, err)
+	}
 	return resp
 }
 
@@ -186,9 +189,9 @@ func (p *proc) slowRequest(t *testing.T, ms int) <-chan error {
 	go func() {
 		resp, err := p.client.Transport.RoundTrip(req)
 		if err == nil {
-			io.Copy(io.Discard, resp.Body)
+			_, err = io.Copy(io.Discard, resp.Body) // a body cut short is a failed request too
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
+			if err == nil && resp.StatusCode != http.StatusOK {
 				err = errors.New(resp.Status)
 			}
 		}

@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "loadtest: -method must be POST or GET")
 		return 2
 	}
-	if req, err := http.NewRequest(*method, *url, nil); err != nil {
+	if req, err := http.NewRequestWithContext(ctx, *method, *url, nil); err != nil {
 		fmt.Fprintln(stderr, "loadtest: -url:", err)
 		return 2
 	} else if (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
@@ -99,7 +99,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	call := func(worker int) load.Result {
-		req, _ := http.NewRequest(*method, *url, nil)
+		// Not ctx: a request in flight when the run is interrupted finishes
+		// (within -timeout), as load.Run promises, rather than fail.
+		req, _ := http.NewRequestWithContext(context.Background(), *method, *url, nil)
 		resp, err := clients[worker].Do(req)
 		if err != nil {
 			return load.Result{Code: load.ConnectionError, Err: errors.Unwrap(err)}

@@ -128,7 +128,7 @@ func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	if v == http.ErrAbortHandler {
+	if v == http.ErrAbortHandler { //nolint:errorlint // a panic value, compared as net/http compares it: by identity
 		panic(v) // the documented way to abort a response
 	}
 	s.log.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(v))

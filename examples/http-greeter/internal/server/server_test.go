@@ -122,8 +122,11 @@ func TestBigBodiesAreRejected(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		io.Copy(io.Discard, resp.Body)
+		_, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("%s: reading the body: %v", c.name, err)
+		}
 		if resp.StatusCode != c.want {
 			t.Errorf("%s: POST /work?ms=1 = %d, want %d", c.name, resp.StatusCode, c.want)
 		}
