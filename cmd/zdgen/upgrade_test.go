@@ -772,3 +772,93 @@ func TestUpgradeTurnsAutoscaleOnAndOff(t *testing.T) {
 		t.Errorf("hpa.yaml with autoscale off: %v", err)
 	}
 }
+
+// Both examples as zdgen 0.5.0 wrote them, with the owner's edits to a
+// handler and to the Deployment, through the platform files of 0.6.0: a
+// plain upgrade adds the CI workflow and .golangci.yml and keeps both
+// edits (the service still builds and passes its tests); then
+// --set autoscale and expose add the autoscaler and the route, take
+// replicas out of the Deployment, raise the lag to the gateway's and keep
+// the edits; a last upgrade changes nothing.
+func TestUpgradeFrom050AddsPlatformFiles(t *testing.T) {
+	for _, example := range []string{"http-greeter", "grpc-worker"} {
+		t.Run(example, func(t *testing.T) {
+			dir := releaseRepo(t, example, "0.5.0")
+			read := func(rel string) string {
+				t.Helper()
+				b, err := os.ReadFile(filepath.Join(dir, rel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return string(b)
+			}
+			if b := read(spec.LockPath); strings.Contains(b, "autoscale") || strings.Contains(b, "expose") || strings.Contains(b, "ci:") {
+				t.Fatal("the 0.5.0 lock already records an answer of 0.6.0")
+			}
+			const note = "\n// Owner's note: kept across upgrades.\n"
+			writeFile(t, filepath.Join(dir, "internal/server/handlers.go"), read("internal/server/handlers.go")+note)
+			// An owner's annotation on the Deployment, away from the lines
+			// the new answers change.
+			dep := strings.Replace(read("deploy/k8s/deployment.yaml"), "  annotations:\n", "  annotations:\n    team.example.com/owner: payments\n", 1)
+			writeFile(t, filepath.Join(dir, "deploy/k8s/deployment.yaml"), dep)
+			commitAll(t, dir, "owner's edits")
+			edits := func(when string) {
+				t.Helper()
+				if !strings.HasSuffix(read("internal/server/handlers.go"), note) {
+					t.Errorf("%s: the handler edit is gone", when)
+				}
+				if !strings.Contains(read("deploy/k8s/deployment.yaml"), "    team.example.com/owner: payments\n") {
+					t.Errorf("%s: the Deployment's annotation is gone", when)
+				}
+			}
+
+			if code, out, errOut := zdgen(t, nil, "upgrade", dir); code != exitOK || !strings.Contains(out, "Upgraded from zdgen 0.5.0 to "+render.Version) {
+				t.Fatalf("upgrade: exit %d\n%s%s", code, out, errOut)
+			}
+			for _, f := range []string{".github/workflows/ci.yaml", ".golangci.yml"} {
+				if !exists(t, filepath.Join(dir, f)) {
+					t.Errorf("the upgrade did not add %s", f)
+				}
+			}
+			if l := lockOf(t, dir); l.Answers.Autoscale != spec.AutoscaleOff || l.Answers.Expose != spec.ExposeNone || l.Answers.CI != spec.CIGitHub {
+				t.Errorf("lock: autoscale %q, expose %q, ci %q; want the defaults", l.Answers.Autoscale, l.Answers.Expose, l.Answers.CI)
+			}
+			edits("first upgrade")
+			if !testing.Short() {
+				for _, args := range [][]string{{"vet", "./..."}, {"test", "-count=1", "./..."}} {
+					cmd := exec.Command("go", args...)
+					cmd.Dir = dir
+					if b, err := cmd.CombinedOutput(); err != nil {
+						t.Fatalf("go %s in the upgraded service: %v\n%s", args[0], err, b)
+					}
+				}
+			}
+			commitAll(t, dir, "zdgen upgrade")
+
+			if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "autoscale=2-8", "--set", "expose=gateway"); code != exitOK {
+				t.Fatalf("upgrade --set: exit %d\n%s%s", code, out, errOut)
+			}
+			l := lockOf(t, dir)
+			if l.Answers.Autoscale != "2-8" || l.Answers.Expose != spec.ExposeGateway || l.Answers.PropagationLag.D() != 10*time.Second {
+				t.Errorf("lock: autoscale %q, expose %q, lag %s; want 2-8, gateway, 10s", l.Answers.Autoscale, l.Answers.Expose, l.Answers.PropagationLag)
+			}
+			if !strings.Contains(read("deploy/k8s/hpa.yaml"), "minReplicas: 2\n") || !strings.Contains(read("deploy/k8s/route.yaml"), "backendRefs:") {
+				t.Error("hpa.yaml or route.yaml missing or wrong")
+			}
+			if strings.Contains(read("deploy/k8s/deployment.yaml"), "\n  replicas:") {
+				t.Error("the Deployment still sets replicas under the autoscaler")
+			}
+			kust := read("deploy/k8s/kustomization.yaml")
+			if !strings.Contains(kust, "  - hpa.yaml\n") || !strings.Contains(kust, "  - route.yaml\n") {
+				t.Errorf("kustomization.yaml does not list the new objects:\n%s", kust)
+			}
+			edits("upgrade --set")
+			commitAll(t, dir, "autoscale, gateway")
+			before := tree(t, dir)
+			if code, out, errOut := zdgen(t, nil, "upgrade", dir); code != exitOK || !strings.Contains(out, "up to date") {
+				t.Errorf("third upgrade: exit %d\n%s%s", code, out, errOut)
+			}
+			sameTree(t, before, tree(t, dir))
+		})
+	}
+}
