@@ -69,13 +69,20 @@ func namespaceGone(t *testing.T, n *node, ns string) {
 // node, for both examples: three rollouts at 500 requests a second pass
 // with no failed request; --naive fails with failed requests; an image the
 // node does not have ends with exit 2 naming the kubelet's reason within a
-// minute. Each run's namespace is gone afterwards.
+// minute. Each run's namespace is gone afterwards. The gRPC service is
+// autoscaled (2-4) behind a gateway route: its Deployment has no replicas,
+// so the rehearsal runs minReplicas pods, and leaves the autoscaler and
+// the route out (the node has neither a metrics server nor a gateway),
+// with the gateway's 10 s propagation lag in its preStop.
 func TestNodeRehearseCluster(t *testing.T) {
 	n := requireNode(t)
 	const rate = 500
-	for _, p := range []struct{ protocol, name string }{{"http", "greeter"}, {"grpc", "worker"}} {
+	for _, p := range []struct {
+		protocol, name string
+		flags          []string
+	}{{"http", "greeter", nil}, {"grpc", "worker", []string{"--autoscale", "2-4", "--expose", "gateway"}}} {
 		t.Run(p.protocol, func(t *testing.T) {
-			svc := generate(t, p.name, p.protocol)
+			svc := generate(t, p.name, p.protocol, p.flags...)
 			images := []string{"--image", svc.image, "--load-image", svc.loadImage}
 			load := []string{"--rate", "500", "--conns", "50", "--rollouts", "3", "--json"}
 
