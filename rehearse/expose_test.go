@@ -1,13 +1,10 @@
 package rehearse
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/zdgen/zdgen/generator"
 	"github.com/zdgen/zdgen/generator/spec"
-	"github.com/zdgen/zdgen/generator/write"
 )
 
 // A repository generated with expose lists an HTTPRoute, a GRPCRoute or an
@@ -24,18 +21,7 @@ func TestLoadAcceptsTheFronts(t *testing.T) {
 		{spec.ProtocolHTTP, spec.ExposeIngress, "Ingress", 30 * time.Second},
 		{spec.ProtocolGRPC, spec.ExposeIngress, "Ingress", 30 * time.Second},
 	} {
-		a, err := spec.Resolve(map[string]string{"name": "greeter", "protocol": c.protocol, "expose": c.expose})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, files, err := generator.Generate(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := t.TempDir()
-		if err := write.Write(context.Background(), dir, files, false); err != nil {
-			t.Fatal(err)
-		}
+		dir := generateRepo(t, map[string]string{"name": "greeter", "protocol": c.protocol, "expose": c.expose})
 		w, lag, err := LoadFor(dir, Options{})
 		if err != nil {
 			t.Fatalf("%s %s: %v", c.protocol, c.expose, err)

@@ -649,15 +649,7 @@ func TestUpgradeFrom020AddsTelemetry(t *testing.T) {
 			if !strings.HasSuffix(read("internal/server/handlers.go"), "// Owner's note: kept across upgrades.\n") {
 				t.Error("the handler edit is gone")
 			}
-			if !testing.Short() {
-				for _, args := range [][]string{{"vet", "./..."}, {"test", "-count=1", "./..."}} {
-					cmd := exec.Command("go", args...)
-					cmd.Dir = dir
-					if b, err := cmd.CombinedOutput(); err != nil {
-						t.Fatalf("go %s in the upgraded service: %v\n%s", args[0], err, b)
-					}
-				}
-			}
+			vetAndTest(t, dir)
 			commitAll(t, dir, "zdgen upgrade")
 
 			if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "tracing=otlp", "--set", "metrics=false"); code != exitOK {
@@ -824,15 +816,7 @@ func TestUpgradeFrom050AddsPlatformFiles(t *testing.T) {
 				t.Errorf("lock: autoscale %q, expose %q, ci %q; want the defaults", l.Answers.Autoscale, l.Answers.Expose, l.Answers.CI)
 			}
 			edits("first upgrade")
-			if !testing.Short() {
-				for _, args := range [][]string{{"vet", "./..."}, {"test", "-count=1", "./..."}} {
-					cmd := exec.Command("go", args...)
-					cmd.Dir = dir
-					if b, err := cmd.CombinedOutput(); err != nil {
-						t.Fatalf("go %s in the upgraded service: %v\n%s", args[0], err, b)
-					}
-				}
-			}
+			vetAndTest(t, dir)
 			commitAll(t, dir, "zdgen upgrade")
 
 			if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "autoscale=2-8", "--set", "expose=gateway"); code != exitOK {
@@ -860,5 +844,21 @@ func TestUpgradeFrom050AddsPlatformFiles(t *testing.T) {
 			}
 			sameTree(t, before, tree(t, dir))
 		})
+	}
+}
+
+// vetAndTest runs go vet and go test in an upgraded service, unless -short:
+// an upgrade that merged cleanly must still build and pass its own tests.
+func vetAndTest(t *testing.T, dir string) {
+	t.Helper()
+	if testing.Short() {
+		return
+	}
+	for _, args := range [][]string{{"vet", "./..."}, {"test", "-count=1", "./..."}} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go %s in the upgraded service: %v\n%s", args[0], err, b)
+		}
 	}
 }

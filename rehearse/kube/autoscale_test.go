@@ -15,10 +15,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 )
 
-// generateAutoscaled writes a service generated with autoscale 2-6.
-func generateAutoscaled(t *testing.T) string {
+// generateRepo writes what zdgen generates for the given answers (the
+// rest their defaults) into a temporary directory.
+func generateRepo(t *testing.T, given map[string]string) string {
 	t.Helper()
-	a, err := spec.Resolve(map[string]string{"name": "greeter", "autoscale": "2-6"})
+	a, err := spec.Resolve(given)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func generateAutoscaled(t *testing.T) string {
 // autoscaler is not applied, and every revision runs that many pods.
 func TestRunAutoscaledAtMinReplicas(t *testing.T) {
 	f := newFake(t)
-	f.dir = generateAutoscaled(t)
+	f.dir = generateRepo(t, map[string]string{"name": "greeter", "autoscale": "2-6"})
 	o := options()
 	res, err := f.run(context.Background(), o)
 	if err != nil {
@@ -78,7 +79,7 @@ func TestRunAutoscaledAtMinReplicas(t *testing.T) {
 // own load must not scale the pods mid-rollout. An autoscaler that does
 // not decode strictly is still refused.
 func TestObjectsLeaveTheAutoscalerOut(t *testing.T) {
-	dir := generateAutoscaled(t)
+	dir := generateRepo(t, map[string]string{"name": "greeter", "autoscale": "2-6"})
 	o := options()
 	w, err := load(dir, o)
 	if err != nil {

@@ -1,12 +1,9 @@
 package kube
 
 import (
-	"context"
 	"testing"
 
-	"github.com/zdgen/zdgen/generator"
 	"github.com/zdgen/zdgen/generator/spec"
-	"github.com/zdgen/zdgen/generator/write"
 )
 
 // A repository generated with expose lists a route or an Ingress: the
@@ -19,18 +16,7 @@ func TestObjectsLeaveTheFrontOut(t *testing.T) {
 		{spec.ProtocolHTTP, spec.ExposeIngress, "Ingress"},
 		{spec.ProtocolGRPC, spec.ExposeIngress, "Ingress"},
 	} {
-		a, err := spec.Resolve(map[string]string{"name": "greeter", "protocol": c.protocol, "expose": c.expose})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, files, err := generator.Generate(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := t.TempDir()
-		if err := write.Write(context.Background(), dir, files, false); err != nil {
-			t.Fatal(err)
-		}
+		dir := generateRepo(t, map[string]string{"name": "greeter", "protocol": c.protocol, "expose": c.expose})
 		o := options()
 		w, err := load(dir, o)
 		if err != nil {

@@ -1,15 +1,10 @@
 package kube
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/zdgen/zdgen/generator"
-	"github.com/zdgen/zdgen/generator/spec"
-	"github.com/zdgen/zdgen/generator/write"
 )
 
 // A repository generated with service-monitor lists a ServiceMonitor in
@@ -18,18 +13,7 @@ import (
 // the operator's CRDs), while another kind it does not know is still
 // refused by name.
 func TestObjectsLeaveTheServiceMonitorOut(t *testing.T) {
-	a, err := spec.Resolve(map[string]string{"name": "greeter", "service-monitor": "true"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, files, err := generator.Generate(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := write.Write(context.Background(), dir, files, false); err != nil {
-		t.Fatal(err)
-	}
+	dir := generateRepo(t, map[string]string{"name": "greeter", "service-monitor": "true"})
 	o := options()
 	w, err := load(dir, o)
 	if err != nil {
