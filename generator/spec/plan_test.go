@@ -19,7 +19,7 @@ func plan(t *testing.T, kv ...string) *Plan {
 	return p
 }
 
-// Each row is one rule of the timing model (playbook §3-4).
+// Each row is one rule of the timing model (README: "The timing model").
 func TestPlanRules(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -108,7 +108,7 @@ func TestPlanRules(t *testing.T) {
 }
 
 // Whatever the inputs, the plan keeps the invariants Kubernetes and the
-// playbook demand.
+// timing model demand.
 func TestPlanInvariants(t *testing.T) {
 	for _, lag := range []string{"0s", "1s", "5s", "60s"} {
 		for _, req := range []string{"1s", "10s", "300s"} {
