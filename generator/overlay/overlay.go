@@ -40,6 +40,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/zdgen/zdgen/generator/spec"
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
 )
 
 // FileName is the overlay's description at the root of its tree.
@@ -131,8 +132,12 @@ func (o *Overlay) fail(file, format string, args ...any) error {
 // zip: version control metadata.
 var skipDirs = map[string]bool{".git": true, ".hg": true, ".svn": true, ".bzr": true}
 
-// readTree reads every regular file below root, bounded. A symbolic
-// link, a device or a nested module is refused.
+// readTree reads every regular file below root, bounded. What a module
+// zip would leave out or cannot hold is refused (a symbolic link, a
+// device, a nested module, a vendor directory, a name Go does not allow),
+// so that the files read are the files published: Sum is the module's
+// hash, and an overlay renders the same from a checkout as from the
+// module proxy.
 func readTree(root *os.Root) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	total := 0
@@ -145,6 +150,9 @@ func readTree(root *os.Root) (map[string][]byte, error) {
 			if skipDirs[d.Name()] {
 				return fs.SkipDir
 			}
+			if d.Name() == "vendor" {
+				return fmt.Errorf("%s: a module zip leaves vendor directories out, so an overlay cannot hold one", p)
+			}
 			if p != "." {
 				if _, err := root.Lstat(p + "/go.mod"); err == nil {
 					return fmt.Errorf("%s holds a go.mod: a nested module is not part of the overlay's module; move it out", p)
@@ -155,6 +163,11 @@ func readTree(root *os.Root) (map[string][]byte, error) {
 			return fmt.Errorf("%s is a symbolic link; an overlay holds plain files only (a module cannot carry links)", p)
 		case !d.Type().IsRegular():
 			return fmt.Errorf("%s is not a regular file", p)
+		}
+		// A name a module zip cannot hold would make the overlay
+		// unpublishable, and its checksum unlike the module's.
+		if err := module.CheckFilePath(p); err != nil {
+			return err
 		}
 		if len(files) == maxFiles {
 			return fmt.Errorf("more than %d files; an overlay is a few templates and patches", maxFiles)
@@ -220,6 +233,7 @@ type tmpl struct {
 // loadTemplates parses every file under templates/.
 func (o *Overlay) loadTemplates() error {
 	left, right := renderDelims()
+	funcs := funcMap()
 	for _, rel := range o.under("templates") {
 		src := "templates/" + rel
 		out, ok := strings.CutSuffix(rel, ".tmpl")
@@ -229,7 +243,7 @@ func (o *Overlay) loadTemplates() error {
 		if err := checkOutPath(out); err != nil {
 			return o.fail(src, "%v", err)
 		}
-		t, err := template.New(src).Delims(left, right).Funcs(funcMap()).Option("missingkey=error").Parse(string(o.files[src]))
+		t, err := template.New(src).Delims(left, right).Funcs(funcs).Option("missingkey=error").Parse(string(o.files[src]))
 		if err != nil {
 			return o.fail(src, "%v", err)
 		}

@@ -83,6 +83,26 @@ func TestLoadMinimal(t *testing.T) {
 	}
 }
 
+// Defaults are kept as written, as --config keeps answers: an unquoted
+// 1.30 stays "1.30", not the number 1.3.
+func TestDefaultsAsWritten(t *testing.T) {
+	o, err := Load(writeTree(t, editDescription("defaults:\n", "defaults:\n  k8s-version: 1.30\n  replicas: 5\n  metrics: false\n  max-request: &long 30s\n  startup-time: *long\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"base-image":   "registry.acme.example/base/static:2026.11",
+		"k8s-version":  "1.30",
+		"replicas":     "5",
+		"metrics":      "false",
+		"max-request":  "30s",
+		"startup-time": "30s",
+	}
+	if got := o.Defaults(); !maps.Equal(got, want) {
+		t.Errorf("defaults %v, want %v", got, want)
+	}
+}
+
 // Every way an overlay can be broken is refused at Load as bad input (exit
 // 2), naming the file at fault and what is wrong.
 func TestLoadRefuses(t *testing.T) {
@@ -126,6 +146,8 @@ func TestLoadRefuses(t *testing.T) {
 		{"template into the kustomize directory", with(map[string]string{"templates/deploy/k8s/overlay/x.yaml.tmpl": "a: b\n"}), []string{"kustomize/"}},
 		{"template named ..tmpl", with(map[string]string{"templates/..tmpl": "x"}), []string{"not a clean path"}},
 		{"file too big", with(map[string]string{"templates/big.tmpl": big}), []string{"templates/big.tmpl: larger than 1 MiB"}},
+		{"a name a module cannot hold", with(map[string]string{"templates/CON.tmpl": "x"}), []string{"templates/CON.tmpl", "disallowed"}},
+		{"vendor directory", with(map[string]string{"templates/vendor/x.tmpl": "x"}), []string{"templates/vendor: a module zip leaves vendor directories out"}},
 		{"nested module", with(map[string]string{"docs/go.mod": "module x\n"}), []string{"docs holds a go.mod"}},
 		{"go.mod without module", with(map[string]string{"go.mod": "go 1.24\n"}), []string{"go.mod: declares no module path"}},
 		{"kustomize YAML does not parse", with(map[string]string{"kustomize/labels/patch.yaml": "a: [b\n"}), []string{"kustomize/labels/patch.yaml", "not valid YAML"}},
