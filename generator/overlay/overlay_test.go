@@ -326,3 +326,16 @@ func TestCheckSkipsUnusedAnswers(t *testing.T) {
 		t.Errorf("replicas under autoscale: %v", err)
 	}
 }
+
+// A directory that is not there, or not a directory, is bad input.
+func TestLoadNoTree(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{filepath.Join(t.TempDir(), "absent"), file} {
+		if _, err := Load(dir); err == nil || !spec.IsInputError(err) || !strings.Contains(err.Error(), dir) {
+			t.Errorf("%s: %v", dir, err)
+		}
+	}
+}
