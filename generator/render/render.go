@@ -221,8 +221,8 @@ const leftDelim, rightDelim = "[[", "]]"
 // sprig's hermetic function map is not here on purpose: no template calls
 // it but trunc (kept below, with sprig's behaviour, so every release renders
 // as it did), and loading it links some ten modules and costs every zdgen
-// start its package init. It is meant for organisation overlay templates,
-// a later feature; the CLI pays for it when those arrive, not before.
+// start its package init. Organisation overlay templates get it (package
+// overlay adds it to these), so only a binary that reads overlays pays.
 var funcs = template.FuncMap{
 	"yamlString":   yamlString,
 	"goComment":    goComment,
