@@ -21,6 +21,7 @@ var rooms = map[string][]string{
 	"generator/spec":        nil,
 	"generator/render":      {"generator/spec", "templates"},
 	"generator/write":       {"generator/spec"},
+	"generator/overlay":     {"generator/spec", "generator/render"},
 	"generator/upgrade":     {"generator/spec", "generator/render", "generator/write", "templates"},
 	"generator":             {"generator/spec", "generator/render"},
 	"rehearse":              {"generator/spec"},

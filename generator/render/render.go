@@ -11,6 +11,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"path"
 	"sort"
 	"strings"
@@ -79,6 +80,33 @@ func renderFS(tfs fs.FS, p *spec.Plan, version string) ([]spec.File, error) {
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
 }
+
+// Data is what a template sees when it renders plan p with the templates
+// of version: the plan, the version and go.mod's direct requirements.
+// Organisation overlays render with it too, so that their templates see
+// exactly what zdgen's own see.
+func Data(p *spec.Plan, version string) (any, error) {
+	tfs, err := templates.ForVersion(version)
+	if err != nil {
+		return nil, err
+	}
+	sources, err := collect(tfs, p.Answers.Protocol)
+	if err != nil {
+		return nil, err
+	}
+	data := templateData{Plan: p, Version: version}
+	if data.Requires, err = requires(tfs, sources, p, data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// FuncMap returns a copy of zdgen's own template functions, for templates
+// rendered beside the built-in ones (an overlay's).
+func FuncMap() template.FuncMap { return maps.Clone(funcs) }
+
+// Delims returns the action delimiters every template is written with.
+func Delims() (left, right string) { return leftDelim, rightDelim }
 
 // templateData is what every template sees: the plan, the generator
 // version for headers, and what the README lists of go.mod.
@@ -193,8 +221,8 @@ const leftDelim, rightDelim = "[[", "]]"
 // sprig's hermetic function map is not here on purpose: no template calls
 // it but trunc (kept below, with sprig's behaviour, so every release renders
 // as it did), and loading it links some ten modules and costs every zdgen
-// start its package init. It is meant for organisation overlay templates,
-// a later feature; the CLI pays for it when those arrive, not before.
+// start its package init. Organisation overlay templates get it (package
+// overlay adds it to these), so only a binary that reads overlays pays.
 var funcs = template.FuncMap{
 	"yamlString":   yamlString,
 	"goComment":    goComment,

@@ -1,0 +1,3 @@
+module example.com/acme/zdgen-overlay
+
+go 1.24
