@@ -51,12 +51,8 @@ func RenderVersion(version string, p *spec.Plan) ([]spec.File, error) {
 }
 
 func renderFS(tfs fs.FS, p *spec.Plan, version string) ([]spec.File, error) {
-	sources, err := collect(tfs, p.Answers.Protocol)
+	sources, data, err := prepare(tfs, p, version)
 	if err != nil {
-		return nil, err
-	}
-	data := templateData{Plan: p, Version: version}
-	if data.Requires, err = requires(tfs, sources, p, data); err != nil {
 		return nil, err
 	}
 	var files []spec.File
@@ -90,15 +86,25 @@ func Data(p *spec.Plan, version string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sources, err := collect(tfs, p.Answers.Protocol)
+	_, data, err := prepare(tfs, p, version)
 	if err != nil {
 		return nil, err
 	}
+	return data, nil
+}
+
+// prepare lists the templates that apply to p and the data they render
+// with, go.mod's direct requirements included.
+func prepare(tfs fs.FS, p *spec.Plan, version string) ([]string, templateData, error) {
+	sources, err := collect(tfs, p.Answers.Protocol)
+	if err != nil {
+		return nil, templateData{}, err
+	}
 	data := templateData{Plan: p, Version: version}
 	if data.Requires, err = requires(tfs, sources, p, data); err != nil {
-		return nil, err
+		return nil, templateData{}, err
 	}
-	return data, nil
+	return sources, data, nil
 }
 
 // FuncMap returns a copy of zdgen's own template functions, for templates
