@@ -24,6 +24,7 @@ var frozenSums = map[string]string{
 	"0.3.0": "93a418de24901e8935524d001dc78ceabf3f3c68b8469ae0181c0f060e0310da",
 	"0.4.0": "4a2a2878543eb7fdf3dd65d4667b1a6d4e51ade83bc6e6eb28763312543c398d",
 	"0.5.0": "9a1bc09594430a81a0a16119ed39fd7ef74c67e4d8ee9726c33da5986001e7ac",
+	"0.6.0": "38c3027de52d7d864cc307afff6f7b2afaf06df226891e5ee03a7ee01dc32b3f",
 }
 
 func TestFrozenReleasesNeverChange(t *testing.T) {
