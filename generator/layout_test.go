@@ -22,11 +22,12 @@ var rooms = map[string][]string{
 	"generator/render":      {"generator/spec", "templates"},
 	"generator/write":       {"generator/spec"},
 	"generator/overlay":     {"generator/spec", "generator/render"},
-	"generator/upgrade":     {"generator/spec", "generator/render", "generator/write", "templates"},
-	"generator":             {"generator/spec", "generator/render"},
+	"generator/upgrade":     {"generator/spec", "generator/render", "generator/overlay", "generator/write", "templates"},
+	"generator":             {"generator/spec", "generator/render", "generator/overlay"},
 	"rehearse":              {"generator/spec"},
 	"rehearse/kube":         {"generator/spec", "rehearse"},
 	"internal/chromiumtest": nil,
+	"internal/modproxy":     nil,
 }
 
 const module = "github.com/zdgen/zdgen/"

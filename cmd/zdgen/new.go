@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/overlay"
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/generator/write"
@@ -26,6 +27,9 @@ type newOptions struct {
 	dryRun bool
 	json   bool
 	force  bool
+	// overlay is the organisation overlay's source as given: a directory
+	// or a module path@version.
+	overlay string
 }
 
 func newNewCmd(e env) *cobra.Command {
@@ -50,6 +54,9 @@ refused even with --force: use zdgen upgrade there.`,
   # A pipeline: no prompts, defaults for whatever is not given:
   zdgen new orders --yes --replicas 5 --base-image scratch --output ./orders
 
+  # With the organisation's overlay (its defaults, rules, files):
+  zdgen new orders --yes --overlay example.com/platform/zdgen-overlay@v1.4.0
+
   # From an answers file, printing what would be written as JSON:
   zdgen new --config answers.yaml --yes --dry-run --json`,
 		Args: atMostOne("NAME"),
@@ -67,6 +74,7 @@ refused even with --force: use zdgen upgrade there.`,
 	f.BoolVarP(&o.yes, "yes", "y", false, "accept the default for every answer not given; never prompt")
 	f.BoolVar(&o.dryRun, "dry-run", false, "list what would be written; write nothing")
 	f.BoolVar(&o.json, "json", false, "print a machine-readable summary: files, answers, every derived number")
+	f.StringVar(&o.overlay, "overlay", "", "an organisation overlay: a directory (./dir) or a Go module path@version (fetched with the go command, as for a dependency); its defaults come before zdgen's, its rules must pass, its files and kustomize components are added")
 	f.BoolVar(&o.force, "force", false, "write into a non-empty directory, replacing zdgen's files there (not a generated repository: use zdgen upgrade)")
 	base := spec.Defaults("NAME")
 	for _, fd := range spec.Fields {
@@ -190,13 +198,14 @@ func fileKind(m fs.FileMode) string {
 // order is taken from given, else asked (on a terminal), else defaulted
 // (with --yes). Without a terminal and without --yes, every missing answer
 // is reported at once. With recorded answers (an upgrade), those are the
-// defaults instead of zdgen's.
-func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spec.Answers) (spec.Answers, error) {
+// defaults instead of zdgen's; otherwise defaults (an overlay's, keyed as
+// the flags) come before zdgen's.
+func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spec.Answers, defaults map[string]string) (spec.Answers, error) {
 	if p == nil && !yes {
 		var missing []string
-		defaults := spec.Defaults("")
+		base := spec.Defaults("")
 		for _, f := range spec.Fields {
-			if _, ok := given[f.Key]; !ok && !f.Optional() && f.AppliesTo(&defaults) {
+			if _, ok := given[f.Key]; !ok && !f.Optional() && f.AppliesTo(&base) {
 				missing = append(missing, flagName(f.Key))
 			}
 		}
@@ -207,6 +216,10 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spe
 	var a spec.Answers
 	for _, f := range spec.Fields {
 		def := f.Default(&a)
+		if v, ok := defaults[f.Key]; ok && recorded == nil {
+			// The service's name is the first answer.
+			def = strings.ReplaceAll(v, overlay.NamePlaceholder, a.Name)
+		}
 		applies := f.AppliesTo(&a)
 		// A recorded answer is the default unless it no longer applies
 		// (the flush timeout of tracing just turned off, or on), or was
@@ -271,17 +284,28 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 	if prompter == nil && !o.yes {
 		prompter = terminalPrompter(cmd.Context(), e.stdin, e.stdout, e.stderr)
 	}
-	a, err := resolveAnswers(given, prompter, o.yes, nil)
+	ov, err := openOverlay(cmd.Context(), o.overlay)
 	if err != nil {
 		return err
 	}
-	plan, files, err := generator.Generate(a)
+	var defaults map[string]string
+	if ov != nil {
+		defaults = ov.Defaults()
+	}
+	a, err := resolveAnswers(given, prompter, o.yes, nil, defaults)
 	if err != nil {
 		return err
 	}
 	dir := o.output
 	if dir == "" {
 		dir = a.Name
+	}
+	if ov != nil {
+		ov.Record.Dir = overlayDir(dir, o.overlay)
+	}
+	plan, files, err := generator.GenerateWith(a, ov)
+	if err != nil {
+		return err
 	}
 	if o.dryRun {
 		if err := write.CheckTarget(dir, o.force); err != nil {

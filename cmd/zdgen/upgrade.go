@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +20,14 @@ type upgradeOptions struct {
 	dryRun      bool
 	check       bool
 	allowDirty  bool
+	// overlay is --overlay: a new overlay source, or "none" to drop it.
+	overlay string
 }
+
+// overlayVersionKey is the --set key that moves a module overlay to
+// another release. It is not an answer: the lock records it with the
+// overlay.
+const overlayVersionKey = "overlay-version"
 
 // conflictsError is an upgrade that was written with conflicts: exit 1,
 // each file listed.
@@ -82,6 +90,9 @@ corrupt or from a newer zdgen, 130 interrupted.`,
   zdgen upgrade --dry-run
   zdgen upgrade
 
+  # Move to a new release of the organisation overlay (and this zdgen):
+  zdgen upgrade --set overlay-version=v1.5.0
+
   # Change an answer; the derived numbers follow:
   zdgen upgrade --set replicas=5 --set base-image=scratch
 
@@ -100,6 +111,7 @@ corrupt or from a newer zdgen, 130 interrupted.`,
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "ask every answer again (on a terminal), the recorded ones as defaults")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the upgrade as a unified diff; write nothing")
 	f.BoolVar(&o.check, "check", false, "write nothing; exit 1 if an upgrade would change anything (for CI)")
+	f.StringVar(&o.overlay, "overlay", "", "move to another organisation overlay: a directory (./dir) or a module path@version; none to generate without one (a recorded module overlay moves release with --set overlay-version=vX.Y.Z)")
 	f.BoolVar(&o.allowDirty, "allow-dirty", false, "upgrade even if the git work tree has uncommitted changes")
 	return cmd
 }
@@ -113,12 +125,20 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 	if err != nil {
 		return err
 	}
-	a, err := upgradeAnswers(cmd, e, o, lock.Answers)
+	answers, overlayVersion, err := takeOverlayVersion(o)
+	if err != nil {
+		return err
+	}
+	a, err := upgradeAnswers(cmd, e, answers, lock.Answers)
+	if err != nil {
+		return err
+	}
+	ov, err := upgradeOverlays(cmd.Context(), dir, lock, o.overlay, overlayVersion)
 	if err != nil {
 		return err
 	}
 	if !o.interactive {
-		noteFollowed(cmd.ErrOrStderr(), o.set, lock.Answers, a)
+		noteFollowed(cmd.ErrOrStderr(), answers.set, lock.Answers, a)
 	}
 	writes := !o.dryRun && !o.check
 	if writes && !o.allowDirty {
@@ -126,7 +146,7 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 			return err
 		}
 	}
-	u, err := upgrade.PlanRepo(dir, lock, lockBytes, a)
+	u, err := upgrade.PlanRepo(dir, lock, lockBytes, a, ov)
 	if err != nil {
 		return err
 	}
@@ -186,7 +206,7 @@ func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.A
 		given[k] = v
 	}
 	if !o.interactive {
-		return resolveAnswers(given, nil, true, &recorded)
+		return resolveAnswers(given, nil, true, &recorded, nil)
 	}
 	p := e.prompter
 	if p == nil {
@@ -196,7 +216,7 @@ func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.A
 		return spec.Answers{}, usageError{errors.New("--interactive needs a terminal; without one, change answers with --set key=value")}
 	}
 	// Asked: everything but the fixed name and protocol and what --set gave.
-	return resolveAnswers(given, p, false, &recorded)
+	return resolveAnswers(given, p, false, &recorded, nil)
 }
 
 // noteFollowed says which answers changed without a --set because they
@@ -264,7 +284,11 @@ func printOutcomes(w io.Writer, u *upgrade.Upgrade, verb string) {
 	if u.LockChanged() {
 		lockNote = ", and " + spec.LockPath
 	}
-	fmt.Fprintf(w, "%s from zdgen %s to %s: %d file(s)%s:\n", verb, u.From, u.To, len(lines), lockNote)
+	overlayNote := ""
+	if u.OverlayFrom != u.OverlayTo {
+		overlayNote = fmt.Sprintf(" (overlay %s -> %s)", cmp.Or(u.OverlayFrom, "none"), cmp.Or(u.OverlayTo, "none"))
+	}
+	fmt.Fprintf(w, "%s from zdgen %s to %s%s: %d file(s)%s:\n", verb, u.From, u.To, overlayNote, len(lines), lockNote)
 	for _, l := range lines {
 		fmt.Fprintln(w, l)
 	}

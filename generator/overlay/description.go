@@ -207,17 +207,27 @@ func (o *Overlay) setRules(rules map[string]ruleSpec) error {
 }
 
 func (o *Overlay) withName(given map[string]string) map[string]string {
-	m := maps.Clone(given)
-	if m == nil {
-		m = map[string]string{}
-	}
+	m := WithName(given, checkName)
 	m["name"] = checkName
 	return m
 }
 
+// NamePlaceholder in a default stands for the service's name, as in a
+// template's path: module: github.com/acme/_name_.
+const NamePlaceholder = "_name_"
+
+// WithName returns defaults with NamePlaceholder replaced by name.
+func WithName(defaults map[string]string, name string) map[string]string {
+	m := make(map[string]string, len(defaults))
+	for k, v := range defaults {
+		m[k] = strings.ReplaceAll(v, NamePlaceholder, name)
+	}
+	return m
+}
+
 // Defaults returns the overlay's default answers, key to value as a
-// person would type them. They come before zdgen's own defaults and
-// after what a person gives.
+// person would type them, NamePlaceholder left in. They come before
+// zdgen's own defaults and after what a person gives.
 func (o *Overlay) Defaults() map[string]string { return maps.Clone(o.defaults) }
 
 // Supports says whether the overlay supports zdgen templates of version

@@ -4,7 +4,9 @@
 // fetched by version):
 //
 //	overlay.yaml   name, version, the zdgen template versions it supports
-//	               (a semver constraint), defaults and rules per answer
+//	               (a semver constraint), defaults (_name_ for the
+//	               service's name: module: github.com/acme/_name_) and
+//	               rules per answer
 //	templates/     FILE.tmpl, rendered like zdgen's own templates ([[ ]],
 //	               the same plan data, "_name_" in a path for the service
 //	               name) to FILE in the service; a file zdgen also

@@ -24,6 +24,19 @@ type Lock struct {
 	// Tools whose output zdgen reproduces (gRPC: the protoc plugins its
 	// .pb.go files match), by name.
 	Tools map[string]string `json:"tools,omitempty"`
+	// Overlay is the organisation overlay the repository is generated
+	// with, if any.
+	Overlay *LockOverlay `json:"overlay,omitempty"`
+}
+
+// LockOverlay is what the lock records of an overlay: Overlay without
+// what is read again from the overlay itself.
+type LockOverlay struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Module  string `json:"module,omitempty"`
+	Dir     string `json:"dir,omitempty"`
+	Sum     string `json:"sum"`
 }
 
 // LockFile records one generated file.
@@ -39,6 +52,9 @@ func NewLock(version string, p *Plan, files []File) Lock {
 	l := Lock{Generator: "zdgen", Version: version, Answers: p.Answers}
 	if p.Proto != nil {
 		l.Tools = map[string]string{"protoc-gen-go": p.Proto.GenGoVersion, "protoc-gen-go-grpc": p.Proto.GenGoGRPCVersion}
+	}
+	if o := p.Overlay; o != nil {
+		l.Overlay = &LockOverlay{Name: o.Name, Version: o.Version, Module: o.Module, Dir: o.Dir, Sum: o.Sum}
 	}
 	for _, f := range files {
 		l.Files = append(l.Files, LockFile{Path: f.Path, SHA256: f.Sum(), Owner: f.Owner})
@@ -92,6 +108,9 @@ func ParseLock(b []byte) (Lock, error) {
 		return fail(err)
 	}
 	l := rest.Lock
+	if err := l.Overlay.check(); err != nil {
+		return fail(fmt.Errorf("overlay: %w", err))
+	}
 	// An answer the lock does not record takes its default: the
 	// repository was generated before that answer existed (metrics came
 	// with templates 0.5.0), and an upgrade gives it what a new service
@@ -100,4 +119,19 @@ func ParseLock(b []byte) (Lock, error) {
 		return fail(fmt.Errorf("answers: %w", err))
 	}
 	return l, nil
+}
+
+// check refuses an overlay record an upgrade could not fetch or verify.
+func (o *LockOverlay) check() error {
+	switch {
+	case o == nil:
+		return nil
+	case o.Name == "" || o.Version == "":
+		return errors.New("name and version are required")
+	case o.Module == "" && o.Dir == "":
+		return errors.New("module or dir is required: where the overlay comes from")
+	case !strings.HasPrefix(o.Sum, "h1:"):
+		return fmt.Errorf("sum %q: want the h1: checksum zdgen recorded", o.Sum)
+	}
+	return nil
 }

@@ -21,6 +21,9 @@ type Plan struct {
 	Service   Service   `json:"service"`
 	Proto     *Proto    `json:"proto,omitempty"` // gRPC only
 	Front     *Front    `json:"front,omitempty"` // expose gateway or ingress only
+	// Overlay is the organisation overlay the service is generated with;
+	// nil without one.
+	Overlay *Overlay `json:"overlay,omitempty"`
 	// ModuleSet names the generated go.mod's dependency set: the protocol,
 	// then "-metrics" and "-otlp" for what the answers add (e.g.
 	// "http-metrics"). "http" alone needs nothing but the standard library.
@@ -426,3 +429,24 @@ func probeText(p Probe) string {
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// Overlay is an organisation overlay as a service records it in
+// .zdgen.yaml: which release of it, where it comes from and a checksum
+// of its content, so that an upgrade rebuilds exactly what it generated.
+type Overlay struct {
+	Name    string `json:"name"`
+	Version string `json:"version"` // the overlay's release, such as v1.4.0
+	// Module is the overlay's Go module path: an upgrade fetches the
+	// recorded version through the module proxy. Dir is a local
+	// directory, relative to the repository (or absolute), read in place;
+	// an overlay read from a directory that is a module records both.
+	Module string `json:"module,omitempty"`
+	Dir    string `json:"dir,omitempty"`
+	// Sum is the h1: hash of the overlay's files, as go.sum records a
+	// module's.
+	Sum string `json:"sum"`
+	// Components are the overlay's kustomize components, as the
+	// kustomization lists them (overlay/NAME); not recorded in the lock,
+	// which reads them again from the overlay.
+	Components []string `json:"components,omitempty"`
+}

@@ -40,12 +40,12 @@ func ReadLock(dir string) (spec.Lock, []byte, error) {
 }
 
 // PlanRepo plans the upgrade of the repository at dir (see PlanUpgrade),
-// reading its files from disk. With a new module path, the owner's own Go
+// reading its files from disk, with the overlays ov. With a new module path, the owner's own Go
 // files that import the old module's packages are added, so the tree
 // still builds. It refuses a repository with conflict markers left by an
 // earlier upgrade.
-func PlanRepo(dir string, old spec.Lock, lockOld []byte, a spec.Answers) (*Upgrade, error) {
-	u, err := PlanUpgrade(old, lockOld, a, repoReader(dir))
+func PlanRepo(dir string, old spec.Lock, lockOld []byte, a spec.Answers, ov Overlays) (*Upgrade, error) {
+	u, err := PlanUpgradeWith(old, lockOld, a, repoReader(dir), ov)
 	if err != nil {
 		return nil, err
 	}

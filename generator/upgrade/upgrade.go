@@ -9,6 +9,7 @@ package upgrade
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +18,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/zdgen/zdgen/generator/overlay"
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/templates"
@@ -82,6 +84,9 @@ type Upgrade struct {
 	// AnswersFrom and AnswersTo are the answers that change, as key=value,
 	// before and after; empty when none does.
 	AnswersFrom, AnswersTo []string
+	// OverlayFrom and OverlayTo name the organisation overlay releases
+	// (name@version) before and after; "" without one.
+	OverlayFrom, OverlayTo string
 	Plan                   *spec.Plan // the new plan
 	Changes                []Change
 	// Lock is the new .zdgen.yaml, written last. LockOld is the one on disk.
@@ -137,21 +142,49 @@ var ErrNotRegular = errors.New("not a regular file")
 // so the next upgrade's base is exactly this render and a second upgrade
 // changes nothing.
 func PlanUpgrade(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk) (*Upgrade, error) {
+	return PlanUpgradeWith(old, lockOld, a, disk, Overlays{})
+}
+
+// Overlays are the organisation overlay releases of an upgrade: Base the
+// one the lock records (nil without one), which the merge base is
+// rebuilt with; Next the one the new render uses (nil to generate
+// without one).
+type Overlays struct {
+	Base, Next *overlay.Applied
+}
+
+// PlanUpgradeWith is PlanUpgrade for a repository generated with an
+// organisation overlay, or moving to one: the base is rebuilt with the
+// recorded templates and ov.Base, the new render made with this zdgen's
+// templates and ov.Next. Next must support this zdgen's templates, and
+// its rules must accept a.
+func PlanUpgradeWith(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk, ov Overlays) (*Upgrade, error) {
 	if err := checkLock(old); err != nil {
 		return nil, err
 	}
-	base, err := rebuildBase(old)
+	if (old.Overlay == nil) != (ov.Base == nil) {
+		return nil, fmt.Errorf("upgrade: the lock's overlay (%v) and the merge base's (%v) disagree", old.Overlay != nil, ov.Base != nil)
+	}
+	base, err := rebuildBase(old, ov.Base)
 	if err != nil {
 		return nil, err
 	}
 	if err := spec.CheckFields(a); err != nil {
 		return nil, err
 	}
+	if ov.Next != nil {
+		if err := ov.Next.Supports(render.Version); err != nil {
+			return nil, err
+		}
+		if err := ov.Next.Check(a); err != nil {
+			return nil, err
+		}
+	}
 	plan, err := spec.NewPlan(a)
 	if err != nil {
 		return nil, err
 	}
-	rendered, err := render.Render(plan)
+	rendered, err := overlay.RenderService(render.Version, plan, ov.Next)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +212,17 @@ func PlanUpgrade(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk) (*Upg
 	}
 	// Conflict labels: the versions, and the answers when they change (with
 	// the same version on both sides, the answers are the only difference).
+	if ov.Base != nil {
+		u.OverlayFrom = ov.Base.ID()
+	}
+	if ov.Next != nil {
+		u.OverlayTo = ov.Next.ID()
+	}
 	baseLabel, nextLabel := "zdgen "+old.Version, "zdgen "+render.Version
+	if u.OverlayFrom != "" || u.OverlayTo != "" {
+		baseLabel += " + " + cmp.Or(u.OverlayFrom, "no overlay")
+		nextLabel += " + " + cmp.Or(u.OverlayTo, "no overlay")
+	}
 	if len(u.AnswersTo) > 0 {
 		baseLabel += " (" + strings.Join(u.AnswersFrom, ", ") + ")"
 		nextLabel += " (" + strings.Join(u.AnswersTo, ", ") + ")"
@@ -341,7 +384,7 @@ func checkLock(l spec.Lock) error {
 // and checks it file by file against the recorded checksums: a base that
 // differs would blame the owner for the generator's changes, or the other
 // way round.
-func rebuildBase(l spec.Lock) (map[string]spec.File, error) {
+func rebuildBase(l spec.Lock, ov *overlay.Applied) (map[string]spec.File, error) {
 	err := spec.CheckFields(l.Answers)
 	var p *spec.Plan
 	if err == nil {
@@ -350,7 +393,7 @@ func rebuildBase(l spec.Lock) (map[string]spec.File, error) {
 	if err != nil {
 		return nil, &LockError{fmt.Sprintf("its answers are not valid (%v): was it edited by hand? Change answers with zdgen upgrade --set", err)}
 	}
-	files, err := render.RenderVersion(l.Version, p)
+	files, err := overlay.RenderService(l.Version, p, ov)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zdgen/zdgen/generator/overlay"
+	"github.com/zdgen/zdgen/generator/render"
+	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/generator/write"
+	"github.com/zdgen/zdgen/internal/modproxy"
+)
+
+const acmeModule = "example.com/acme/zdgen-overlay"
+
+// realGo sets the go command's environment back to the user's after
+// acmeProxy pointed it at the test's proxy; what it returns points it
+// at the proxy again.
+var realGo func() (back func())
+
+// acmeRelease writes the acme overlay of the overlay package's tests as
+// release version into a new directory, with zdgen the template versions
+// it supports and edits (old -> new, per file) applied.
+func acmeRelease(t *testing.T, version, zdgen string, edits map[string][2]string) string {
+	t.Helper()
+	src := filepath.Join("..", "..", "generator", "overlay", "testdata", "acme-overlay")
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	desc := filepath.Join(dir, "overlay.yaml")
+	replaceIn(t, desc, "version: v1.4.0", "version: "+version)
+	replaceIn(t, desc, `zdgen: ">=0.7.0 <0.8.0"`, "zdgen: "+zdgen)
+	for file, e := range edits {
+		p := filepath.Join(dir, filepath.FromSlash(file))
+		if e[0] == "" {
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(e[1]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		replaceIn(t, p, e[0], e[1])
+	}
+	return dir
+}
+
+// acmeProxy publishes acme releases v1.0.0 (for templates 0.6.0 and
+// 0.7.0) and v1.1.0 (0.7.0 only: a newer sidecar, one more CODEOWNERS
+// line, a SECURITY.md) in a module proxy directory, and points the go
+// command at it alone, with a module cache of its own.
+func acmeProxy(t *testing.T) (v100, v110 string) {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("fetching a module overlay needs the go command")
+	}
+	p := modproxy.Proxy{Dir: t.TempDir()}
+	env := modproxy.Env(p, t.TempDir())
+	orig := map[string]string{}
+	for k, v := range env {
+		orig[k] = os.Getenv(k)
+		t.Setenv(k, v)
+	}
+	// Building a generated service needs its dependencies from the
+	// user's own proxy and cache: set them back.
+	realGo = func() func() {
+		for k, v := range orig {
+			t.Setenv(k, v)
+		}
+		return func() {
+			for k, v := range env {
+				t.Setenv(k, v)
+			}
+		}
+	}
+	v100 = acmeRelease(t, "v1.0.0", `">=0.6.0 <0.8.0"`, nil)
+	v110 = acmeRelease(t, "v1.1.0", `">=0.7.0 <0.8.0"`, map[string][2]string{
+		"kustomize/log-shipper/sidecar.yaml": {"log-shipper:1.8.2", "log-shipper:1.9.0"},
+		"templates/.github/CODEOWNERS.tmpl":  {"/Dockerfile  @acme/platform", "/.github/    @acme/platform @acme/[[.Answers.Name]]-owners\n/Dockerfile  @acme/platform"},
+		"templates/SECURITY.md.tmpl":         {"", "Report vulnerabilities in [[.Answers.Name]] to security@acme.example.\n"},
+	})
+	for v, tree := range map[string]string{"v1.0.0": v100, "v1.1.0": v110} {
+		if err := p.Publish(tree, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return v100, v110
+}
+
+func readLock(t *testing.T, dir string) spec.Lock {
+	t.Helper()
+	l, err := spec.ParseLock([]byte(readFile(t, filepath.Join(dir, spec.LockPath))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// zdgen new with a module overlay: fetched through the proxy (latest
+// resolved to its release), its defaults taken, its rules applied (exit
+// 2 naming the overlay, the rule and the answer), its files and
+// components in the service, and the lock recording module, version
+// and checksum.
+func TestNewWithModuleOverlay(t *testing.T) {
+	acmeProxy(t)
+	out := t.TempDir()
+	code, _, errOut := zdgen(t, nil, "new", "orders", "--yes", "--output", filepath.Join(out, "bad"), "--overlay", acmeModule+"@v1.1.0", "--base-image", "gcr.io/distroless/static:nonroot")
+	if code != exitUsage || !strings.Contains(errOut, "overlay acme@v1.1.0, rule base-image.pattern") || !strings.Contains(errOut, "base-image") {
+		t.Fatalf("a base image outside the registry: exit %d, %s", code, errOut)
+	}
+	if exists(t, filepath.Join(out, "bad")) {
+		t.Fatal("a refused service was written")
+	}
+
+	dir := filepath.Join(out, "orders")
+	code, stdout, errOut := zdgen(t, nil, "new", "orders", "--yes", "--output", dir, "--overlay", acmeModule+"@latest", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(stdout, `"overlay": {`) || !strings.Contains(stdout, `"version": "v1.1.0"`) {
+		t.Errorf("--json does not show the overlay:\n%s", stdout)
+	}
+	l := readLock(t, dir)
+	if o := l.Overlay; o == nil || o.Module != acmeModule || o.Version != "v1.1.0" || o.Dir != "" || !strings.HasPrefix(o.Sum, "h1:") {
+		t.Fatalf("lock overlay: %+v", l.Overlay)
+	}
+	if l.Answers.Module != "github.com/acme/orders" || l.Answers.BaseImage != "registry.acme.example/base/static:2026.11" {
+		t.Errorf("the overlay's defaults were not taken: module %s, base image %s", l.Answers.Module, l.Answers.BaseImage)
+	}
+	for _, f := range []string{".github/CODEOWNERS", "SECURITY.md", "catalog-info.yaml", "deploy/k8s/overlay/log-shipper/sidecar.yaml"} {
+		if !exists(t, filepath.Join(dir, filepath.FromSlash(f))) {
+			t.Errorf("no %s", f)
+		}
+	}
+	if k := readFile(t, filepath.Join(dir, "deploy/k8s/kustomization.yaml")); !strings.Contains(k, "components:\n  - overlay/log-shipper\n  - overlay/org-labels\n") {
+		t.Errorf("kustomization:\n%s", k)
+	}
+}
+
+// A repository generated by templates 0.6.0 with overlay v1.0.0 (as
+// RenderService writes it: the zdgen release and the overlay release
+// recorded), an owner's edits in a handler, the Deployment and the
+// overlay's CODEOWNERS: one upgrade moves it to this zdgen and overlay
+// v1.1.0 at once, fetching v1.0.0 for the merge base; the edits stay,
+// the overlay's changes arrive, the service still builds and tests;
+// a second upgrade changes nothing.
+func TestUpgradeAcrossOverlayAndZdgenReleases(t *testing.T) {
+	v100, _ := acmeProxy(t)
+	o, err := overlay.Load(v100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ov, err := overlay.Apply(o, acmeModule, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := spec.Resolve(overlay.WithName(map[string]string{"name": "orders", "module": "github.com/acme/_name_", "base-image": "registry.acme.example/base/static:2026.11"}, "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := spec.NewPlan(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := overlay.RenderService("0.6.0", p, ov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "orders")
+	if err := write.Write(context.Background(), dir, files, false); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "init", "-q")
+	commitAll(t, dir, "generated by zdgen 0.6.0 with acme v1.0.0")
+	replaceIn(t, filepath.Join(dir, "internal/server/handlers.go"), "package server", "// Orders' own handlers.\npackage server")
+	replaceIn(t, filepath.Join(dir, "deploy/k8s/deployment.yaml"), "  labels:\n", "  labels:\n    team: orders\n")
+	replaceIn(t, filepath.Join(dir, ".github/CODEOWNERS"), "*            @acme/orders-owners", "*            @acme/orders-owners @acme/orders-oncall")
+	commitAll(t, dir, "owner edits")
+
+	code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "overlay-version=v1.1.0")
+	if code != exitOK {
+		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+	}
+	if want := "Upgraded from zdgen 0.6.0 to " + render.Version + " (overlay acme@v1.0.0 -> acme@v1.1.0)"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	for file, wants := range map[string][]string{
+		"internal/server/handlers.go":                 {"// Orders' own handlers."},
+		"deploy/k8s/deployment.yaml":                  {"team: orders"},
+		".github/CODEOWNERS":                          {"@acme/orders-oncall", "/.github/    @acme/platform"},
+		"deploy/k8s/overlay/log-shipper/sidecar.yaml": {"log-shipper:1.9.0"},
+		"SECURITY.md":                                 {"Report vulnerabilities in orders"},
+		"Makefile":                                    {render.Version},
+	} {
+		got := readFile(t, filepath.Join(dir, filepath.FromSlash(file)))
+		for _, w := range wants {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s lacks %q:\n%s", file, w, got)
+			}
+		}
+	}
+	l := readLock(t, dir)
+	if l.Version != render.Version || l.Overlay == nil || l.Overlay.Version != "v1.1.0" || l.Overlay.Module != acmeModule {
+		t.Errorf("lock: version %s, overlay %+v", l.Version, l.Overlay)
+	}
+	back := realGo()
+	vetAndTest(t, dir)
+	back()
+	commitAll(t, dir, "upgraded")
+
+	if code, out, errOut := zdgen(t, nil, "upgrade", dir); code != exitOK || !strings.Contains(out, "up to date") {
+		t.Errorf("second upgrade: exit %d:\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--check"); code != exitOK {
+		t.Errorf("--check after the upgrade: exit %d:\n%s%s", code, out, errOut)
+	}
+}
+
+// A local overlay: recorded relative to the repository; an upgrade
+// takes the directory's new content; once the directory no longer holds
+// the recorded release, the base comes from the module proxy when the
+// release is published, and the upgrade is refused (exit 2, saying what
+// to do) when it is not.
+func TestLocalOverlayUpgrade(t *testing.T) {
+	_, v110 := acmeProxy(t)
+	root := t.TempDir()
+	ovDir := filepath.Join(root, "platform", "overlay")
+	if err := os.CopyFS(ovDir, os.DirFS(v110)); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "services", "orders")
+	t.Chdir(root)
+	if code, _, errOut := zdgen(t, nil, "new", "orders", "--yes", "--output", "services/orders", "--overlay", "./platform/overlay"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	l := readLock(t, dir)
+	if o := l.Overlay; o == nil || o.Dir != "../../platform/overlay" || o.Module != acmeModule || o.Version != "v1.1.0" {
+		t.Fatalf("lock overlay: %+v", l.Overlay)
+	}
+	git(t, dir, "init", "-q")
+	commitAll(t, dir, "generated")
+
+	// The platform team works on v1.2.0 in the directory: the recorded
+	// v1.1.0 is published, so the base is fetched and the new content
+	// applied.
+	replaceIn(t, filepath.Join(ovDir, "overlay.yaml"), "version: v1.1.0", "version: v1.2.0")
+	replaceIn(t, filepath.Join(ovDir, "kustomize/org-labels/kustomization.yaml"), "cc-4711", "cc-4712")
+	t.Chdir(dir)
+	code, out, errOut := zdgen(t, nil, "upgrade")
+	if code != exitOK || !strings.Contains(out, "(overlay acme@v1.1.0 -> acme@v1.2.0)") {
+		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+	}
+	if k := readFile(t, filepath.Join(dir, "deploy/k8s/overlay/org-labels/kustomization.yaml")); !strings.Contains(k, "cc-4712") {
+		t.Errorf("the local overlay's change did not arrive:\n%s", k)
+	}
+	commitAll(t, dir, "overlay v1.2.0")
+
+	// v1.2.0 changes again in place, and is published nowhere: the base
+	// cannot be rebuilt.
+	replaceIn(t, filepath.Join(ovDir, "kustomize/org-labels/kustomization.yaml"), "cc-4712", "cc-4713")
+	before := readFile(t, filepath.Join(dir, spec.LockPath))
+	code, _, errOut = zdgen(t, nil, "upgrade")
+	if code != exitUsage || !strings.Contains(errOut, "cannot rebuild what overlay acme@v1.2.0 generated") || !strings.Contains(errOut, "check out its tag v1.2.0") {
+		t.Errorf("changed local overlay: exit %d: %s", code, errOut)
+	}
+	if after := readFile(t, filepath.Join(dir, spec.LockPath)); after != before {
+		t.Error("a refused upgrade changed the lock")
+	}
+
+	// Dropping the overlay takes its untouched files away.
+	replaceIn(t, filepath.Join(ovDir, "kustomize/org-labels/kustomization.yaml"), "cc-4713", "cc-4712")
+	if code, out, errOut := zdgen(t, nil, "upgrade", "--overlay", "none"); code != exitOK || !strings.Contains(out, "(overlay acme@v1.2.0 -> none)") {
+		t.Fatalf("--overlay none: exit %d:\n%s%s", code, out, errOut)
+	}
+	if exists(t, filepath.Join(dir, "deploy/k8s/overlay")) || exists(t, filepath.Join(dir, "SECURITY.md")) {
+		t.Error("the overlay's files stayed")
+	}
+	if k := readFile(t, filepath.Join(dir, "deploy/k8s/kustomization.yaml")); strings.Contains(k, "components") {
+		t.Errorf("the kustomization still lists components:\n%s", k)
+	}
+	if l := readLock(t, dir); l.Overlay != nil {
+		t.Errorf("the lock still records %+v", l.Overlay)
+	}
+}
+
+// An overlay file may not replace a file the service's owner writes, and
+// --overlay must name a directory as a path or a module with a version.
+func TestNewOverlayRefusals(t *testing.T) {
+	dir := acmeRelease(t, "v1.0.0", `">=0.7.0"`, map[string][2]string{
+		"templates/internal/server/handlers.go.tmpl": {"", "package server\n"},
+	})
+	out := filepath.Join(t.TempDir(), "orders")
+	code, _, errOut := zdgen(t, nil, "new", "orders", "--yes", "--output", out, "--overlay", dir)
+	if code != exitUsage || !strings.Contains(errOut, "replaces internal/server/handlers.go") {
+		t.Errorf("replacing the owner's handlers: exit %d: %s", code, errOut)
+	}
+	code, _, errOut = zdgen(t, nil, "new", "orders", "--yes", "--output", out, "--overlay", acmeModule)
+	if code != exitUsage || !strings.Contains(errOut, "has no version") {
+		t.Errorf("a module without a version: exit %d: %s", code, errOut)
+	}
+	old := acmeRelease(t, "v1.0.0", `"<0.7.0"`, nil)
+	code, _, errOut = zdgen(t, nil, "new", "orders", "--yes", "--output", out, "--overlay", old)
+	if code != exitUsage || !strings.Contains(errOut, "supports zdgen templates <0.7.0, not "+render.Version) {
+		t.Errorf("an overlay for older templates: exit %d: %s", code, errOut)
+	}
+	if exists(t, out) {
+		t.Error("a refused service was written")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "overlay.yaml")); !bytes.Contains(b, []byte("acme")) {
+		t.Error("the overlay was changed")
+	}
+}

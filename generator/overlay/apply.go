@@ -1,0 +1,226 @@
+package overlay
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/zdgen/zdgen/generator/render"
+	"github.com/zdgen/zdgen/generator/spec"
+)
+
+// KustomizationPath is the generated kustomization that lists an
+// overlay's components.
+const KustomizationPath = "deploy/k8s/kustomization.yaml"
+
+// Applied is an overlay as a service uses it: loaded, with the record
+// .zdgen.yaml keeps of it (where it comes from, its checksum).
+type Applied struct {
+	*Overlay
+	Record spec.Overlay
+}
+
+// Apply records o for a service. module is the module it was fetched
+// as ("" for a directory), dir the directory it is read from as the
+// lock records it ("" for a fetched module). A module overlay must be
+// the release it was fetched as: its overlay.yaml names that version
+// and its go.mod that module, so that what the lock records is what the
+// proxy serves.
+func Apply(o *Overlay, module, dir string) (*Applied, error) {
+	if module != "" && o.Module != module {
+		return nil, o.fail("go.mod", "declares module %q, but the overlay was fetched as %s", o.Module, module)
+	}
+	sum, err := o.Sum()
+	if err != nil {
+		return nil, o.fail("", "checksum: %v", err)
+	}
+	if module == "" {
+		module = o.Module // a checkout of a module: an upgrade can fetch its releases
+	}
+	return &Applied{Overlay: o, Record: spec.Overlay{
+		Name: o.Name, Version: o.Version, Module: module, Dir: dir, Sum: sum, Components: o.Components(),
+	}}, nil
+}
+
+// RenderService renders the whole service of plan p with zdgen's
+// templates of version and, when a is not nil, the overlay a on top:
+// its files added or replacing zdgen's, its components listed in the
+// kustomization, and the lock recording it. It sets p.Overlay to a's
+// record (nil without one), which the templates and the lock read.
+func RenderService(version string, p *spec.Plan, a *Applied) ([]spec.File, error) {
+	p.Overlay = nil
+	if a != nil {
+		rec := a.Record
+		p.Overlay = &rec
+	}
+	var files []spec.File
+	var err error
+	if version == render.Version {
+		files, err = render.Render(p)
+	} else {
+		files, err = render.RenderVersion(version, p)
+	}
+	if err != nil || a == nil {
+		return files, err
+	}
+	extra, err := a.RenderVersion(version, p)
+	if err != nil {
+		return nil, err
+	}
+	byPath := map[string]int{}
+	merged := make([]spec.File, 0, len(files)+len(extra))
+	for _, f := range files {
+		if f.Path == spec.LockPath {
+			continue
+		}
+		byPath[f.Path] = len(merged)
+		merged = append(merged, f)
+	}
+	for _, f := range extra {
+		i, ok := byPath[f.Path]
+		if !ok {
+			merged = append(merged, f)
+			continue
+		}
+		if merged[i].Owner == spec.OwnerUser {
+			return nil, a.fail("templates/"+f.Path+".tmpl", "replaces %s, which zdgen hands to the service's owner (owner: user in .zdgen.yaml) to write their own code in; an overlay adds files or replaces zdgen's own, never the owner's", f.Path)
+		}
+		merged[i] = f
+	}
+	if comps := a.Record.Components; len(comps) > 0 {
+		i, ok := byPath[KustomizationPath]
+		if !ok {
+			return nil, a.fail("kustomize", "zdgen %s generates no %s to list the components in", version, KustomizationPath)
+		}
+		k := merged[i]
+		if k.Content, err = listComponents(k.Content, a.ID(), comps); err != nil {
+			return nil, a.fail("kustomize", "%v", err)
+		}
+		merged[i] = k
+	}
+	sort.Slice(merged, func(i, j int) bool { return merged[i].Path < merged[j].Path })
+	lock, err := spec.NewLock(version, p, merged).File()
+	if err != nil {
+		return nil, err
+	}
+	files = append(merged, lock)
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, nil
+}
+
+// listComponents appends the components to a kustomization, which is a
+// single YAML mapping: a key added at its end, with a comment that says
+// where the entries come from. A kustomization that lists components
+// already (an overlay's template replaced it) is refused rather than
+// given the key twice.
+func listComponents(k []byte, id string, comps []string) ([]byte, error) {
+	if bytes.HasPrefix(k, []byte("components:")) || bytes.Contains(k, []byte("\ncomponents:")) {
+		return nil, fmt.Errorf("%s already lists components; the overlay's are added by zdgen: leave the key out of a replaced kustomization", KustomizationPath)
+	}
+	var b bytes.Buffer
+	b.Write(k)
+	if len(k) > 0 && k[len(k)-1] != '\n' {
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "# The organisation overlay %s: its changes to the objects above\n", id)
+	b.WriteString("# (labels, patches) as kustomize components, copied into overlay/.\n")
+	b.WriteString("components:\n")
+	for _, c := range comps {
+		b.WriteString("  - " + strings.TrimSpace(c) + "\n")
+	}
+	return b.Bytes(), nil
+}
+
+// Open reads the overlay src names for a new service: a module release
+// is fetched with the go command (Latest resolved), a directory read in
+// place. dir is how the lock is to name a directory (relative to the
+// repository), ignored for a module.
+func Open(ctx context.Context, src Source, dir string) (*Applied, error) {
+	if !src.IsModule() {
+		o, err := Load(src.Dir)
+		if err != nil {
+			return nil, err
+		}
+		return Apply(o, "", dir)
+	}
+	f, err := Fetch(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	return fromModule(f)
+}
+
+// fromModule loads a fetched release, which must be what it was fetched
+// as: overlay.yaml's version is the module's, and the checksum zdgen
+// computes is the one the go command verified.
+func fromModule(f Fetched) (*Applied, error) {
+	o, err := Load(f.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if o.Version != f.Version {
+		return nil, o.fail(FileName, "says version %s, but it was fetched as %s@%s: a release's overlay.yaml names the release's tag", o.Version, f.Path, f.Version)
+	}
+	a, err := Apply(o, f.Path, "")
+	if err != nil {
+		return nil, err
+	}
+	if a.Record.Sum != f.Sum {
+		return nil, o.fail("", "checksum %s differs from the module's %s", a.Record.Sum, f.Sum)
+	}
+	return a, nil
+}
+
+// OpenRecorded finds the overlay release a lock records, for the merge
+// base of an upgrade of the repository at repoDir: the recorded directory
+// when it still holds that release (same version, same checksum), else
+// the recorded module's release fetched by version. When neither can be
+// had, the error (bad input, exit 2) says what to do.
+func OpenRecorded(ctx context.Context, rec spec.LockOverlay, repoDir string) (*Applied, error) {
+	id := rec.Name + "@" + rec.Version
+	var why []string
+	if rec.Dir != "" {
+		dir := rec.Dir
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(repoDir, filepath.FromSlash(dir))
+		}
+		o, err := Load(dir)
+		switch {
+		case err != nil:
+			why = append(why, err.Error())
+		case o.Version != rec.Version:
+			why = append(why, fmt.Sprintf("directory %s now holds %s", dir, o.ID()))
+		default:
+			if a, err := Apply(o, "", rec.Dir); err != nil {
+				why = append(why, err.Error())
+			} else if a.Record.Sum != rec.Sum {
+				why = append(why, fmt.Sprintf("directory %s holds %s with other content than was generated from (checksum %s, recorded %s)", dir, id, a.Record.Sum, rec.Sum))
+			} else {
+				return a, nil
+			}
+		}
+	}
+	if rec.Module != "" {
+		f, err := Fetch(ctx, Source{Path: rec.Module, Version: rec.Version})
+		if err == nil {
+			var a *Applied
+			if a, err = fromModule(f); err == nil {
+				if a.Record.Sum != rec.Sum {
+					return nil, &spec.InputError{Field: "overlay", Rule: fmt.Sprintf("%s: the module release %s@%s has checksum %s, but the repository was generated from content with checksum %s: was the overlay changed without a new version?", id, rec.Module, rec.Version, a.Record.Sum, rec.Sum)}
+				}
+				a.Record.Dir = rec.Dir
+				return a, nil
+			}
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		why = append(why, err.Error())
+	}
+	return nil, &spec.InputError{Field: "overlay", Rule: fmt.Sprintf(
+		"cannot rebuild what overlay %s generated, which an upgrade merges from: %s. Make that release available again: check out its tag %s in the overlay's directory, or publish it as a module release",
+		id, strings.Join(why, "; "), rec.Version)}
+}

@@ -1,0 +1,149 @@
+package overlay
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/zdgen/zdgen/generator/render"
+	"github.com/zdgen/zdgen/generator/spec"
+)
+
+func applied(t *testing.T, dir string) *Applied {
+	t.Helper()
+	o, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Apply(o, "", "../platform/overlay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// A service with the acme overlay: zdgen's files, the overlay's added,
+// its components listed by the kustomization, and the lock recording
+// the overlay and every file with its checksum.
+func TestRenderService(t *testing.T) {
+	a := applied(t, acmeDir)
+	p := plan(t, a.Defaults())
+	files, err := RenderService(render.Version, p, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := render.Render(plan(t, a.Defaults()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := byPath(files), byPath(plain)
+	for path, f := range want {
+		switch path {
+		case spec.LockPath, KustomizationPath, "README.md":
+			continue
+		}
+		if !bytes.Equal(got[path].Content, f.Content) {
+			t.Errorf("%s differs from zdgen's own render", path)
+		}
+	}
+	for _, path := range []string{".github/CODEOWNERS", "catalog-info.yaml", "deploy/k8s/overlay/log-shipper/sidecar.yaml"} {
+		if _, ok := got[path]; !ok {
+			t.Errorf("no %s", path)
+		}
+	}
+	k := string(got[KustomizationPath].Content)
+	if !strings.HasPrefix(k, string(want[KustomizationPath].Content)) || !strings.HasSuffix(k, "components:\n  - overlay/log-shipper\n  - overlay/org-labels\n") {
+		t.Errorf("kustomization:\n%s", k)
+	}
+	if !strings.Contains(k, "acme@v1.4.0") {
+		t.Errorf("the kustomization does not name the overlay:\n%s", k)
+	}
+
+	l, err := spec.ParseLock(got[spec.LockPath].Content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := a.Sum()
+	if o := l.Overlay; o == nil || o.Name != "acme" || o.Version != "v1.4.0" || o.Dir != "../platform/overlay" || o.Module != "example.com/acme/zdgen-overlay" || o.Sum != sum {
+		t.Errorf("lock overlay: %+v (sum %s)", l.Overlay, sum)
+	}
+	recorded := map[string]string{}
+	for _, lf := range l.Files {
+		recorded[lf.Path] = lf.SHA256
+	}
+	for _, f := range files {
+		if f.Path != spec.LockPath && recorded[f.Path] != f.Sum() {
+			t.Errorf("lock records %s as %q, rendered %q", f.Path, recorded[f.Path], f.Sum())
+		}
+	}
+	if len(recorded) != len(files)-1 {
+		t.Errorf("lock records %d files, %d rendered", len(recorded), len(files)-1)
+	}
+	if p.Overlay == nil || strings.Join(p.Overlay.Components, ",") != "overlay/log-shipper,overlay/org-labels" {
+		t.Errorf("plan overlay: %+v", p.Overlay)
+	}
+
+	// Without an overlay: exactly zdgen's render, the plan's overlay cleared.
+	none, err := RenderService(render.Version, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Overlay != nil || len(none) != len(plain) {
+		t.Fatalf("without overlay: %d files (want %d), plan overlay %+v", len(none), len(plain), p.Overlay)
+	}
+	for i := range none {
+		if none[i].Path != plain[i].Path || !bytes.Equal(none[i].Content, plain[i].Content) {
+			t.Errorf("without overlay, %s differs", none[i].Path)
+		}
+	}
+}
+
+// An overlay replaces zdgen's own files, and the lock records the
+// overlay's content; the owner's files it may not replace.
+func TestRenderServiceReplaces(t *testing.T) {
+	a := applied(t, newTree(t, with(map[string]string{"templates/Dockerfile.tmpl": "FROM [[.Answers.BaseImage]]\n"})))
+	p := plan(t, a.Defaults())
+	files, err := RenderService(render.Version, p, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byPath(files)
+	if d := string(got["Dockerfile"].Content); d != "FROM registry.acme.example/base/static:2026.11\n" {
+		t.Errorf("Dockerfile: %q", d)
+	}
+	l, err := spec.ParseLock(got[spec.LockPath].Content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lf := range l.Files {
+		if lf.Path == "Dockerfile" && (lf.SHA256 != got["Dockerfile"].Sum() || lf.Owner != spec.OwnerZdgen) {
+			t.Errorf("lock: %+v", lf)
+		}
+	}
+
+	for _, c := range []struct{ file, want string }{
+		{"templates/internal/server/handlers.go.tmpl", "replaces internal/server/handlers.go, which zdgen hands to the service's owner"},
+		{"templates/deploy/k8s/kustomization.yaml.tmpl", "already lists components"},
+	} {
+		content := "package server\n"
+		if strings.HasSuffix(c.file, ".yaml.tmpl") {
+			content = "resources: [deployment.yaml]\ncomponents: [overlay/labels]\n"
+		}
+		a := applied(t, newTree(t, with(map[string]string{c.file: content})))
+		_, err := RenderService(render.Version, plan(t, a.Defaults()), a)
+		if err == nil || !spec.IsInputError(err) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "acme@v1.0.0") {
+			t.Errorf("%s: %v, want an InputError saying %q", c.file, err, c.want)
+		}
+	}
+}
+
+// A fetched module must be the release it was fetched as.
+func TestApplyModuleMismatch(t *testing.T) {
+	o, err := Load(acmeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(o, "example.com/other/overlay", ""); err == nil || !strings.Contains(err.Error(), "fetched as example.com/other/overlay") {
+		t.Errorf("got %v", err)
+	}
+}
