@@ -10,6 +10,7 @@ import (
 	"flag"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -23,11 +24,16 @@ import (
 	"time"
 
 	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/generator/overlay"
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/generator/write"
 )
 
 var update = flag.Bool("update", false, "rewrite examples/ from the current generator")
+
+// overlayDir holds the example organisation overlay and, beside it, the
+// services generated with it (overlay/NAME.yaml and overlay/NAME/).
+const overlayDir = "overlay"
 
 func examples(t *testing.T) map[string][]spec.File {
 	t.Helper()
@@ -35,8 +41,21 @@ func examples(t *testing.T) map[string][]spec.File {
 	if err != nil || len(answerFiles) == 0 {
 		t.Fatalf("no answers files in examples/: %v", err)
 	}
+	overlaid, err := filepath.Glob(filepath.Join(overlayDir, "*.yaml"))
+	if err != nil || len(overlaid) == 0 {
+		t.Fatalf("no answers files in examples/%s: %v", overlayDir, err)
+	}
+	ov, err := overlay.Load(filepath.Join(overlayDir, "acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As zdgen new --overlay ./acme records it, run in examples/overlay.
+	applied, err := overlay.Apply(ov, "", "../acme")
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := map[string][]spec.File{}
-	for _, af := range answerFiles {
+	for _, af := range append(answerFiles, overlaid...) {
 		b, err := os.ReadFile(af)
 		if err != nil {
 			t.Fatal(err)
@@ -45,11 +64,18 @@ func examples(t *testing.T) map[string][]spec.File {
 		if err != nil {
 			t.Fatalf("%s: %v", af, err)
 		}
+		var with *overlay.Applied
+		if filepath.Dir(af) == overlayDir {
+			// The overlay's defaults come under the answers given.
+			merged := overlay.WithName(ov.Defaults(), given["name"])
+			maps.Copy(merged, given)
+			given, with = merged, applied
+		}
 		a, err := spec.Resolve(given)
 		if err != nil {
 			t.Fatalf("%s: %v", af, err)
 		}
-		_, files, err := generator.Generate(a)
+		_, files, err := generator.GenerateWith(a, with)
 		if err != nil {
 			t.Fatalf("%s: %v", af, err)
 		}

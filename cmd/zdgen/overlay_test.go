@@ -28,7 +28,7 @@ var realGo func() (back func())
 // it supports and edits (old -> new, per file) applied.
 func acmeRelease(t *testing.T, version, zdgen string, edits map[string][2]string) string {
 	t.Helper()
-	src := filepath.Join("..", "..", "generator", "overlay", "testdata", "acme-overlay")
+	src := filepath.Join("..", "..", "examples", "overlay", "acme")
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
 		t.Fatal(err)

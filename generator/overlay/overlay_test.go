@@ -12,7 +12,9 @@ import (
 	"github.com/zdgen/zdgen/generator/spec"
 )
 
-const acmeDir = "testdata/acme-overlay"
+// acmeDir is the example overlay, which these tests hold to what they say
+// of it.
+const acmeDir = "../../examples/overlay/acme"
 
 // minimal is a good overlay's files; each bad case changes one thing.
 var minimal = map[string]string{

@@ -1,0 +1,65 @@
+// Command payments is an HTTP service that deploys to Kubernetes with zero
+// downtime. Run it with no arguments to serve; settings come from the
+// environment (see internal/config).
+//
+// Takes payments for Acme's shop
+//
+// "payments sleep DURATION" only sleeps, for an exec preStop hook: distroless
+// and scratch images have no sleep binary.
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/acme/payments/internal/config"
+	"github.com/acme/payments/internal/server"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// run is main with its inputs and outputs passed in, for tests. It returns
+// the exit code: 0 after an orderly shutdown, 1 when serving failed, 2 on a
+// bad command line or environment.
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		return subcommand(args, stderr)
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "payments:", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration outside the timing model", "warning", w)
+	}
+
+	ctx, abort, stop := shutdownSignals()
+	defer stop()
+
+	if err := server.New(cfg, log).Run(ctx, abort); err != nil {
+		log.Error("payments stopped", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+func subcommand(args []string, stderr io.Writer) int {
+	if args[0] == "sleep" && len(args) == 2 {
+		d, err := time.ParseDuration(args[1])
+		if err == nil && d >= 0 {
+			time.Sleep(d)
+			return 0
+		}
+	}
+	fmt.Fprintln(stderr, "usage: payments [sleep DURATION]")
+	fmt.Fprintln(stderr, "  with no arguments: serve; settings come from the environment")
+	fmt.Fprintln(stderr, "  sleep DURATION:    sleep, for an exec preStop hook (e.g. sleep 5s)")
+	return 2
+}
