@@ -5,6 +5,7 @@ import (
 	"go/format"
 	"go/parser"
 	"go/token"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -22,6 +23,9 @@ import (
 func FuzzRender(f *testing.F) {
 	f.Add("greeter", `Greets: "hi" #1 {{x}} [[.Name]] $HOME`, uint8(3), "distroless", "5s", false)
 	f.Add("a", "line one\nline two\t- item: x", uint8(1), "scratch", "0s", true)
+	// A capitalised line without end punctuation, which gofmt would read
+	// as a heading in the doc comment.
+	f.Add("payments", "Takes payments for Acme's shop", uint8(3), "scratch", "5s", false)
 	f.Add("orders-api", "'; rm -rf / #`<script>` */ //go:build ignore", uint8(100), "alpine:3.20", "300s", true)
 	f.Fuzz(func(t *testing.T, name, description string, replicas uint8, image, lag string, grpc bool) {
 		a := spec.Defaults("svc")
@@ -74,7 +78,7 @@ func FuzzRender(f *testing.F) {
 		// One line each, wherever the text lands: nothing leaks onto a line
 		// of its own, where it would be read as code or instructions.
 		main := byPath["cmd/"+a.Name+"/main.go"]
-		if a.Description != "" && !bytes.Contains(main, []byte("\n// "+a.Description+"\n")) {
+		if a.Description != "" && !regexp.MustCompile(`\n// `+regexp.QuoteMeta(a.Description)+`[.]?\n`).Match(main) {
 			t.Fatalf("main.go's doc comment lacks the description on one line")
 		}
 		parsed, err := parser.ParseFile(token.NewFileSet(), "main.go", main, parser.ParseComments|parser.PackageClauseOnly)

@@ -232,6 +232,7 @@ const leftDelim, rightDelim = "[[", "]]"
 var funcs = template.FuncMap{
 	"yamlString":   yamlString,
 	"goComment":    goComment,
+	"docSentence":  docSentence,
 	"markdown":     markdown,
 	"dockerString": dockerString,
 	// yamlList prints a string list as a YAML flow sequence of quoted
@@ -274,6 +275,17 @@ func yamlString(s string) string {
 
 // goComment makes s safe inside a // comment: one line.
 func goComment(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// docSentence is goComment for a paragraph of its own in a doc comment:
+// ended as a sentence, because gofmt would turn a capitalised line with
+// no end punctuation ("Takes payments for the shop") into a heading.
+func docSentence(s string) string {
+	s = goComment(s)
+	if s != "" && !strings.ContainsAny(s[len(s)-1:], ".!?") {
+		s += "."
+	}
+	return s
+}
 
 // markdown escapes the characters Markdown would read as markup or HTML.
 func markdown(s string) string {

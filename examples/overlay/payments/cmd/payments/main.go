@@ -2,7 +2,7 @@
 // downtime. Run it with no arguments to serve; settings come from the
 // environment (see internal/config).
 //
-// Takes payments for Acme's shop
+// Takes payments for Acme's shop.
 //
 // "payments sleep DURATION" only sleeps, for an exec preStop hook: distroless
 // and scratch images have no sleep binary.
