@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zdgen/zdgen/generator/overlay"
+	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/generator/write"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -178,13 +182,47 @@ func TestAPIServerAcceptsEveryTree(t *testing.T) {
 	})
 	t.Run("examples", func(t *testing.T) {
 		trees, _ := filepath.Glob("../examples/*/deploy/k8s")
-		if len(trees) < 2 {
-			t.Fatalf("found %d example trees, want at least 2", len(trees))
+		overlaid, _ := filepath.Glob("../examples/overlay/*/deploy/k8s")
+		if len(trees) < 2 || len(overlaid) < 1 {
+			t.Fatalf("found %d example trees and %d with the overlay, want at least 2 and 1", len(trees), len(overlaid))
 		}
+		trees = append(trees, overlaid...)
 		for _, k8s := range trees {
 			s.acceptsTree(t, k8s, filepath.Dir(filepath.Dir(k8s)))
 		}
 	})
+}
+
+// The example overlay's components (labels and annotations on every
+// object, a native sidecar and a pull secret patched into the
+// Deployment), as kubectl's kustomize applies them, are accepted on a
+// gRPC service with an autoscaler, whose objects the example does not
+// have.
+func TestAPIServerAcceptsAnOverlaidTree(t *testing.T) {
+	s := needAPIServer(t)
+	ov, err := overlay.Load("../examples/overlay/acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, err := overlay.Apply(ov, "", "../acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	given := overlay.WithName(ov.Defaults(), "ledger")
+	maps.Copy(given, map[string]string{"name": "ledger", "protocol": "grpc", "autoscale": "2-6", "service-monitor": "true"})
+	a, err := spec.Resolve(given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, files, err := GenerateWith(a, applied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), a.Name)
+	if err := write.Write(context.Background(), dir, files, false); err != nil {
+		t.Fatal(err)
+	}
+	s.acceptsTree(t, "grpc with the acme overlay", dir)
 }
 
 // dig walks a decoded manifest by map keys and list indices to the map at
