@@ -85,9 +85,9 @@ func (o *Overlay) parseDescription(b []byte) error {
 	if err := checkKeys(top, "", descriptionKeys); err != nil {
 		return failf("%v", err)
 	}
-	if rules := mappingValue(top, "rules"); rules != nil && rules.Kind == yaml.MappingNode {
+	if rules := spec.MappingValue(top, "rules"); rules != nil && rules.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(rules.Content); i += 2 {
-			if r := resolveAlias(rules.Content[i+1]); r.Kind == yaml.MappingNode {
+			if r := spec.ResolveAlias(rules.Content[i+1]); r.Kind == yaml.MappingNode {
 				if err := checkKeys(r, "rules."+rules.Content[i].Value+".", ruleKeys); err != nil {
 					return failf("%v", err)
 				}
@@ -276,7 +276,7 @@ func checkMappings(n *yaml.Node) error {
 	if n.Kind == yaml.MappingNode {
 		seen := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := resolveAlias(n.Content[i])
+			k := spec.ResolveAlias(n.Content[i])
 			if k.Tag == "!!merge" || k.Value == "<<" {
 				return fmt.Errorf("line %d: YAML merge keys (<<) are not supported; write each key out", k.Line)
 			}
@@ -297,27 +297,11 @@ func checkMappings(n *yaml.Node) error {
 // checkKeys refuses a key of mapping m that is not one of known.
 func checkKeys(m *yaml.Node, prefix string, known []string) error {
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		k := resolveAlias(m.Content[i])
+		k := spec.ResolveAlias(m.Content[i])
 		if !slices.Contains(known, k.Value) {
 			sorted := slices.Clone(known)
 			sort.Strings(sorted)
 			return fmt.Errorf("line %d: unknown key %s%s; known: %s", k.Line, prefix, k.Value, strings.Join(sorted, ", "))
-		}
-	}
-	return nil
-}
-
-func resolveAlias(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-func mappingValue(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if resolveAlias(m.Content[i]).Value == key {
-			return resolveAlias(m.Content[i+1])
 		}
 	}
 	return nil

@@ -21,7 +21,7 @@ func ParseAnswersFile(b []byte) (map[string]string, error) {
 	if err != nil {
 		return nil, &InputError{Field: "config", Rule: err.Error()}
 	}
-	if answers := mappingValue(m, "answers"); answers != nil && answers.Kind == yaml.MappingNode {
+	if answers := MappingValue(m, "answers"); answers != nil && answers.Kind == yaml.MappingNode {
 		if err := checkKeysOnce(m); err != nil {
 			return nil, err
 		}
@@ -63,7 +63,7 @@ func decodeMapping(b []byte) (*yaml.Node, error) {
 func checkKeysOnce(m *yaml.Node) error {
 	seen := map[string]int{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		k := resolveAlias(m.Content[i])
+		k := ResolveAlias(m.Content[i])
 		if k.Tag == "!!merge" || k.Value == "<<" {
 			return &InputError{Field: "<<", Rule: fmt.Sprintf("line %d: YAML merge keys (<<) are not supported; write each answer out", k.Line)}
 		}
@@ -83,7 +83,7 @@ func answersOf(m *yaml.Node) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := resolveAlias(m.Content[i]).Value, resolveAlias(m.Content[i+1])
+		k, v := ResolveAlias(m.Content[i]).Value, ResolveAlias(m.Content[i+1])
 		if _, ok := FieldByKey(k); !ok {
 			return nil, &InputError{Field: k, Rule: "unknown answer; known: " + strings.Join(FieldKeys(), ", ")}
 		}
@@ -95,19 +95,21 @@ func answersOf(m *yaml.Node) (map[string]string, error) {
 	return out, nil
 }
 
-// resolveAlias follows an alias (*name) to the node its anchor marks.
-func resolveAlias(n *yaml.Node) *yaml.Node {
+// ResolveAlias follows an alias (*name) to the node its anchor marks.
+// The strict readers of YAML (answers files, .zdgen.yaml, an overlay's
+// overlay.yaml) work on nodes, to see keys given twice and merge keys.
+func ResolveAlias(n *yaml.Node) *yaml.Node {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
 	return n
 }
 
-// mappingValue finds key's value in a YAML mapping node.
-func mappingValue(m *yaml.Node, key string) *yaml.Node {
+// MappingValue finds key's value in a YAML mapping node, nil if absent.
+func MappingValue(m *yaml.Node, key string) *yaml.Node {
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if resolveAlias(m.Content[i]).Value == key {
-			return resolveAlias(m.Content[i+1])
+		if ResolveAlias(m.Content[i]).Value == key {
+			return ResolveAlias(m.Content[i+1])
 		}
 	}
 	return nil

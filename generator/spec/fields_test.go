@@ -322,3 +322,49 @@ func TestLockWithoutAutoscaleReadsAsOff(t *testing.T) {
 		t.Errorf("autoscale %q, replicas %d; want off and 5", l.Answers.Autoscale, l.Answers.Replicas)
 	}
 }
+
+// The lock's overlay record round-trips, and one an upgrade could not
+// fetch or verify is refused with what is missing.
+func TestLockOverlayRecord(t *testing.T) {
+	p, err := NewPlan(Defaults("svc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Overlay = &Overlay{Name: "acme", Version: "v1.4.0", Module: "example.com/acme/zdgen-overlay", Dir: "../acme", Sum: "h1:abc=", Components: []string{"overlay/labels"}}
+	f, err := NewLock("0.7.0", p, nil).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ParseLock(f.Content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (LockOverlay{Name: "acme", Version: "v1.4.0", Module: "example.com/acme/zdgen-overlay", Dir: "../acme", Sum: "h1:abc="}); l.Overlay == nil || *l.Overlay != want {
+		t.Errorf("overlay %+v, want %+v", l.Overlay, want)
+	}
+	for _, c := range []struct{ old, new, want string }{
+		{"  sum: h1:abc=\n", "", `sum ""`},
+		{"  module: example.com/acme/zdgen-overlay\n", "", ""},
+		{"  version: v1.4.0\n", "", "name and version are required"},
+		{"  name: acme\n", "  name: acme\n  components: [x]\n", "unknown field"},
+	} {
+		b := strings.Replace(string(f.Content), c.old, c.new, 1)
+		if b == string(f.Content) {
+			t.Fatalf("no %q in the lock", c.old)
+		}
+		_, err := ParseLock([]byte(b))
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("without %q: %v (a directory alone is enough)", c.old, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q -> %q: %v, want %q", c.old, c.new, err, c.want)
+		}
+	}
+	b := strings.Replace(strings.Replace(string(f.Content), "  module: example.com/acme/zdgen-overlay\n", "", 1), "  dir: ../acme\n", "", 1)
+	if _, err := ParseLock([]byte(b)); err == nil || !strings.Contains(err.Error(), "module or dir is required") {
+		t.Errorf("neither module nor dir: %v", err)
+	}
+}

@@ -91,7 +91,7 @@ func ParseLock(b []byte) (Lock, error) {
 	if err := checkKeysOnce(m); err != nil {
 		return fail(err)
 	}
-	answers := mappingValue(m, "answers")
+	answers := MappingValue(m, "answers")
 	if answers == nil || answers.Kind != yaml3.MappingNode {
 		return fail(errors.New("answers: want a map of answers"))
 	}
