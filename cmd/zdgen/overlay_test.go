@@ -182,6 +182,9 @@ func TestUpgradeAcrossOverlayAndZdgenReleases(t *testing.T) {
 	replaceIn(t, filepath.Join(dir, "internal/server/handlers.go"), "package server", "// Orders' own handlers.\npackage server")
 	replaceIn(t, filepath.Join(dir, "deploy/k8s/deployment.yaml"), "  labels:\n", "  labels:\n    team: orders\n")
 	replaceIn(t, filepath.Join(dir, ".github/CODEOWNERS"), "*            @acme/orders-owners", "*            @acme/orders-owners @acme/orders-oncall")
+	// The owner takes one of the overlay's files as their own.
+	replaceIn(t, filepath.Join(dir, spec.LockPath), "- owner: zdgen\n  path: catalog-info.yaml", "- owner: user\n  path: catalog-info.yaml")
+	catalog := readFile(t, filepath.Join(dir, "catalog-info.yaml"))
 	commitAll(t, dir, "owner edits")
 
 	code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "overlay-version=v1.1.0")
@@ -205,6 +208,9 @@ func TestUpgradeAcrossOverlayAndZdgenReleases(t *testing.T) {
 				t.Errorf("%s lacks %q:\n%s", file, w, got)
 			}
 		}
+	}
+	if got := readFile(t, filepath.Join(dir, "catalog-info.yaml")); got != catalog || !strings.Contains(out, "yours, not updated") {
+		t.Errorf("the owner's catalog-info.yaml was touched, or its change not reported:\n%s", out)
 	}
 	l := readLock(t, dir)
 	if l.Version != render.Version || l.Overlay == nil || l.Overlay.Version != "v1.1.0" || l.Overlay.Module != acmeModule {
