@@ -78,6 +78,13 @@ when zdgen now generates them differently (with --set module=..., their
 imports of the old module's packages move, as in your own Go files); a
 symbolic link is skipped and listed.
 
+A repository generated with an organisation overlay rebuilds its base with
+the overlay release .zdgen.yaml records too: the module's release fetched
+again by version, or a local directory that still holds the recorded
+content (checked by its checksum; otherwise its module's release, if it has
+one). The new render uses the same release, the directory as it is now,
+--set overlay-version=vX.Y.Z (another release of the module) or --overlay.
+
 Nothing is written unless the git work tree is clean (--allow-dirty to
 override), so each upgrade is one reviewable commit. The new files are
 staged first and renamed into place, .zdgen.yaml last; Ctrl-C leaves the
