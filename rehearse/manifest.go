@@ -3,8 +3,9 @@
 // 127.0.0.1 and rolls them the way Kubernetes would, under load, behind a
 // stand-in for the Service that lags like kube-proxy.
 //
-// Every timing comes from the repository's own deploy/k8s manifests, read
-// into k8s.io/api types: replicas (a HorizontalPodAutoscaler's
+// Every timing comes from the repository's own deploy/k8s manifests, as
+// kustomize builds them (with the components an overlay adds), read into
+// k8s.io/api types: replicas (a HorizontalPodAutoscaler's
 // minReplicas when the Deployment leaves them to it), maxSurge and
 // maxUnavailable, the three
 // probes with their periods and thresholds, the preStop hook and

@@ -4,9 +4,10 @@
 //
 // The files below the kustomization's directory are copied into an
 // in-memory file system first, so the build reads nothing else of the
-// machine: no plugins run, and a kustomization may load only files below
-// its own root (kustomize's LoadRestrictionsRootOnly). A remote resource or
-// base (a URL) is fetched as kubectl would fetch it.
+// machine: no plugins run, a kustomization may load only files below its
+// own root (kustomize's LoadRestrictionsRootOnly), and one that names a
+// remote resource, base or file (a URL, a git repository), which kubectl
+// would fetch, is refused: the build is the same offline and online.
 package kustomize
 
 import (
@@ -112,7 +113,8 @@ const memRoot = "/"
 // copyIn copies the regular files below dir of fsys into a new in-memory
 // file system, at the same paths, and returns it with dir's path there. It
 // refuses symbolic links and other irregular files, and more than
-// MaxFiles files or MaxBytes bytes.
+// MaxFiles files or MaxBytes bytes, and kustomizations that would reach
+// beyond the copy (checkLocal).
 func copyIn(fsys fs.FS, dir string) (filesys.FileSystem, string, error) {
 	mem := filesys.MakeFsInMemory()
 	root := memRoot + dir
@@ -123,6 +125,7 @@ func copyIn(fsys fs.FS, dir string) (filesys.FileSystem, string, error) {
 		return nil, "", err
 	}
 	files, size := 0, 0
+	var kusts []string // checked once every file is in
 	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -145,8 +148,18 @@ func copyIn(fsys fs.FS, dir string) (filesys.FileSystem, string, error) {
 		if size += len(b); size > MaxBytes {
 			return fmt.Errorf("%s holds more than %d bytes; a kustomization is a handful of manifests", dir, MaxBytes)
 		}
+		if kustomizationNames[path.Base(p)] {
+			kusts = append(kusts, p)
+		}
 		return mem.WriteFile(memRoot+p, b)
 	})
+	if err == nil {
+		for _, p := range kusts {
+			if err = checkLocal(mem, dir, p); err != nil {
+				break
+			}
+		}
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("kustomize build %s: %w", dir, err)
 	}

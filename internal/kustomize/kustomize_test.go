@@ -97,7 +97,7 @@ resources: [deployment.yaml]
 		fsys  fstest.MapFS
 		wants []string
 	}{
-		{"missing resource", tree(map[string]string{"k/kustomization.yaml": kust}), []string{"kustomize build k", "k/deployment.yaml"}},
+		{"missing resource", tree(map[string]string{"k/kustomization.yaml": kust}), []string{"kustomize build k", "resources lists deployment.yaml: k/deployment.yaml is not a file or directory below k"}},
 		{"missing patch", tree(map[string]string{
 			"k/kustomization.yaml": kust + "patches: [{path: gone.yaml, target: {kind: Deployment}}]\n",
 			"k/deployment.yaml":    deployment,
@@ -106,7 +106,20 @@ resources: [deployment.yaml]
 		{"file outside the root", tree(map[string]string{
 			"k/kustomization.yaml": "resources: [../deployment.yaml]\n",
 			"deployment.yaml":      deployment,
-		}), []string{"kustomize build k", "deployment.yaml"}},
+		}), []string{"kustomize build k", "k/kustomization.yaml: resources lists ../deployment.yaml: deployment.yaml is not a file or directory below k"}},
+		{"remote resource", tree(map[string]string{
+			"k/kustomization.yaml": "resources: [deployment.yaml, https://example.com/x.yaml]\n",
+			"k/deployment.yaml":    deployment,
+		}), []string{"k/kustomization.yaml: resources lists https://example.com/x.yaml, which is remote", "fetches nothing"}},
+		{"remote base in a component", tree(map[string]string{
+			"k/kustomization.yaml":  kust + "components: [c]\n",
+			"k/deployment.yaml":     deployment,
+			"k/c/kustomization.yml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - github.com/example/repo//deploy?ref=v1\n",
+		}), []string{"k/c/kustomization.yml: resources lists github.com/example/repo//deploy?ref=v1, which is remote: the build reads only the files below k "}},
+		{"remote patch", tree(map[string]string{
+			"k/kustomization.yaml": kust + "patches: [{path: 'https://example.com/p.yaml', target: {kind: Deployment}}]\n",
+			"k/deployment.yaml":    deployment,
+		}), []string{"k/kustomization.yaml: https://example.com/p.yaml is a URL"}},
 		{"symbolic link", fstest.MapFS{
 			"k/kustomization.yaml": {Data: []byte(kust)},
 			"k/deployment.yaml":    {Data: []byte("/etc/passwd"), Mode: fs.ModeSymlink | 0o777},
