@@ -132,8 +132,10 @@ func Load(dir string) (*Workload, error) {
 // Dockerfile, deploy/k8s and what its kustomization uses) as a rehearsal
 // judges its manifests before it runs anything, so that a tree can be
 // refused before it is written: the manifests as kustomize builds them,
-// decoded strictly, and the timing model's rules (Workload.Check) at the
-// propagation lag the recorded answers give. Its errors are *InputError.
+// decoded strictly, the exec hook's and probes' commands judged against
+// the image the Dockerfile builds, and the timing model's rules
+// (Workload.Check) at the propagation lag the recorded answers give, as
+// `zdgen rehearse` runs without --lag. Its errors are *InputError.
 func CheckTree(fsys fs.FS) error {
 	w, err := load(fsys, ".")
 	if err != nil {
