@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"os/exec"
 	"path"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -108,8 +108,10 @@ func classify(ref string) string {
 const maxDockerfile = 1 << 20
 
 // LoadImage reads dir/Dockerfile.
-func LoadImage(dir string) (*Image, error) {
-	f, err := os.Open(filepath.Join(dir, "Dockerfile"))
+func LoadImage(dir string) (*Image, error) { return loadImage(os.DirFS(dir)) }
+
+func loadImage(fsys fs.FS) (*Image, error) {
+	f, err := fsys.Open("Dockerfile")
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,9 @@
 // 127.0.0.1 and rolls them the way Kubernetes would, under load, behind a
 // stand-in for the Service that lags like kube-proxy.
 //
-// Every timing comes from the repository's own deploy/k8s manifests, read
-// into k8s.io/api types: replicas (a HorizontalPodAutoscaler's
+// Every timing comes from the repository's own deploy/k8s manifests, as
+// kustomize builds them (with the components an overlay adds), read into
+// k8s.io/api types: replicas (a HorizontalPodAutoscaler's
 // minReplicas when the Deployment leaves them to it), maxSurge and
 // maxUnavailable, the three
 // probes with their periods and thresholds, the preStop hook and
@@ -13,16 +14,20 @@
 package rehearse
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/internal/kustomize"
+	yamlv3 "go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -67,13 +72,17 @@ type Workload struct {
 	Grace          time.Duration // terminationGracePeriodSeconds
 	WorkMax        time.Duration // WORK_MAX: the service refuses longer work
 
-	// Manifests are the objects kustomization.yaml lists, in its order,
-	// for a rehearsal that applies them to a cluster.
+	// Manifests are the objects kustomize builds from deploy/k8s, in the
+	// kustomization's order, for a rehearsal that applies them to a
+	// cluster.
 	Manifests []Manifest
 
 	// Image is what the Dockerfile's final stage holds, read when an exec
 	// hook or probe must be judged against it; nil otherwise.
 	Image *Image
+	// fsys is the repository as Load or CheckTree read it: the
+	// Dockerfile comes from there.
+	fsys fs.FS
 	// commands are the exec hook's and probes' commands as the rehearsal
 	// runs them, keyed by commandKey.
 	commands map[string]execCommand
@@ -89,7 +98,7 @@ type Workload struct {
 	spec.Termination
 }
 
-// Manifest is one object the kustomization lists: a Deployment (the
+// Manifest is one object the kustomization builds: a Deployment (the
 // Workload's), Service, PodDisruptionBudget, NetworkPolicy or
 // HorizontalPodAutoscaler decoded
 // strictly into its k8s.io/api type. A kind outside these has a nil
@@ -97,25 +106,55 @@ type Workload struct {
 // object reports (a local one reads only the Deployment, and the
 // autoscaler when the Deployment leaves the count to it).
 type Manifest struct {
-	Path   string // as kustomization.yaml lists it
+	Path   string // the file kustomization.yaml lists it in, else Kind/name (an object a component or generator adds, or renames)
 	Kind   string
 	Object runtime.Object
 	Err    error
 }
 
+// k8sDir is where a generated repository keeps its kustomization.
+const k8sDir = "deploy/k8s"
+
 // Load reads the repository at dir: .zdgen.yaml for the answers, and the
-// manifests deploy/k8s/kustomization.yaml lists, each decoded strictly into
-// its k8s.io/api type.
+// objects `kubectl kustomize deploy/k8s` builds (its resources with its
+// components' patches and labels), each decoded strictly into its
+// k8s.io/api type. It only reads dir.
 func Load(dir string) (*Workload, error) {
-	lockBytes, err := os.ReadFile(filepath.Join(dir, spec.LockPath))
+	w, err := load(os.DirFS(dir), dir)
 	if err != nil {
-		return nil, inputErrorf("%s is not a zdgen repository: %w", dir, err)
+		return nil, err
+	}
+	w.Dir = dir
+	return w, nil
+}
+
+// CheckTree judges a whole repository held in fsys (.zdgen.yaml, the
+// Dockerfile, deploy/k8s and what its kustomization uses) as a rehearsal
+// judges its manifests before it runs anything, so that a tree can be
+// refused before it is written: the manifests as kustomize builds them,
+// decoded strictly, the exec hook's and probes' commands judged against
+// the image the Dockerfile builds, and the timing model's rules
+// (Workload.Check) at the propagation lag the recorded answers give, as
+// `zdgen rehearse` runs without --lag. Its errors are *InputError.
+func CheckTree(fsys fs.FS) error {
+	w, err := load(fsys, ".")
+	if err != nil {
+		return err
+	}
+	return w.Check(w.Answers.PropagationLag.D())
+}
+
+// load reads the repository in fsys; name is how messages call it.
+func load(fsys fs.FS, name string) (*Workload, error) {
+	lockBytes, err := fs.ReadFile(fsys, spec.LockPath)
+	if err != nil {
+		return nil, inputErrorf("%s is not a zdgen repository: %w", name, err)
 	}
 	lock, err := spec.ParseLock(lockBytes)
 	if err != nil {
 		return nil, &InputError{err}
 	}
-	w := &Workload{Dir: dir, Answers: lock.Answers}
+	w := &Workload{Answers: lock.Answers, fsys: fsys}
 	plan, err := spec.NewPlan(lock.Answers)
 	if err != nil {
 		return nil, inputErrorf("%s: %w", spec.LockPath, err)
@@ -123,35 +162,22 @@ func Load(dir string) (*Workload, error) {
 	w.Margin = time.Duration(plan.MarginSeconds) * time.Second
 	w.envDefaults = plan.EnvDefaults()
 
-	k8sDir := filepath.Join(dir, "deploy", "k8s")
-	var kust struct {
-		APIVersion string   `json:"apiVersion"`
-		Kind       string   `json:"kind"`
-		Resources  []string `json:"resources"`
-		Images     []any    `json:"images,omitempty"`
+	objs, err := kustomize.BuildObjects(fsys, k8sDir)
+	if err != nil {
+		return nil, &InputError{err}
 	}
-	if err := decodeFile(filepath.Join(k8sDir, "kustomization.yaml"), &kust); err != nil {
-		return nil, err
-	}
-	for _, res := range kust.Resources {
-		path := filepath.Join(k8sDir, filepath.FromSlash(res))
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, inputErrorf("kustomization.yaml lists %s: %w", res, err)
+	paths := listedPaths(fsys)
+	for _, o := range objs {
+		m := Manifest{Path: paths[o.ID()], Kind: o.Kind}
+		if m.Path == "" {
+			m.Path = o.ID()
 		}
-		var meta struct {
-			Kind string `json:"kind"`
-		}
-		if err := yaml.Unmarshal(b, &meta); err != nil {
-			return nil, inputErrorf("%s: %w", res, err)
-		}
-		if meta.Kind != "Deployment" {
+		if o.Kind != "Deployment" {
 			// Service, PodDisruptionBudget, NetworkPolicy: the proxy stands
 			// in for the Service; a cluster rehearsal applies them. A
 			// HorizontalPodAutoscaler gives the count when the Deployment
 			// leaves it out.
-			m := Manifest{Path: res, Kind: meta.Kind}
-			switch meta.Kind {
+			switch o.Kind {
 			case "Service":
 				m.Object = &corev1.Service{}
 			case "PodDisruptionBudget":
@@ -162,19 +188,20 @@ func Load(dir string) (*Workload, error) {
 				m.Object = &autoscalingv2.HorizontalPodAutoscaler{}
 			}
 			if m.Object != nil {
-				m.Err = decodeFile(path, m.Object)
+				m.Err = decode(m.Path, o.YAML, m.Object)
 			}
 			w.Manifests = append(w.Manifests, m)
 			continue
 		}
 		if w.Deployment != nil {
-			return nil, inputErrorf("%s: a second Deployment; the rehearsal rolls one", res)
+			return nil, inputErrorf("%s: a second Deployment; the rehearsal rolls one", m.Path)
 		}
 		w.Deployment = &appsv1.Deployment{}
-		if err := decodeFile(path, w.Deployment); err != nil {
+		if err := decode(m.Path, o.YAML, w.Deployment); err != nil {
 			return nil, err
 		}
-		w.Manifests = append(w.Manifests, Manifest{Path: res, Kind: meta.Kind, Object: w.Deployment})
+		m.Object = w.Deployment
+		w.Manifests = append(w.Manifests, m)
 	}
 	if w.Deployment == nil {
 		return nil, inputErrorf("deploy/k8s/kustomization.yaml lists no Deployment")
@@ -188,15 +215,52 @@ func Load(dir string) (*Workload, error) {
 	return w, nil
 }
 
-func decodeFile(path string, into any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return &InputError{err}
-	}
+// decode decodes one built object strictly; name is how messages call it.
+func decode(name string, b []byte, into any) error {
 	if err := yaml.UnmarshalStrict(b, into); err != nil {
-		return inputErrorf("%s: %w", filepath.Base(path), err)
+		return inputErrorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// listedPaths maps each object that deploy/k8s/kustomization.yaml's
+// resources hold, as Kind/name, to the file that holds it, so that
+// messages name the file an owner edits. It is a best effort: what it
+// cannot read, kustomize has already judged.
+func listedPaths(fsys fs.FS) map[string]string {
+	paths := map[string]string{}
+	b, err := fs.ReadFile(fsys, k8sDir+"/kustomization.yaml")
+	if err != nil {
+		return paths
+	}
+	var kust struct {
+		Resources []string `json:"resources"`
+	}
+	if yaml.Unmarshal(b, &kust) != nil {
+		return paths
+	}
+	for _, res := range kust.Resources {
+		b, err := fs.ReadFile(fsys, path.Join(k8sDir, res))
+		if err != nil {
+			continue // a directory (a base) or a URL
+		}
+		dec := yamlv3.NewDecoder(bytes.NewReader(b))
+		for {
+			var meta struct {
+				Kind     string `yaml:"kind"`
+				Metadata struct {
+					Name string `yaml:"name"`
+				} `yaml:"metadata"`
+			}
+			if dec.Decode(&meta) != nil {
+				break
+			}
+			if id := meta.Kind + "/" + meta.Metadata.Name; paths[id] == "" {
+				paths[id] = res
+			}
+		}
+	}
+	return paths
 }
 
 // resolve turns the Deployment into the numbers the rehearsal runs on,
@@ -204,6 +268,11 @@ func decodeFile(path string, into any) error {
 func (w *Workload) resolve() error {
 	d := w.Deployment
 	spec := d.Spec.Template.Spec
+	// The rehearsal runs the service's one container. Init containers, a
+	// native sidecar among them (restartPolicy Always, as an overlay's
+	// log shipper), are not run locally: they play no part in how the
+	// service drains, and a cluster rehearsal applies and runs them as
+	// the built Deployment has them.
 	if len(spec.Containers) != 1 {
 		return fmt.Errorf("deployment.yaml: %d containers; the rehearsal runs one", len(spec.Containers))
 	}
@@ -483,7 +552,7 @@ func (w *Workload) judgeCommands() error {
 	if len(argvs) == 0 {
 		return nil
 	}
-	img, err := LoadImage(w.Dir)
+	img, err := loadImage(w.fsys)
 	if err != nil {
 		return inputErrorf("deploy/k8s/deployment.yaml runs commands in the image (%s), and the rehearsal judges them against the image the Dockerfile builds: %w", strings.Join(where, ", "), err)
 	}
