@@ -24,10 +24,11 @@ var rooms = map[string][]string{
 	"generator/overlay":     {"generator/spec", "generator/render"},
 	"generator/upgrade":     {"generator/spec", "generator/render", "generator/overlay", "generator/write", "templates"},
 	"generator":             {"generator/spec", "generator/render", "generator/overlay"},
-	"rehearse":              {"generator/spec"},
+	"rehearse":              {"generator/spec", "internal/kustomize"},
 	"rehearse/kube":         {"generator/spec", "rehearse"},
 	"internal/chromiumtest": nil,
 	"internal/modproxy":     nil,
+	"internal/kustomize":    nil,
 }
 
 const module = "github.com/zdgen/zdgen/"

@@ -5,8 +5,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
+	"github.com/zdgen/zdgen/generator/overlay"
 	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/internal/kustomize"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -102,29 +105,49 @@ type serviceMonitor struct {
 func decodeManifests(t *testing.T, kv []string) manifests {
 	t.Helper()
 	p, files := renderSet(t, kv...)
+	return decodeBuilt(t, p, files)
+}
+
+// decodeBuilt decodes the objects kustomize builds from a rendered tree's
+// deploy/k8s, as kubectl apply -k applies them (an overlay's components
+// included), each strictly into its type.
+func decodeBuilt(t *testing.T, p *spec.Plan, files map[string][]byte) manifests {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	for path, b := range files {
+		fsys[path] = &fstest.MapFile{Data: b}
+	}
+	objs, err := kustomize.BuildObjects(fsys, "deploy/k8s")
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := manifests{plan: p}
-	strict(t, files["deploy/k8s/deployment.yaml"], &m.deployment)
-	strict(t, files["deploy/k8s/service.yaml"], &m.service)
-	strict(t, files["deploy/k8s/networkpolicy.yaml"], &m.policy)
-	if b, ok := files["deploy/k8s/pdb.yaml"]; ok {
-		m.pdb = &policyv1.PodDisruptionBudget{}
-		strict(t, b, m.pdb)
-	}
-	if b, ok := files["deploy/k8s/servicemonitor.yaml"]; ok {
-		m.monitor = &serviceMonitor{}
-		strict(t, b, m.monitor)
-	}
-	if b, ok := files["deploy/k8s/route.yaml"]; ok {
-		m.route = &route{}
-		strict(t, b, m.route)
-	}
-	if b, ok := files["deploy/k8s/ingress.yaml"]; ok {
-		m.ingress = &networkingv1.Ingress{}
-		strict(t, b, m.ingress)
-	}
-	if b, ok := files["deploy/k8s/hpa.yaml"]; ok {
-		m.hpa = &autoscalingv2.HorizontalPodAutoscaler{}
-		strict(t, b, m.hpa)
+	for _, o := range objs {
+		switch o.Kind {
+		case "Deployment":
+			strict(t, o.YAML, &m.deployment)
+		case "Service":
+			strict(t, o.YAML, &m.service)
+		case "NetworkPolicy":
+			strict(t, o.YAML, &m.policy)
+		case "PodDisruptionBudget":
+			m.pdb = &policyv1.PodDisruptionBudget{}
+			strict(t, o.YAML, m.pdb)
+		case "ServiceMonitor":
+			m.monitor = &serviceMonitor{}
+			strict(t, o.YAML, m.monitor)
+		case "HTTPRoute", "GRPCRoute":
+			m.route = &route{}
+			strict(t, o.YAML, m.route)
+		case "Ingress":
+			m.ingress = &networkingv1.Ingress{}
+			strict(t, o.YAML, m.ingress)
+		case "HorizontalPodAutoscaler":
+			m.hpa = &autoscalingv2.HorizontalPodAutoscaler{}
+			strict(t, o.YAML, m.hpa)
+		default:
+			t.Fatalf("%s: a kind the checks do not know", o.ID())
+		}
 	}
 	return m
 }
@@ -213,7 +236,58 @@ func labelSelector(t *testing.T, ls *metav1.LabelSelector) labels.Selector {
 // kube-score only some.
 func TestSelectorsSelectThePods(t *testing.T) {
 	for _, kv := range wideMatrix() {
-		m := decodeManifests(t, kv)
+		checkSelectors(t, kv, decodeManifests(t, kv))
+	}
+	// With the example overlay's components: labels on every object and
+	// its pod template (not on selectors), a sidecar patched in.
+	for _, kv := range [][]string{{"protocol=http"}, {"protocol=grpc", "autoscale=2-5", "service-monitor=true", "expose=gateway"}, {"expose=ingress", "replicas=1"}} {
+		p, files := renderOverlaid(t, kv...)
+		m := decodeBuilt(t, p, files)
+		if m.deployment.Spec.Template.Labels["acme.example/cost-center"] == "" || len(m.deployment.Spec.Template.Spec.InitContainers) != 1 {
+			t.Fatalf("%v: the overlay's components are not in the built Deployment", kv)
+		}
+		checkSelectors(t, append([]string{"overlay=acme"}, kv...), m)
+	}
+}
+
+// renderOverlaid renders the answers kv (on the overlay's defaults) with
+// the example overlay.
+func renderOverlaid(t *testing.T, kv ...string) (*spec.Plan, map[string][]byte) {
+	t.Helper()
+	ov, err := overlay.Load("../examples/overlay/acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, err := overlay.Apply(ov, "", "../acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	given := overlay.WithName(ov.Defaults(), "svc")
+	given["name"] = "svc"
+	for _, pair := range kv {
+		k, v, _ := strings.Cut(pair, "=")
+		given[k] = v
+	}
+	a, err := spec.Resolve(given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, files, err := GenerateWith(a, applied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		out[f.Path] = f.Content
+	}
+	return p, out
+}
+
+// checkSelectors checks that every selector of m selects the pods it
+// means to, and every reference names what it means to.
+func checkSelectors(t *testing.T, kv []string, m manifests) {
+	t.Helper()
+	{
 		pod := m.deployment.Spec.Template.Labels
 		checks := map[string]error{
 			"Deployment":    selects(labelSelector(t, m.deployment.Spec.Selector), pod),
@@ -252,7 +326,7 @@ func TestSelectorsSelectThePods(t *testing.T) {
 			t.Errorf("%v: %v", kv, err)
 		}
 		if m.monitor == nil {
-			continue
+			return
 		}
 		if len(m.monitor.Spec.Endpoints) == 0 {
 			t.Errorf("%v: the ServiceMonitor scrapes no endpoint", kv)

@@ -307,6 +307,9 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 	if err != nil {
 		return err
 	}
+	if err := checkOverlaid(ov, files); err != nil {
+		return err
+	}
 	if o.dryRun {
 		if err := write.CheckTarget(dir, o.force); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/generator/upgrade"
+	"github.com/zdgen/zdgen/rehearse"
 )
 
 // openOverlay reads the overlay --overlay names (nil when s is empty),
@@ -141,4 +142,19 @@ func upgradeOverlays(ctx context.Context, repo string, lock spec.Lock, source, v
 		return ov, err
 	}
 	return ov, nil
+}
+
+// checkOverlaid judges the manifests of a service rendered with an
+// overlay as kustomize builds them, components included, against the
+// timing model (as `zdgen rehearse` does before it runs): an overlay
+// whose patch shortens the grace period, say, is refused before anything
+// is written. zdgen's own templates keep the model by construction.
+func checkOverlaid(ov *overlay.Applied, files []spec.File) error {
+	if ov == nil {
+		return nil
+	}
+	if err := rehearse.CheckTree(spec.FS(files)); err != nil {
+		return usageError{fmt.Errorf("with overlay %s: %w", ov.ID(), err)}
+	}
+	return nil
 }

@@ -323,3 +323,51 @@ func TestNewOverlayRefusals(t *testing.T) {
 		t.Error("the overlay was changed")
 	}
 }
+
+// graceComponent is a component whose patch shortens every Deployment's
+// grace period below what the shutdown sequence needs.
+var graceComponent = map[string][2]string{
+	"kustomize/fast-exit/kustomization.yaml": {"", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target:\n      kind: Deployment\n    patch: |-\n      - op: replace\n        path: /spec/template/spec/terminationGracePeriodSeconds\n        value: 5\n"},
+}
+
+// The timing model holds on the manifests as kustomize builds them: an
+// overlay whose component cuts the grace period is refused (exit 2) at
+// zdgen new and at the upgrade that would bring it, and nothing is
+// written.
+func TestOverlayCannotBreakTheTimingModel(t *testing.T) {
+	_, v110 := acmeProxy(t)
+	bad := acmeRelease(t, "v1.1.0", `">=0.7.0"`, graceComponent)
+	out := filepath.Join(t.TempDir(), "orders")
+	code, _, errOut := zdgen(t, nil, "new", "orders", "--yes", "--output", out, "--overlay", bad)
+	if code != exitUsage || !strings.Contains(errOut, "with overlay acme@v1.1.0") || !strings.Contains(errOut, "terminationGracePeriodSeconds 5s is too short") {
+		t.Fatalf("new: exit %d: %s", code, errOut)
+	}
+	if exists(t, out) {
+		t.Fatal("a refused service was written")
+	}
+
+	// A service from the good v1.1.0, read from a directory; then the
+	// directory gains the component. The base comes from the published
+	// v1.1.0; the new render is refused.
+	local := filepath.Join(t.TempDir(), "acme")
+	if err := os.CopyFS(local, os.DirFS(v110)); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := zdgen(t, nil, "new", "orders", "--yes", "--output", out, "--overlay", local); code != exitOK {
+		t.Fatalf("new: exit %d: %s", code, errOut)
+	}
+	git(t, out, "init", "-q")
+	commitAll(t, out, "generated")
+	dst := filepath.Join(local, "kustomize", "fast-exit")
+	if err := os.CopyFS(dst, os.DirFS(filepath.Join(bad, "kustomize", "fast-exit"))); err != nil {
+		t.Fatal(err)
+	}
+	before := readFile(t, filepath.Join(out, "deploy/k8s/kustomization.yaml"))
+	code, _, errOut = zdgen(t, nil, "upgrade", out)
+	if code != exitUsage || !strings.Contains(errOut, "terminationGracePeriodSeconds 5s is too short") {
+		t.Errorf("upgrade: exit %d: %s", code, errOut)
+	}
+	if after := readFile(t, filepath.Join(out, "deploy/k8s/kustomization.yaml")); after != before {
+		t.Error("a refused upgrade changed the kustomization")
+	}
+}

@@ -86,6 +86,22 @@ func TestRehearseExamples(t *testing.T) {
 	}
 }
 
+// The service generated with the example overlay rehearses as any other:
+// its manifests as kustomize builds them (the overlay's labels and
+// sidecar patched in; the loopback rehearsal runs the service's own
+// container), one rollout under load, no failure, --json as usual.
+func TestRehearseOverlaidExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and rolls the example")
+	}
+	dir := filepath.Join("..", "..", "examples", "overlay", "payments")
+	code, res, errOut := rehearseJSON(t, dir, "--rate", "200", "--conns", "20", "--rollouts", "1")
+	if code != 0 || res.Load.Failed != 0 || len(res.Problems) != 0 || len(res.Rollouts) != 1 || res.Load.Total < 200*5 {
+		t.Errorf("exit %d, %d of %d requests failed, %d rollouts, problems %v\n%s", code, res.Load.Failed, res.Load.Total, len(res.Rollouts), res.Problems, errOut)
+	}
+	t.Logf("overlaid example: %d requests, %d failed", res.Load.Total, res.Load.Failed)
+}
+
 // copyExample copies the files a rehearsal reads before it builds
 // anything: the answers and the manifests.
 func copyExample(t *testing.T, ex string) string {

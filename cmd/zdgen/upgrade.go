@@ -157,6 +157,9 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkOverlaid(ov.Next, u.Render); err != nil {
+		return err
+	}
 	switch {
 	case o.check:
 		if !u.Pending() {

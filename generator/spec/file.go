@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io/fs"
+	"testing/fstest"
 )
 
 // File is one generated file, in memory.
@@ -26,4 +27,15 @@ const (
 func (f File) Sum() string {
 	s := sha256.Sum256(f.Content)
 	return hex.EncodeToString(s[:])
+}
+
+// FS presents files as a read-only file system rooted at the repository,
+// so that what reads a repository on disk (the manifest checks) can read
+// a rendered one before it is written.
+func FS(files []File) fs.FS {
+	m := fstest.MapFS{}
+	for _, f := range files {
+		m[f.Path] = &fstest.MapFile{Data: f.Content, Mode: f.Mode}
+	}
+	return m
 }

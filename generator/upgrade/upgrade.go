@@ -87,7 +87,8 @@ type Upgrade struct {
 	// OverlayFrom and OverlayTo name the organisation overlay releases
 	// (name@version) before and after; "" without one.
 	OverlayFrom, OverlayTo string
-	Plan                   *spec.Plan // the new plan
+	Plan                   *spec.Plan  // the new plan
+	Render                 []spec.File // what the new plan renders, before any merge
 	Changes                []Change
 	// Lock is the new .zdgen.yaml, written last. LockOld is the one on disk.
 	Lock    spec.File
@@ -203,7 +204,7 @@ func PlanUpgradeWith(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk, o
 	for p := range next {
 		paths[p] = true
 	}
-	u := &Upgrade{From: old.Version, To: render.Version, Plan: plan, LockOld: lockOld, ModuleFrom: old.Answers.Module, ModuleTo: a.Module}
+	u := &Upgrade{From: old.Version, To: render.Version, Plan: plan, Render: rendered, LockOld: lockOld, ModuleFrom: old.Answers.Module, ModuleTo: a.Module}
 	for _, f := range spec.Fields {
 		if was, is := f.Get(&old.Answers), f.Get(&a); was != is {
 			u.AnswersFrom = append(u.AnswersFrom, f.Key+"="+was)
