@@ -198,9 +198,13 @@ func fileKind(m fs.FileMode) string {
 // order is taken from given, else asked (on a terminal), else defaulted
 // (with --yes). Without a terminal and without --yes, every missing answer
 // is reported at once. With recorded answers (an upgrade), those are the
-// defaults instead of zdgen's; otherwise defaults (an overlay's, keyed as
-// the flags) come before zdgen's.
-func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spec.Answers, defaults map[string]string) (spec.Answers, error) {
+// defaults instead of zdgen's; otherwise an organisation overlay's (ov,
+// nil without one) come before zdgen's, and a prompt checks its rules too.
+func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spec.Answers, ov *overlay.Applied) (spec.Answers, error) {
+	var defaults map[string]string
+	if ov != nil {
+		defaults = ov.Defaults()
+	}
 	if p == nil && !yes {
 		var missing []string
 		base := spec.Defaults("")
@@ -258,7 +262,13 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spe
 				if err := f.Set(&scratch, s); err != nil {
 					return err
 				}
-				return spec.CheckSoFar(scratch, f.Key)
+				if err := spec.CheckSoFar(scratch, f.Key); err != nil {
+					return err
+				}
+				if ov != nil {
+					return ov.CheckAnswer(scratch, f.Key)
+				}
+				return nil
 			}
 			var err error
 			if v, err = p.Ask(f, def, check); err != nil {
@@ -288,11 +298,7 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 	if err != nil {
 		return err
 	}
-	var defaults map[string]string
-	if ov != nil {
-		defaults = ov.Defaults()
-	}
-	a, err := resolveAnswers(given, prompter, o.yes, nil, defaults)
+	a, err := resolveAnswers(given, prompter, o.yes, nil, ov)
 	if err != nil {
 		return err
 	}

@@ -371,3 +371,30 @@ func TestOverlayCannotBreakTheTimingModel(t *testing.T) {
 		t.Error("a refused upgrade changed the kustomization")
 	}
 }
+
+// On a terminal, zdgen proposes the overlay's defaults (the service's
+// name in its module path) and holds each typed answer to its rules at
+// once, asking again, as for zdgen's own rules.
+func TestPromptWithOverlay(t *testing.T) {
+	dir := filepath.Join("..", "..", "examples", "overlay", "acme")
+	p := newFake(t, map[string][]string{
+		"base-image": {"other (an image reference)", "docker.io/library/alpine:3.20", "registry.acme.example/base/static:2026.12"},
+	})
+	out := filepath.Join(t.TempDir(), "orders")
+	code, _, errOut := zdgen(t, p, "new", "orders", "--output", out, "--overlay", "./"+filepath.ToSlash(dir))
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if d := p.defaults["module"]; d != "github.com/acme/orders" {
+		t.Errorf("proposed module %q, want the overlay's github.com/acme/orders", d)
+	}
+	if d := p.defaults["k8s-version"]; d != "1.34" {
+		t.Errorf("proposed k8s-version %q, want the overlay's 1.34", d)
+	}
+	if r := strings.Join(p.rejected["base-image"], "\n"); !strings.Contains(r, "overlay acme@v1.4.0, rule base-image.pattern") {
+		t.Errorf("a base image outside the registry was not refused at its prompt: %q", r)
+	}
+	if l := readLock(t, out); l.Answers.BaseImage != "registry.acme.example/base/static:2026.12" {
+		t.Errorf("base image %q", l.Answers.BaseImage)
+	}
+}

@@ -254,6 +254,18 @@ func (o *Overlay) Check(a spec.Answers) error {
 	return nil
 }
 
+// CheckAnswer applies the overlay's rule for one answer, key, to a
+// (complete, or complete up to key): a prompt checks each answer as it
+// is typed, so a broken rule is asked again at once.
+func (o *Overlay) CheckAnswer(a spec.Answers, key string) error {
+	for _, r := range o.rules {
+		if r.key == key {
+			return o.checkRule(r, a)
+		}
+	}
+	return nil
+}
+
 func (o *Overlay) checkRule(r rule, a spec.Answers) error {
 	f, _ := spec.FieldByKey(r.key)
 	if !f.AppliesTo(&a) {
