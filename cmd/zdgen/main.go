@@ -135,7 +135,7 @@ rolling update.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newNewCmd(e), newUpgradeCmd(e), newRehearseCmd(e), newVersionCmd())
+	root.AddCommand(newNewCmd(e), newUpgradeCmd(e), newRehearseCmd(e), newOverlayCmd(), newVersionCmd())
 	addCompletionAndHelp(root, e.stdout)
 	return root
 }

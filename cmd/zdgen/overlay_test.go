@@ -398,3 +398,49 @@ func TestPromptWithOverlay(t *testing.T) {
 		t.Errorf("base image %q", l.Answers.BaseImage)
 	}
 }
+
+// zdgen overlay check passes a good overlay on every answer set and prints
+// the checksum the go command then records for its published release;
+// it fails on a component that breaks the timing model and on a template
+// that fails for one protocol only, naming the answer set; a rule that
+// refuses the defaults alone is reported, not failed.
+func TestOverlayCheck(t *testing.T) {
+	_, v110 := acmeProxy(t)
+	code, out, errOut := zdgen(t, nil, "overlay", "check", v110)
+	if code != exitOK || !strings.Contains(out, "acme@v1.1.0 passes.") || strings.Count(out, "timing model holds") != 2*len(checkVariants) {
+		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+	}
+	f, err := overlay.Fetch(context.Background(), overlay.Source{Path: acmeModule, Version: "v1.1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "checksum "+f.Sum+" ") {
+		t.Errorf("the printed checksum is not the published release's %s:\n%s", f.Sum, out)
+	}
+
+	for _, c := range []struct {
+		name  string
+		edits map[string][2]string
+		want  []string
+	}{
+		{"grace", graceComponent, []string{"http defaults", "terminationGracePeriodSeconds 5s is too short"}},
+		{"grpc template", map[string][2]string{"templates/PROTO.md.tmpl": {"", "[[if .Proto]][[.Proto.Nope]][[end]]\n"}}, []string{"grpc defaults", "PROTO.md.tmpl"}},
+	} {
+		dir := acmeRelease(t, "v1.1.0", `">=0.7.0"`, c.edits)
+		code, out, errOut := zdgen(t, nil, "overlay", "check", dir)
+		if code != exitUsage {
+			t.Errorf("%s: exit %d:\n%s", c.name, code, out)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%s: no %q in %s", c.name, w, errOut)
+			}
+		}
+	}
+
+	noModule := acmeRelease(t, "v1.1.0", `">=0.7.0"`, map[string][2]string{"overlay.yaml": {"  module: github.com/acme/_name_\n", ""}})
+	code, out, errOut = zdgen(t, nil, "overlay", "check", noModule)
+	if code != exitOK || !strings.Contains(out, "its rules refuse these answers") || !strings.Contains(out, "rule module.pattern") {
+		t.Errorf("a rule without a default: exit %d:\n%s%s", code, out, errOut)
+	}
+}
