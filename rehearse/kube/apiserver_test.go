@@ -18,13 +18,15 @@ import (
 // user lacks; the namespace is created, and refused once it exists; the
 // objects are server-side applied (twice: apply is idempotent) with zdgen
 // as their manager and the image set; a restart bumps the Deployment's
-// generation; the load Job passes the server's validation.
+// generation; the load Job passes the server's validation. The example
+// generated with an organisation overlay is applied with the overlay's
+// components, as kustomize builds them.
 func TestAPIServerApplies(t *testing.T) {
 	kubeconfig := os.Getenv("ZDGEN_KUBECONFIG")
 	if kubeconfig == "" {
 		t.Skip("no API server: test/apiserver/run.sh starts one")
 	}
-	for _, ex := range []string{example, "../../examples/grpc-worker"} {
+	for _, ex := range []string{example, "../../examples/grpc-worker", "../../examples/overlay/payments"} {
 		t.Run(ex[strings.LastIndex(ex, "/")+1:], func(t *testing.T) { apiServerApplies(t, kubeconfig, ex) })
 	}
 }
@@ -87,6 +89,20 @@ func apiServerApplies(t *testing.T, kubeconfig, dir string) {
 	}
 	if managers[FieldManager] != "Apply" || d.Spec.Template.Spec.Containers[0].Image != o.Image || d.Generation != 1 {
 		t.Errorf("deployment managers %v, image %s, generation %d; want applied by %s with %s, generation 1", managers, d.Spec.Template.Spec.Containers[0].Image, d.Generation, FieldManager, o.Image)
+	}
+	// What is applied is what kustomize builds: an overlay's components
+	// (the example's labels and log-shipping sidecar) included.
+	built := w.Deployment.Spec.Template
+	for k, v := range built.Labels {
+		if d.Spec.Template.Labels[k] != v {
+			t.Errorf("the applied pod template lacks the built label %s=%s", k, v)
+		}
+	}
+	if len(d.Spec.Template.Spec.InitContainers) != len(built.Spec.InitContainers) {
+		t.Errorf("%d init containers applied, %d built", len(d.Spec.Template.Spec.InitContainers), len(built.Spec.InitContainers))
+	}
+	if strings.HasSuffix(dir, "payments") && (len(built.Spec.InitContainers) != 1 || built.Labels["acme.example/cost-center"] == "") {
+		t.Errorf("the overlay's sidecar and labels are not in the built Deployment: %+v", built)
 	}
 	if err := restart(ctx, c, o.Namespace, a.deployment.Name); err != nil {
 		t.Fatal(err)
