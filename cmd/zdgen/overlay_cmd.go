@@ -143,7 +143,11 @@ func checkSet(ov *overlay.Applied, given map[string]string) (string, error) {
 			replaced++
 		}
 	}
-	line := fmt.Sprintf("%d files (%d of its own, %d replacing zdgen's), %d components; timing model holds", len(files), own, replaced, len(ov.Record.Components))
+	comps := "components"
+	if len(ov.Record.Components) == 1 {
+		comps = "component"
+	}
+	line := fmt.Sprintf("%d files (%d of its own, %d replacing zdgen's), %d %s; timing model holds", len(files), own, replaced, len(ov.Record.Components), comps)
 	if err := ov.Check(a); err != nil {
 		line += "; its rules refuse these answers (" + err.Error() + "): a service must give its own"
 	}

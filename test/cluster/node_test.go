@@ -136,8 +136,8 @@ type service struct {
 // whose build inputs are equal share their images.
 func generate(t *testing.T, name, protocol string, flags ...string) *service {
 	t.Helper()
-	dir := filepath.Join(workDir, name+"-"+protocol+"-"+strings.Join(flags, "_"))
-	dir = strings.NewReplacer("--", "", "=", "-", " ", "").Replace(dir)
+	base := name + "-" + protocol + "-" + strings.Join(flags, "_")
+	dir := filepath.Join(workDir, strings.NewReplacer("--", "", "=", "-", " ", "", "/", "_").Replace(base))
 	if _, err := os.Stat(dir); err != nil {
 		args := append([]string{"new", name, "--yes", "--protocol", protocol, "--output", dir}, flags...)
 		run(t, workDir, zdgen, args...)

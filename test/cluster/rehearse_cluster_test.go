@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -73,14 +74,17 @@ func namespaceGone(t *testing.T, n *node, ns string) {
 // autoscaled (2-4) behind a gateway route: its Deployment has no replicas,
 // so the rehearsal runs minReplicas pods, and leaves the autoscaler and
 // the route out (the node has neither a metrics server nor a gateway),
-// with the gateway's 10 s propagation lag in its preStop.
+// with the gateway's 10 s propagation lag in its preStop. It is generated
+// with an organisation overlay (testdata/platform-overlay: labels and
+// annotations on every object, a patch raising the container's memory
+// limit), so the rehearsal applies the objects as kustomize builds them.
 func TestNodeRehearseCluster(t *testing.T) {
 	n := requireNode(t)
 	const rate = 500
 	for _, p := range []struct {
 		protocol, name string
 		flags          []string
-	}{{"http", "greeter", nil}, {"grpc", "worker", []string{"--autoscale", "2-4", "--expose", "gateway"}}} {
+	}{{"http", "greeter", nil}, {"grpc", "worker", []string{"--autoscale", "2-4", "--expose", "gateway", "--overlay", platformOverlay(t)}}} {
 		t.Run(p.protocol, func(t *testing.T) {
 			svc := generate(t, p.name, p.protocol, p.flags...)
 			images := []string{"--image", svc.image, "--load-image", svc.loadImage}
@@ -137,4 +141,15 @@ func TestNodeRehearseCluster(t *testing.T) {
 			})
 		})
 	}
+}
+
+// platformOverlay is the node tests' organisation overlay, by absolute
+// path (zdgen runs in another directory).
+func platformOverlay(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("testdata", "platform-overlay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
