@@ -2,14 +2,19 @@ package cluster
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -77,7 +82,8 @@ func namespaceGone(t *testing.T, n *node, ns string) {
 // with the gateway's 10 s propagation lag in its preStop. It is generated
 // with an organisation overlay (testdata/platform-overlay: labels and
 // annotations on every object, a patch raising the container's memory
-// limit), so the rehearsal applies the objects as kustomize builds them.
+// limit), so the rehearsal applies the objects as kustomize builds them;
+// the pods the protected run starts must carry all three.
 func TestNodeRehearseCluster(t *testing.T) {
 	n := requireNode(t)
 	const rate = 500
@@ -92,7 +98,11 @@ func TestNodeRehearseCluster(t *testing.T) {
 
 			t.Run("protected", func(t *testing.T) {
 				ns := "rehearse-cluster-" + p.protocol
+				pods := watchPods(t, n, ns)
 				code, out, errOut, _ := rehearseCluster(t, n, svc, append(append(images, load...), "--namespace", ns)...)
+				if slices.Contains(p.flags, "--overlay") {
+					overlayReachedPods(t, pods(), p.name)
+				}
 				var res clusterResult
 				if err := json.Unmarshal(out, &res); err != nil {
 					t.Fatalf("exit %d, no JSON result: %v\n%s\n%s", code, err, out, errOut)
@@ -152,4 +162,75 @@ func platformOverlay(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// watchPods lists the pods of namespace ns every 250 ms until the returned
+// function is called, which returns every pod seen (the last state of
+// each), so that a test can judge the pods a rehearsal ran after it has
+// deleted them.
+func watchPods(t *testing.T, n *node, ns string) func() []corev1.Pod {
+	t.Helper()
+	c, cancel := context.WithCancel(ctx(t))
+	var (
+		mu   sync.Mutex
+		seen = map[string]corev1.Pod{}
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if list, err := n.client.CoreV1().Pods(ns).List(c, metav1.ListOptions{}); err == nil {
+				mu.Lock()
+				for _, p := range list.Items {
+					seen[p.Name] = p
+				}
+				mu.Unlock()
+			}
+			select {
+			case <-c.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() []corev1.Pod {
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		var pods []corev1.Pod
+		for _, p := range seen {
+			pods = append(pods, p)
+		}
+		return pods
+	}
+}
+
+// overlayReachedPods fails the test unless the pods of the service name
+// carried what testdata/platform-overlay's component adds: its label and
+// annotation, and the memory limit its patch sets on the service's
+// container. The kubelet ran these pods, so this is the component as the
+// rehearsal applied it, not as a file says it.
+func overlayReachedPods(t *testing.T, pods []corev1.Pod, name string) {
+	t.Helper()
+	want := resource.MustParse("192Mi")
+	var service int
+	for _, p := range pods {
+		if p.Labels["app.kubernetes.io/name"] != name || len(p.Spec.Containers) == 0 {
+			continue
+		}
+		service++
+		c := p.Spec.Containers[0]
+		limit := c.Resources.Limits[corev1.ResourceMemory]
+		if p.Labels["platform.example/team"] != "node-tests" || p.Annotations["platform.example/owner"] != "zdgen" || limit.Cmp(want) != 0 {
+			t.Errorf("pod %s: label platform.example/team %q, annotation platform.example/owner %q, container %s memory limit %s; want node-tests, zdgen and 192Mi from the overlay's component",
+				p.Name, p.Labels["platform.example/team"], p.Annotations["platform.example/owner"], c.Name, limit.String())
+		}
+	}
+	if service == 0 {
+		t.Errorf("saw no pod labelled app.kubernetes.io/name=%s among %d; want the rehearsal's pods", name, len(pods))
+	}
+	t.Logf("%d pods of %s carried the overlay's label, annotation and memory limit", service, name)
 }
