@@ -233,7 +233,8 @@ func TestUpgradeAcrossOverlayAndZdgenReleases(t *testing.T) {
 // takes the directory's new content; once the directory no longer holds
 // the recorded release, the base comes from the module proxy when the
 // release is published, and the upgrade is refused (exit 2, saying what
-// to do) when it is not.
+// to do) when it is not; a next version is tried from a working copy with
+// --overlay DIR, the base still from the recorded directory.
 func TestLocalOverlayUpgrade(t *testing.T) {
 	_, v110 := acmeProxy(t)
 	root := t.TempDir()
@@ -280,9 +281,31 @@ func TestLocalOverlayUpgrade(t *testing.T) {
 		t.Error("a refused upgrade changed the lock")
 	}
 
-	// Dropping the overlay takes its untouched files away.
+	// The next version in a working copy beside the released directory,
+	// which holds the recorded release again: the base comes from the
+	// recorded directory, the new render from the working copy, and the
+	// lock follows the working copy.
 	replaceIn(t, filepath.Join(ovDir, "kustomize/org-labels/kustomization.yaml"), "cc-4713", "cc-4712")
-	if code, out, errOut := zdgen(t, nil, "upgrade", "--overlay", "none"); code != exitOK || !strings.Contains(out, "(overlay acme@v1.2.0 -> none)") {
+	next := filepath.Join(root, "platform", "overlay-next")
+	if err := os.CopyFS(next, os.DirFS(ovDir)); err != nil {
+		t.Fatal(err)
+	}
+	replaceIn(t, filepath.Join(next, "overlay.yaml"), "version: v1.2.0", "version: v1.3.0")
+	replaceIn(t, filepath.Join(next, "kustomize/org-labels/kustomization.yaml"), "cc-4712", "cc-4714")
+	code, out, errOut = zdgen(t, nil, "upgrade", "--overlay", "../../platform/overlay-next")
+	if code != exitOK || !strings.Contains(out, "(overlay acme@v1.2.0 -> acme@v1.3.0)") {
+		t.Fatalf("--overlay a working copy: exit %d:\n%s%s", code, out, errOut)
+	}
+	if k := readFile(t, filepath.Join(dir, "deploy/k8s/overlay/org-labels/kustomization.yaml")); !strings.Contains(k, "cc-4714") {
+		t.Errorf("the working copy's change did not arrive:\n%s", k)
+	}
+	if o := readLock(t, dir).Overlay; o == nil || o.Dir != "../../platform/overlay-next" || o.Version != "v1.3.0" {
+		t.Errorf("lock overlay after --overlay a working copy: %+v", o)
+	}
+	commitAll(t, dir, "overlay v1.3.0 from a working copy")
+
+	// Dropping the overlay takes its untouched files away.
+	if code, out, errOut := zdgen(t, nil, "upgrade", "--overlay", "none"); code != exitOK || !strings.Contains(out, "(overlay acme@v1.3.0 -> none)") {
 		t.Fatalf("--overlay none: exit %d:\n%s%s", code, out, errOut)
 	}
 	if exists(t, filepath.Join(dir, "deploy/k8s/overlay")) || exists(t, filepath.Join(dir, "SECURITY.md")) {
