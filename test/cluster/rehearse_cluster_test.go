@@ -98,9 +98,13 @@ func TestNodeRehearseCluster(t *testing.T) {
 
 			t.Run("protected", func(t *testing.T) {
 				ns := "rehearse-cluster-" + p.protocol
-				pods := watchPods(t, n, ns)
+				overlaid := slices.Contains(p.flags, "--overlay")
+				var pods func() []corev1.Pod
+				if overlaid {
+					pods = watchPods(t, n, ns)
+				}
 				code, out, errOut, _ := rehearseCluster(t, n, svc, append(append(images, load...), "--namespace", ns)...)
-				if slices.Contains(p.flags, "--overlay") {
+				if overlaid {
 					overlayReachedPods(t, pods(), p.name)
 				}
 				var res clusterResult
@@ -216,7 +220,7 @@ func watchPods(t *testing.T, n *node, ns string) func() []corev1.Pod {
 func overlayReachedPods(t *testing.T, pods []corev1.Pod, name string) {
 	t.Helper()
 	want := resource.MustParse("192Mi")
-	var service int
+	var service, wrong int
 	for _, p := range pods {
 		if p.Labels["app.kubernetes.io/name"] != name || len(p.Spec.Containers) == 0 {
 			continue
@@ -225,12 +229,17 @@ func overlayReachedPods(t *testing.T, pods []corev1.Pod, name string) {
 		c := p.Spec.Containers[0]
 		limit := c.Resources.Limits[corev1.ResourceMemory]
 		if p.Labels["platform.example/team"] != "node-tests" || p.Annotations["platform.example/owner"] != "zdgen" || limit.Cmp(want) != 0 {
+			wrong++
 			t.Errorf("pod %s: label platform.example/team %q, annotation platform.example/owner %q, container %s memory limit %s; want node-tests, zdgen and 192Mi from the overlay's component",
 				p.Name, p.Labels["platform.example/team"], p.Annotations["platform.example/owner"], c.Name, limit.String())
 		}
 	}
 	if service == 0 {
 		t.Errorf("saw no pod labelled app.kubernetes.io/name=%s among %d; want the rehearsal's pods", name, len(pods))
+		return
+	}
+	if wrong > 0 {
+		return
 	}
 	t.Logf("%d pods of %s carried the overlay's label, annotation and memory limit", service, name)
 }
