@@ -213,16 +213,16 @@ func watchPods(t *testing.T, n *node, ns string) func() []corev1.Pod {
 }
 
 // overlayReachedPods fails the test unless the pods of the service name
-// carried what testdata/platform-overlay's component adds: its label and
-// annotation, and the memory limit its patch sets on the service's
-// container. The kubelet ran these pods, so this is the component as the
-// rehearsal applied it, not as a file says it.
+// whose containers the kubelet started carried what
+// testdata/platform-overlay's component adds: its label and annotation,
+// and the memory limit its patch sets on the service's container. This is
+// the component as the rehearsal applied it, not as a file says it.
 func overlayReachedPods(t *testing.T, pods []corev1.Pod, name string) {
 	t.Helper()
 	want := resource.MustParse("192Mi")
 	var service, wrong int
 	for _, p := range pods {
-		if p.Labels["app.kubernetes.io/name"] != name || len(p.Spec.Containers) == 0 {
+		if p.Labels["app.kubernetes.io/name"] != name || len(p.Spec.Containers) == 0 || !kubeletRan(p) {
 			continue
 		}
 		service++
@@ -230,16 +230,27 @@ func overlayReachedPods(t *testing.T, pods []corev1.Pod, name string) {
 		limit := c.Resources.Limits[corev1.ResourceMemory]
 		if p.Labels["platform.example/team"] != "node-tests" || p.Annotations["platform.example/owner"] != "zdgen" || limit.Cmp(want) != 0 {
 			wrong++
-			t.Errorf("pod %s: label platform.example/team %q, annotation platform.example/owner %q, container %s memory limit %s; want node-tests, zdgen and 192Mi from the overlay's component",
-				p.Name, p.Labels["platform.example/team"], p.Annotations["platform.example/owner"], c.Name, limit.String())
+			t.Errorf("pod %s: label platform.example/team %q, annotation platform.example/owner %q, container %s memory limit %s; want node-tests, zdgen and %s from the overlay's component",
+				p.Name, p.Labels["platform.example/team"], p.Annotations["platform.example/owner"], c.Name, limit.String(), want.String())
 		}
 	}
 	if service == 0 {
-		t.Errorf("saw no pod labelled app.kubernetes.io/name=%s among %d; want the rehearsal's pods", name, len(pods))
+		t.Errorf("saw no started pod labelled app.kubernetes.io/name=%s among %d; want the rehearsal's pods", name, len(pods))
 		return
 	}
 	if wrong > 0 {
 		return
 	}
-	t.Logf("%d pods of %s carried the overlay's label, annotation and memory limit", service, name)
+	t.Logf("%d started pods of %s carried the overlay's label, annotation and memory limit", service, name)
+}
+
+// kubeletRan reports whether the kubelet created one of p's containers:
+// its status then carries the container runtime's ID.
+func kubeletRan(p corev1.Pod) bool {
+	for _, c := range p.Status.ContainerStatuses {
+		if c.ContainerID != "" {
+			return true
+		}
+	}
+	return false
 }
