@@ -32,7 +32,7 @@ import (
 
 // Version is the version of the templates in common/, http/ and grpc/. It is
 // recorded in every generated repository's .zdgen.yaml.
-const Version = "0.7.0"
+const Version = "0.8.0"
 
 // FS is the current template tree.
 //

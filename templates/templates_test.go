@@ -25,6 +25,7 @@ var frozenSums = map[string]string{
 	"0.4.0": "4a2a2878543eb7fdf3dd65d4667b1a6d4e51ade83bc6e6eb28763312543c398d",
 	"0.5.0": "9a1bc09594430a81a0a16119ed39fd7ef74c67e4d8ee9726c33da5986001e7ac",
 	"0.6.0": "38c3027de52d7d864cc307afff6f7b2afaf06df226891e5ee03a7ee01dc32b3f",
+	"0.7.0": "1295c6a68730887dca24b6ddfd711d4287311e772d578c07c01981e7a22d0d90",
 }
 
 func TestFrozenReleasesNeverChange(t *testing.T) {

@@ -35,7 +35,7 @@ func acmeRelease(t *testing.T, version, zdgen string, edits map[string][2]string
 	}
 	desc := filepath.Join(dir, "overlay.yaml")
 	replaceIn(t, desc, "version: v1.4.0", "version: "+version)
-	replaceIn(t, desc, `zdgen: ">=0.7.0 <0.8.0"`, "zdgen: "+zdgen)
+	replaceIn(t, desc, `zdgen: ">=0.8.0 <0.9.0"`, "zdgen: "+zdgen)
 	for file, e := range edits {
 		p := filepath.Join(dir, filepath.FromSlash(file))
 		if e[0] == "" {
@@ -53,7 +53,7 @@ func acmeRelease(t *testing.T, version, zdgen string, edits map[string][2]string
 }
 
 // acmeProxy publishes acme releases v1.0.0 (for templates 0.6.0 and
-// 0.7.0) and v1.1.0 (0.7.0 only: a newer sidecar, one more CODEOWNERS
+// 0.7.0) and v1.1.0 (0.7.0 and 0.8.0: a newer sidecar, one more CODEOWNERS
 // line, a SECURITY.md) in a module proxy directory, and points the go
 // command at it alone, with a module cache of its own.
 func acmeProxy(t *testing.T) (v100, v110 string) {
@@ -81,7 +81,7 @@ func acmeProxy(t *testing.T) (v100, v110 string) {
 		}
 	}
 	v100 = acmeRelease(t, "v1.0.0", `">=0.6.0 <0.8.0"`, nil)
-	v110 = acmeRelease(t, "v1.1.0", `">=0.7.0 <0.8.0"`, map[string][2]string{
+	v110 = acmeRelease(t, "v1.1.0", `">=0.7.0 <0.9.0"`, map[string][2]string{
 		"kustomize/log-shipper/sidecar.yaml": {"log-shipper:1.8.2", "log-shipper:1.9.0"},
 		"templates/.github/CODEOWNERS.tmpl":  {"/Dockerfile  @acme/platform", "/.github/    @acme/platform @acme/[[.Answers.Name]]-owners\n/Dockerfile  @acme/platform"},
 		"templates/SECURITY.md.tmpl":         {"", "Report vulnerabilities in [[.Answers.Name]] to security@acme.example.\n"},

@@ -237,12 +237,12 @@ func TestSupports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"0.7.0", "0.7.9"} {
+	for _, v := range []string{"0.8.0", "0.8.9"} {
 		if err := o.Supports(v); err != nil {
 			t.Errorf("%s: %v", v, err)
 		}
 	}
-	for _, v := range []string{"0.6.0", "0.8.0", "1.0.0", "banana"} {
+	for _, v := range []string{"0.7.0", "0.9.0", "1.0.0", "banana"} {
 		err := o.Supports(v)
 		if err == nil || !spec.IsInputError(err) {
 			t.Errorf("%s: %v, want an InputError", v, err)

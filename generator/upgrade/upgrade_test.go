@@ -14,6 +14,7 @@ import (
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/generator/write"
+	"github.com/zdgen/zdgen/templates"
 )
 
 // oldRepo is what zdgen 0.1.0 generated for a, as a map of path → content
@@ -240,23 +241,28 @@ func TestUpgradeRefusesBadLocks(t *testing.T) {
 // The examples' locks as each frozen release wrote them: its templates must
 // rebuild exactly those files, or their owners could not upgrade.
 func TestFrozenReleaseRebuildsItsOutput(t *testing.T) {
-	for _, version := range []string{"0.1.0", "0.2.0", "0.3.0", "0.4.0"} {
-		for _, name := range []string{"http-greeter", "grpc-worker"} {
-			b, err := os.ReadFile(filepath.Join("testdata", name+"-"+version+".zdgen.yaml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			l, err := spec.ParseLock(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if l.Version != version {
-				t.Fatalf("%s-%s: the lock is of version %s", name, version, l.Version)
-			}
-			if _, err := rebuildBase(l, nil); err != nil {
-				t.Errorf("%s %s: %v", name, version, err)
-			}
+	for _, version := range templates.Releases() {
+		if version == templates.Version {
+			continue
 		}
+		t.Run(version, func(t *testing.T) {
+			for _, name := range []string{"http-greeter", "grpc-worker"} {
+				b, err := os.ReadFile(filepath.Join("testdata", name+"-"+version+".zdgen.yaml"))
+				if err != nil {
+					t.Fatalf("release %s has no example lock to rebuild from: %v", version, err)
+				}
+				l, err := spec.ParseLock(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if l.Version != version {
+					t.Fatalf("%s-%s: the lock is of version %s", name, version, l.Version)
+				}
+				if _, err := rebuildBase(l, nil); err != nil {
+					t.Errorf("%s %s: %v", name, version, err)
+				}
+			}
+		})
 	}
 }
 
