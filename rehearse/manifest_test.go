@@ -276,7 +276,7 @@ func TestLoadResolvesThePodsNameAndNamespace(t *testing.T) {
 // A Deployment that leaves its count to a HorizontalPodAutoscaler is
 // rehearsed at the autoscaler's minReplicas, with maxSurge resolved
 // against it; the autoscaler is read strictly, and one that targets
-// another object gives no count (Kubernetes' default of one pod).
+// another object is refused.
 func TestLoadTakesTheAutoscalersMinimum(t *testing.T) {
 	dir := generateRepo(t, map[string]string{"name": "orders", "autoscale": "3-9"})
 	w, err := Load(dir)
@@ -308,11 +308,11 @@ func TestLoadTakesTheAutoscalersMinimum(t *testing.T) {
 	if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "minReplica") {
 		t.Errorf("an autoscaler with an unknown field: %v, want it refused naming the field", err)
 	}
+	// One that targets another object scales nothing, and the Deployment
+	// that leaves its count to it would run one pod: refused.
 	edit("    kind: Deployment\n    name: orders\n", "    kind: Deployment\n    name: other\n")
-	if w, err := Load(dir); err != nil {
-		t.Errorf("an autoscaler of another Deployment: %v", err)
-	} else if w.Replicas != 1 {
-		t.Errorf("an autoscaler of another Deployment: replicas %d, want 1", w.Replicas)
+	if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "scaleTargetRef apps/v1 Deployment other is not the Deployment") {
+		t.Errorf("an autoscaler of another Deployment: %v, want it refused naming its target", err)
 	}
 }
 
