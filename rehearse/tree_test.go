@@ -364,9 +364,14 @@ func TestCheckTreeNamesTheComponent(t *testing.T) {
         path: /spec/selector
         value: {app.kubernetes.io/name: nothing}
 `, []string{"Service orders", "app.kubernetes.io/name=nothing"}, ""},
+		{"an exec probe on an image zdgen does not model", `      - op: replace
+        path: /spec/template/spec/containers/0/readinessProbe
+        value: {exec: {command: [cat, /tmp/ready]}, periodSeconds: 2, failureThreshold: 2}
+`, []string{"Deployment orders: exec commands", "zdgen does not know what base image registry.example.com/base/static:1.0 contains", "zdgen rehearse does not run what zdgen cannot judge"},
+			"the rehearsal does not run what it cannot judge"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := generateRepo(t, map[string]string{"name": "orders"})
+			dir := generateRepo(t, map[string]string{"name": "orders", "base-image": "registry.example.com/base/static:1.0"})
 			kind := "Deployment"
 			if strings.Contains(tc.name, "Service") {
 				kind = "Service"
