@@ -464,20 +464,20 @@ func (img *Image) command(name string, argv []string, envPath string) (execComma
 			if path.Base(p) == name || path.Base(src) == name {
 				return execCommand{service: true, preStop: serviceSleep(argv)}, nil
 			}
-			return execCommand{}, &notModelled{fmt.Sprintf("%s is %s, which the Dockerfile copies in; the rehearsal builds and runs only the service's binary", p, src)}
+			return execCommand{}, &notModelled{fmt.Sprintf("%s is %s, which the Dockerfile copies in; zdgen rehearse builds and runs only the service's binary", p, src)}
 		}
 		if dir := img.dirHolding(p); dir != "" {
 			if path.Base(p) == name {
 				return execCommand{service: true, preStop: serviceSleep(argv)}, nil
 			}
-			return execCommand{}, &notModelled{fmt.Sprintf("%s may be among the files the Dockerfile copies into %s (from %s); the rehearsal cannot tell", p, dir, img.dirs[dir])}
+			return execCommand{}, &notModelled{fmt.Sprintf("%s may be among the files the Dockerfile copies into %s (from %s); zdgen cannot tell", p, dir, img.dirs[dir])}
 		}
 		if img.ships(p) {
 			return hostCommand(path.Base(p), slices.Contains(bases[baseOf(img.Kind)].shells, path.Base(p)), argv)
 		}
 	}
 	if img.Kind == "" {
-		return execCommand{}, &notModelled{fmt.Sprintf("the rehearsal does not know what base image %s contains, so it cannot tell whether %s is in the image (%s)", img.From, argv[0], img.copies())}
+		return execCommand{}, &notModelled{fmt.Sprintf("zdgen does not know what base image %s contains, so it cannot tell whether %s is in the image (%s)", img.From, argv[0], img.copies())}
 	}
 	return execCommand{}, fmt.Errorf("%s is not in the image: %s", argv[0], img.describe())
 }
@@ -489,7 +489,7 @@ func hostCommand(base string, isShell bool, argv []string) (execCommand, error) 
 	ec := execCommand{host: base}
 	if isShell {
 		if len(argv) < 3 || !strings.HasPrefix(argv[1], "-") || !strings.HasSuffix(argv[1], "c") {
-			return execCommand{}, &notModelled{fmt.Sprintf("%s runs in the image, but a shell is rehearsed only as %s -c SCRIPT", argv[0], argv[0])}
+			return execCommand{}, &notModelled{fmt.Sprintf("%s runs in the image, but zdgen rehearse runs a shell only as %s -c SCRIPT", argv[0], argv[0])}
 		}
 		ec.host = "sh"
 		if base == "bash" {

@@ -147,7 +147,7 @@ ENTRYPOINT ["/app/bin/orders"]
 		{[]string{"/app/bin/orders", "sleep", "5s"}, true, ""}, // COPY into WORKDIR-relative bin/
 		{[]string{"/bin/sh", "-c", "sleep 5"}, false, ""},      // alpine's
 		{[]string{"/not-in-the-image"}, false, "/not-in-the-image is not in the image"},
-		{[]string{"probe", "-addr", "127.0.0.1:8080"}, false, "copies in; the rehearsal builds and runs only the service's binary"},
+		{[]string{"probe", "-addr", "127.0.0.1:8080"}, false, "copies in; zdgen rehearse builds and runs only the service's binary"},
 		{[]string{"/opt/bin/drain"}, false, "may be among the files the Dockerfile copies into /opt"},
 	} {
 		ec, err := img.command("orders", tc.argv, "")

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -91,6 +92,18 @@ type Workload struct {
 	// container may leave unset: the plan's, from the recorded answers.
 	envDefaults map[string]time.Duration
 
+	// rehearsal says the workload is read for zdgen rehearse, whose
+	// messages may speak of what the rehearsal runs; CheckTree's, read at
+	// zdgen new, upgrade and overlay check, speak of zdgen's rules.
+	rehearsal bool
+	// components are the kustomize components deploy/k8s/kustomization.yaml
+	// lists (an overlay's), as it lists them: with any, the objects are
+	// named as kustomize builds them, not by the files they start in.
+	components []string
+	// healthPort is the container port HEALTH_PORT names: the liveness
+	// probe's.
+	healthPort int32
+
 	// The shutdown sequence as the manifests set it: PreStop from the
 	// hook, Drain and Shutdown from DRAIN_DELAY and SHUTDOWN_TIMEOUT (the
 	// service's defaults when unset), the timing model's Margin; Lag is
@@ -108,6 +121,7 @@ type Workload struct {
 type Manifest struct {
 	Path   string // the file kustomization.yaml lists it in, else Kind/name (an object a component or generator adds, or renames)
 	Kind   string
+	Name   string
 	Object runtime.Object
 	Err    error
 }
@@ -120,7 +134,11 @@ const k8sDir = "deploy/k8s"
 // components' patches and labels), each decoded strictly into its
 // k8s.io/api type. It only reads dir.
 func Load(dir string) (*Workload, error) {
-	w, err := load(os.DirFS(dir), dir)
+	fsys := os.DirFS(dir)
+	if err := checkMarkers(fsys); err != nil {
+		return nil, err
+	}
+	w, err := load(fsys, dir, true)
 	if err != nil {
 		return nil, err
 	}
@@ -128,24 +146,109 @@ func Load(dir string) (*Workload, error) {
 	return w, nil
 }
 
+// Bounds on the conflict-marker scan: a generated repository's files are
+// small, and a scan stops at what it has to say.
+const (
+	maxMarkerScan  = 16 << 20 // bytes read of one file
+	maxMarkerLines = 10       // file:line places named
+)
+
+// checkMarkers refuses a repository with unresolved conflict markers
+// (spec.ConflictMarkers, the lines zdgen upgrade refuses to merge into)
+// in .zdgen.yaml, a file it records or a file below deploy/k8s, naming
+// each file and line: a half-merged repository is no deployment to
+// rehearse, and the YAML parser would only say where it lost its way.
+// What is missing or not a regular file, the rest of Load reports.
+func checkMarkers(fsys fs.FS) error {
+	paths := []string{spec.LockPath}
+	if b, err := readBounded(fsys, spec.LockPath); err == nil && len(spec.ConflictMarkers(b)) == 0 {
+		if l, err := spec.ParseLock(b); err == nil {
+			for _, f := range l.Files {
+				paths = append(paths, f.Path)
+			}
+		}
+	}
+	_ = fs.WalkDir(fsys, k8sDir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			paths = append(paths, p)
+		}
+		return nil // what cannot be walked, the build reports
+	})
+	seen := map[string]bool{}
+	var found []string
+	n := 0
+	for _, p := range paths {
+		if seen[p] || !fs.ValidPath(p) {
+			continue
+		}
+		seen[p] = true
+		b, err := readBounded(fsys, p)
+		if err != nil {
+			continue
+		}
+		for _, line := range spec.ConflictMarkers(b) {
+			if n++; n <= maxMarkerLines {
+				found = append(found, fmt.Sprintf("%s:%d", p, line))
+			}
+		}
+	}
+	if n > maxMarkerLines {
+		found = append(found, fmt.Sprintf("and %d more", n-maxMarkerLines))
+	}
+	if n > 0 {
+		return inputErrorf("unresolved conflict markers (<<<<<<<) at %s: the repository is half merged; resolve them and commit first", strings.Join(found, ", "))
+	}
+	return nil
+}
+
+// readBounded reads the regular file p of fsys, at most maxMarkerScan
+// bytes of it; a FIFO or device is never opened.
+func readBounded(fsys fs.FS, p string) ([]byte, error) {
+	fi, err := fs.Stat(fsys, p)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", p)
+	}
+	f, err := fsys.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxMarkerScan))
+}
+
 // CheckTree judges a whole repository held in fsys (.zdgen.yaml, the
 // Dockerfile, deploy/k8s and what its kustomization uses) as a rehearsal
 // judges its manifests before it runs anything, so that a tree can be
 // refused before it is written: the manifests as kustomize builds them,
-// decoded strictly, the exec hook's and probes' commands judged against
+// decoded strictly, the selectors that must find the service's pods
+// (checkSelectors), the exec hook's and probes' commands judged against
 // the image the Dockerfile builds, and the timing model's rules
 // (Workload.Check) at the propagation lag the recorded answers give, as
 // `zdgen rehearse` runs without --lag. Its errors are *InputError.
+//
+// Its messages speak of zdgen's rules, not of a rehearsal; with the
+// components of an overlay they name each object as kustomize builds it
+// and the component that brings the problem (ComponentsAtFault).
 func CheckTree(fsys fs.FS) error {
-	w, err := load(fsys, ".")
-	if err != nil {
-		return err
+	check := func(fsys fs.FS) error {
+		w, err := load(fsys, ".", false)
+		if err != nil {
+			return err
+		}
+		return w.Check(w.Answers.PropagationLag.D())
 	}
-	return w.Check(w.Answers.PropagationLag.D())
+	if err := check(fsys); err != nil {
+		return blame(fsys, err, check)
+	}
+	return nil
 }
 
-// load reads the repository in fsys; name is how messages call it.
-func load(fsys fs.FS, name string) (*Workload, error) {
+// load reads the repository in fsys; name is how messages call it, and
+// rehearsal whether it is read for zdgen rehearse (Workload.rehearsal).
+func load(fsys fs.FS, name string, rehearsal bool) (*Workload, error) {
 	lockBytes, err := fs.ReadFile(fsys, spec.LockPath)
 	if err != nil {
 		return nil, inputErrorf("%s is not a zdgen repository: %w", name, err)
@@ -154,7 +257,7 @@ func load(fsys fs.FS, name string) (*Workload, error) {
 	if err != nil {
 		return nil, &InputError{err}
 	}
-	w := &Workload{Answers: lock.Answers, fsys: fsys}
+	w := &Workload{Answers: lock.Answers, fsys: fsys, rehearsal: rehearsal}
 	plan, err := spec.NewPlan(lock.Answers)
 	if err != nil {
 		return nil, inputErrorf("%s: %w", spec.LockPath, err)
@@ -167,8 +270,18 @@ func load(fsys fs.FS, name string) (*Workload, error) {
 		return nil, &InputError{err}
 	}
 	paths := listedPaths(fsys)
+	w.components = listedComponents(fsys)
+	if err := w.read(objs, paths); err != nil {
+		return nil, w.built(err)
+	}
+	return w, nil
+}
+
+// read decodes the built objects, then judges the Deployment, the
+// selectors and the commands run in the image.
+func (w *Workload) read(objs []kustomize.Object, paths map[string]string) error {
 	for _, o := range objs {
-		m := Manifest{Path: paths[o.ID()], Kind: o.Kind}
+		m := Manifest{Path: paths[o.ID()], Kind: o.Kind, Name: o.Name}
 		if m.Path == "" {
 			m.Path = o.ID()
 		}
@@ -188,31 +301,65 @@ func load(fsys fs.FS, name string) (*Workload, error) {
 				m.Object = &autoscalingv2.HorizontalPodAutoscaler{}
 			}
 			if m.Object != nil {
-				m.Err = decode(m.Path, o.YAML, m.Object)
+				m.Err = decode(w.where(m), o.YAML, m.Object)
 			}
 			w.Manifests = append(w.Manifests, m)
 			continue
 		}
 		if w.Deployment != nil {
-			return nil, inputErrorf("%s: a second Deployment; the rehearsal rolls one", m.Path)
+			if w.rehearsal {
+				return inputErrorf("%s: a second Deployment; the rehearsal rolls one", w.where(m))
+			}
+			return inputErrorf("%s: a second Deployment; a zdgen repository deploys one service, and zdgen's rules judge its one Deployment", w.where(m))
 		}
 		w.Deployment = &appsv1.Deployment{}
-		if err := decode(m.Path, o.YAML, w.Deployment); err != nil {
-			return nil, err
+		if err := decode(w.where(m), o.YAML, w.Deployment); err != nil {
+			return err
 		}
 		m.Object = w.Deployment
 		w.Manifests = append(w.Manifests, m)
 	}
 	if w.Deployment == nil {
-		return nil, inputErrorf("deploy/k8s/kustomization.yaml lists no Deployment")
+		return inputErrorf("kustomize builds no Deployment from %s", k8sDir)
 	}
 	if err := w.resolve(); err != nil {
-		return nil, &InputError{err}
+		return &InputError{err}
 	}
-	if err := w.judgeCommands(); err != nil {
-		return nil, err
+	if err := w.checkSelectors(); err != nil {
+		return err
 	}
-	return w, nil
+	return w.judgeCommands()
+}
+
+// where names an object in messages: its kind and name as kustomize
+// builds it, and the file the kustomization lists it in, unless there is
+// none or components may have changed what the file holds.
+func (w *Workload) where(m Manifest) string {
+	obj := m.Kind + " " + m.Name
+	if len(w.components) == 0 && m.Path != m.Kind+"/"+m.Name {
+		return obj + " (" + path.Join(k8sDir, m.Path) + ")"
+	}
+	return obj
+}
+
+// deployment names the Deployment in messages (see where).
+func (w *Workload) deployment() string {
+	for _, m := range w.Manifests {
+		if m.Kind == "Deployment" { // read refuses a second one
+			return w.where(m)
+		}
+	}
+	return "the Deployment"
+}
+
+// built says of an error about the built objects, when the kustomization
+// lists components, that the objects are named as kustomize builds them
+// with those: the file an object starts in may not hold what is wrong.
+func (w *Workload) built(err error) error {
+	if err == nil || len(w.components) == 0 {
+		return err
+	}
+	return &InputError{fmt.Errorf("%s, as kustomize builds it with the components %s: %w", k8sDir, andList(w.components), err)}
 }
 
 // decode decodes one built object strictly; name is how messages call it.
@@ -268,13 +415,19 @@ func listedPaths(fsys fs.FS) map[string]string {
 func (w *Workload) resolve() error {
 	d := w.Deployment
 	spec := d.Spec.Template.Spec
+	dep := w.deployment()
 	// The rehearsal runs the service's one container. Init containers, a
 	// native sidecar among them (restartPolicy Always, as an overlay's
 	// log shipper), are not run locally: they play no part in how the
 	// service drains, and a cluster rehearsal applies and runs them as
 	// the built Deployment has them.
 	if len(spec.Containers) != 1 {
-		return fmt.Errorf("deployment.yaml: %d containers; the rehearsal runs one", len(spec.Containers))
+		if w.rehearsal {
+			return fmt.Errorf("%s: %d containers; the rehearsal runs one", dep, len(spec.Containers))
+		}
+		// A second container gets SIGTERM with the service's: a helper
+		// the service needs while it drains would stop under it.
+		return fmt.Errorf("%s: %d containers: zdgen's timing model is the shutdown of one, the service's; run a helper as a native sidecar (an init container with restartPolicy: Always), which the kubelet stops only after the service has exited", dep, len(spec.Containers))
 	}
 	w.Container = spec.Containers[0]
 	w.Replicas = 1
@@ -288,7 +441,10 @@ func (w *Workload) resolve() error {
 		w.Replicas = int(*hpa.Spec.MinReplicas)
 	}
 	if d.Spec.Strategy.Type != "" && d.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType {
-		return fmt.Errorf("deployment.yaml: strategy %s; the rehearsal proves rolling updates", d.Spec.Strategy.Type)
+		if w.rehearsal {
+			return fmt.Errorf("%s: strategy %s; the rehearsal proves rolling updates", dep, d.Spec.Strategy.Type)
+		}
+		return fmt.Errorf("%s: strategy %s stops the old pods before new ones start, an outage at every rollout; zero downtime needs RollingUpdate", dep, d.Spec.Strategy.Type)
 	}
 	if err := w.setReplicas(w.Replicas); err != nil {
 		return err
@@ -328,15 +484,25 @@ func (w *Workload) resolve() error {
 	for _, name := range []string{"PORT", "HEALTH_PORT"} {
 		v, ok := w.env(name)
 		if !ok {
-			return fmt.Errorf("deployment.yaml: the container sets no %s; the rehearsal moves each pod to free ports through it", name)
+			if w.rehearsal {
+				return fmt.Errorf("%s: the container sets no %s; the rehearsal moves each pod to free ports through it", dep, name)
+			}
+			return fmt.Errorf("%s: the container sets no %s, which zdgen rehearse needs to run each pod on ports of its own", dep, name)
 		}
-		if _, err := w.containerPort(intstr.Parse(v)); err != nil {
-			return fmt.Errorf("deployment.yaml: %s=%s: %w", name, v, err)
+		port, err := w.containerPort(intstr.Parse(v))
+		if err != nil {
+			return fmt.Errorf("%s: %s=%s: %w", dep, name, v, err)
+		}
+		if name == "HEALTH_PORT" {
+			w.healthPort = port
 		}
 	}
 	for _, e := range w.Container.Env {
 		if e.ValueFrom != nil && podField(e.ValueFrom) == "" {
-			return fmt.Errorf("deployment.yaml: env %s uses valueFrom, which a rehearsal cannot resolve (it resolves the pod's name and namespace only)", e.Name)
+			if w.rehearsal {
+				return fmt.Errorf("%s: env %s uses valueFrom, which a rehearsal cannot resolve (it resolves the pod's name and namespace only)", dep, e.Name)
+			}
+			return fmt.Errorf("%s: env %s uses valueFrom, which zdgen rehearse cannot resolve (it resolves the pod's name and namespace only)", dep, e.Name)
 		}
 	}
 	return nil
@@ -425,7 +591,10 @@ func expandEnv(v string, defined map[string]string) string {
 // unavailable, as the deployment controller does.
 func (w *Workload) setReplicas(n int) error {
 	if n < 1 {
-		return fmt.Errorf("replicas %d: the rehearsal needs at least one", n)
+		if w.rehearsal {
+			return fmt.Errorf("replicas %d: the rehearsal needs at least one", n)
+		}
+		return fmt.Errorf("%s: replicas %d: no pod would serve", w.deployment(), n)
 	}
 	w.Replicas = n
 	surge, unavailable := intstr.FromString("25%"), intstr.FromString("25%")
@@ -479,10 +648,10 @@ func (w *Workload) envDuration(name string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		return 0, fmt.Errorf("deployment.yaml: %s=%q: %w", name, v, err)
+		return 0, fmt.Errorf("%s: %s=%q: %w", w.deployment(), name, v, err)
 	}
 	if d < 0 {
-		return 0, fmt.Errorf("deployment.yaml: %s=%q: negative; the service refuses it and exits", name, v)
+		return 0, fmt.Errorf("%s: %s=%q: negative; the service refuses it and exits", w.deployment(), name, v)
 	}
 	return d, nil
 }
@@ -499,9 +668,20 @@ func (w *Workload) containerPort(p intstr.IntOrString) (int32, error) {
 }
 
 // Check applies the timing model's rules to the manifests as they are now
-// (an owner may have edited them since generation), so a rehearsal never
-// "passes" a rollout whose numbers are wrong only under other timing. lag
-// is the endpoint propagation lag the rehearsal runs with.
+// (an owner may have edited them since generation, an overlay's
+// components may change them), so a rehearsal never "passes" a rollout
+// whose numbers are wrong only under other timing, and zdgen never writes
+// manifests that break a rule its answers are held to. lag is the
+// endpoint propagation lag the rehearsal runs with.
+//
+// The rules are the plan's (spec.NewPlan): the grace period covers the
+// shutdown sequence; the preStop hook and the drain cover the lag; the
+// shutdown timeout covers the longest request the service accepts
+// (WORK_MAX); each step stays within the answers' bounds, beyond which the
+// service warns at startup; the liveness probe acts later than readiness
+// and asks the health port, which answers until exit; the startup probe
+// gives a start the answers' startup time; a native sleep hook needs the
+// Kubernetes the answers target; and maxUnavailable is 0.
 func (w *Workload) Check(lag time.Duration) error {
 	t := w.Termination
 	t.Lag = lag
@@ -512,14 +692,111 @@ func (w *Workload) Check(lag time.Duration) error {
 	if err := t.CheckLag(); err != nil {
 		problems = append(problems, err.Error())
 	}
+	if w.Shutdown < w.WorkMax {
+		problems = append(problems, fmt.Sprintf(
+			"SHUTDOWN_TIMEOUT %s is below WORK_MAX %s, the longest request the service accepts: must be >= it, or work in flight is cut off at shutdown", w.Shutdown, w.WorkMax))
+	}
+	for _, b := range []struct {
+		name     string
+		v, bound time.Duration
+		why      string
+	}{
+		{"DRAIN_DELAY", w.Drain, spec.MaxDrainDelay, "a terminating pod would keep serving that long"},
+		{"SHUTDOWN_TIMEOUT", w.Shutdown, spec.MaxShutdownTimeout, "the longest shutdown the timing model plans"},
+		{"WORK_MAX", w.WorkMax, spec.MaxRequestBound, "the longest work the timing model plans a shutdown for"},
+		{"TRACE_FLUSH_TIMEOUT", w.Flush, spec.MaxTraceFlush, "a collector that does not answer would hold the exit that long"},
+	} {
+		if b.v > b.bound {
+			problems = append(problems, fmt.Sprintf("%s %s is above %s: %s", b.name, b.v, b.bound, b.why))
+		}
+	}
+	problems = append(problems, w.checkProbes()...)
+	if err := w.checkSleep(); err != nil {
+		problems = append(problems, err.Error())
+	}
 	if w.MaxUnavailable > 0 {
 		problems = append(problems, fmt.Sprintf(
 			"maxUnavailable %d: must be 0, so that an old pod goes only after its replacement is ready", w.MaxUnavailable))
 	}
 	if len(problems) > 0 {
-		return inputErrorf("deploy/k8s/deployment.yaml breaks the timing model:\n  - %s", strings.Join(problems, "\n  - "))
+		return w.built(inputErrorf("%s breaks the timing model:\n  - %s", w.deployment(), strings.Join(problems, "\n  - ")))
 	}
 	return nil
+}
+
+// window is how long a probe takes to act on a pod that stopped
+// answering: its period times its failure threshold, Kubernetes' defaults
+// (10 s, 3) for what is unset; with initial the initial delay too.
+func window(p *corev1.Probe, initial bool) time.Duration {
+	period, failures := p.PeriodSeconds, p.FailureThreshold
+	if period == 0 {
+		period = 10
+	}
+	if failures == 0 {
+		failures = 3
+	}
+	n := period * failures
+	if initial {
+		n += p.InitialDelaySeconds
+	}
+	return time.Duration(n) * time.Second
+}
+
+// checkProbes holds the probes to the plan's rules: readiness takes a
+// struggling pod out of rotation before liveness restarts it; liveness
+// asks the health port, which answers until the process exits, not the
+// service port, which closes as the drain ends; and a slow start gets the
+// startup time the answers give before liveness may act.
+func (w *Workload) checkProbes() []string {
+	var problems []string
+	c := w.Container
+	if r, l := c.ReadinessProbe, c.LivenessProbe; r != nil && l != nil && window(l, false) <= window(r, false) {
+		problems = append(problems, fmt.Sprintf(
+			"livenessProbe acts after %s (periodSeconds x failureThreshold), readinessProbe after %s: liveness must act later (the plan's period is 3 x the readiness window), so that a struggling pod leaves rotation before it is restarted",
+			window(l, false), window(r, false)))
+	}
+	if l := c.LivenessProbe; l != nil && w.healthPort != 0 {
+		var port int32
+		var err error
+		switch h := l.ProbeHandler; {
+		case h.HTTPGet != nil:
+			port, err = w.containerPort(h.HTTPGet.Port)
+		case h.GRPC != nil:
+			port = h.GRPC.Port
+		case h.TCPSocket != nil:
+			port, err = w.containerPort(h.TCPSocket.Port)
+		}
+		if err == nil && port != 0 && port != w.healthPort {
+			problems = append(problems, fmt.Sprintf(
+				"livenessProbe asks port %d, not HEALTH_PORT %d: liveness must ask the health port, which answers until the process exits, not the service port, which closes when the drain ends", port, w.healthPort))
+		}
+	}
+	// Without a startup probe, liveness acts from the start.
+	first, name := c.StartupProbe, "startupProbe"
+	if first == nil {
+		first, name = c.LivenessProbe, "livenessProbe (there is no startupProbe)"
+	}
+	if s := w.Answers.StartupTime.D(); first != nil && window(first, true) < s {
+		problems = append(problems, fmt.Sprintf(
+			"%s gives a start %s (initialDelaySeconds + periodSeconds x failureThreshold), below .zdgen.yaml's startup-time %s: liveness may kill a start the service is allowed to take", name, window(first, true), s))
+	}
+	return problems
+}
+
+// checkSleep refuses a native sleep preStop hook below the Kubernetes
+// version that has it: the API server of the cluster the answers target
+// refuses the Deployment.
+func (w *Workload) checkSleep() error {
+	lc := w.Container.Lifecycle
+	if lc == nil || lc.PreStop == nil || lc.PreStop.Sleep == nil {
+		return nil
+	}
+	minor, err := spec.K8sMinor(w.Answers.K8sVersion)
+	if err != nil || minor >= spec.NativeSleepMinor {
+		return nil // a bad version is the lock's problem, reported by NewPlan
+	}
+	return fmt.Errorf("preStop sleep needs Kubernetes >= 1.%d, and .zdgen.yaml's k8s-version %s is older: its API server refuses the Deployment; use an exec hook that runs the service's own binary (%s sleep %s)",
+		spec.NativeSleepMinor, w.Answers.K8sVersion, "/"+w.Answers.Name, w.PreStop)
 }
 
 // execs lists the container's exec commands, each with what runs it, as
@@ -554,7 +831,10 @@ func (w *Workload) judgeCommands() error {
 	}
 	img, err := loadImage(w.fsys)
 	if err != nil {
-		return inputErrorf("deploy/k8s/deployment.yaml runs commands in the image (%s), and the rehearsal judges them against the image the Dockerfile builds: %w", strings.Join(where, ", "), err)
+		if w.rehearsal {
+			return inputErrorf("%s runs commands in the image (%s), and the rehearsal judges them against the image the Dockerfile builds: %w", w.deployment(), strings.Join(where, ", "), err)
+		}
+		return inputErrorf("%s runs commands in the image (%s), which zdgen judges against the image the Dockerfile builds: %w", w.deployment(), strings.Join(where, ", "), err)
 	}
 	w.Image = img
 	w.commands = map[string]execCommand{}
@@ -570,6 +850,9 @@ func (w *Workload) judgeCommands() error {
 			var nm *notModelled
 			if errors.As(err, &nm) {
 				consequence = "the rehearsal does not run what it cannot judge"
+				if !w.rehearsal {
+					consequence = "zdgen rehearse does not run what zdgen cannot judge"
+				}
 				if p := img.servicePath(w.Answers.Name); p != "" {
 					consequence += fmt.Sprintf("; the service's own binary (%s) runs in any image", p)
 				}
@@ -584,7 +867,10 @@ func (w *Workload) judgeCommands() error {
 		}
 	}
 	if len(problems) > 0 {
-		return inputErrorf("deploy/k8s/deployment.yaml: exec commands the rehearsal cannot run as the image would:\n  - %s", strings.Join(problems, "\n  - "))
+		if w.rehearsal {
+			return inputErrorf("%s: exec commands the rehearsal cannot run as the image would:\n  - %s", w.deployment(), strings.Join(problems, "\n  - "))
+		}
+		return inputErrorf("%s: exec commands that would not run in the image, or that zdgen cannot judge:\n  - %s", w.deployment(), strings.Join(problems, "\n  - "))
 	}
 	return nil
 }

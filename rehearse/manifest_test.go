@@ -2,6 +2,7 @@ package rehearse
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -275,7 +276,7 @@ func TestLoadResolvesThePodsNameAndNamespace(t *testing.T) {
 // A Deployment that leaves its count to a HorizontalPodAutoscaler is
 // rehearsed at the autoscaler's minReplicas, with maxSurge resolved
 // against it; the autoscaler is read strictly, and one that targets
-// another object gives no count (Kubernetes' default of one pod).
+// another object is refused.
 func TestLoadTakesTheAutoscalersMinimum(t *testing.T) {
 	dir := generateRepo(t, map[string]string{"name": "orders", "autoscale": "3-9"})
 	w, err := Load(dir)
@@ -307,10 +308,44 @@ func TestLoadTakesTheAutoscalersMinimum(t *testing.T) {
 	if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "minReplica") {
 		t.Errorf("an autoscaler with an unknown field: %v, want it refused naming the field", err)
 	}
+	// One that targets another object scales nothing, and the Deployment
+	// that leaves its count to it would run one pod: refused.
 	edit("    kind: Deployment\n    name: orders\n", "    kind: Deployment\n    name: other\n")
-	if w, err := Load(dir); err != nil {
-		t.Errorf("an autoscaler of another Deployment: %v", err)
-	} else if w.Replicas != 1 {
-		t.Errorf("an autoscaler of another Deployment: replicas %d, want 1", w.Replicas)
+	if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "scaleTargetRef apps/v1 Deployment other is not the Deployment") {
+		t.Errorf("an autoscaler of another Deployment: %v, want it refused naming its target", err)
+	}
+}
+
+// A repository with unresolved conflict markers (a merge, or an upgrade
+// that left some) is refused naming each file and line with a marker, as
+// zdgen upgrade refuses it, rather than with the YAML parser's complaint
+// about the first line it cannot read.
+func TestLoadNamesConflictMarkers(t *testing.T) {
+	dir := generateRepo(t, map[string]string{"name": "orders"})
+	editDeployment(t, dir, "  replicas: 3\n", "<<<<<<< yours\n  replicas: 4\n||||||| zdgen 0.8.0 (replicas=3)\n  replicas: 3\n=======\n  replicas: 5\n>>>>>>> zdgen 0.8.0 (replicas=5)\n")
+	b, err := os.ReadFile(filepath.Join(dir, "deploy", "k8s", "deployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Count(string(b[:strings.Index(string(b), "<<<<<<< yours")]), "\n") + 1
+	readme := filepath.Join(dir, "README.md")
+	r, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(readme, append([]byte("<<<<<<<\nours\n=======\ntheirs\n>>>>>>>\n"), r...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(dir)
+	if !IsInputError(err) {
+		t.Fatalf("Load = %v, want an input error", err)
+	}
+	for _, want := range []string{"conflict markers", fmt.Sprintf("deploy/k8s/deployment.yaml:%d", line), "README.md:1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Load = %v, want it to say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "MalformedYAML") || strings.Contains(err.Error(), "kustomize build") {
+		t.Errorf("Load = %v: a parser's complaint, not the markers", err)
 	}
 }

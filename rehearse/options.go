@@ -2,7 +2,9 @@ package rehearse
 
 import (
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
 	"strings"
 	"time"
 
@@ -77,14 +79,40 @@ func (o *Options) Validate(local bool) error {
 // o, local or on a cluster: the replicas o asks for, the timing model at
 // the propagation lag (o.Lag, else the answers'), and o.WorkMS. It
 // returns the workload and that lag.
+//
+// With the components of an overlay, a refusal names the component that
+// brings it (ComponentsAtFault), as CheckTree's do.
 func LoadFor(dir string, o Options) (*Workload, time.Duration, error) {
-	w, err := Load(dir)
-	if err != nil {
+	fsys := os.DirFS(dir)
+	if err := checkMarkers(fsys); err != nil {
 		return nil, 0, err
 	}
+	judge := func(fsys fs.FS) (*Workload, time.Duration, error) {
+		w, err := load(fsys, dir, true)
+		if err != nil {
+			return nil, 0, err
+		}
+		lag, err := w.judge(o)
+		return w, lag, err
+	}
+	w, lag, err := judge(fsys)
+	if err != nil {
+		return nil, 0, blame(fsys, err, func(fsys fs.FS) error {
+			_, _, err := judge(fsys)
+			return err
+		})
+	}
+	w.Dir = dir
+	return w, lag, nil
+}
+
+// judge holds a workload to o: the replicas it asks for, the timing model
+// at its propagation lag (else the answers'), its --work-ms. It returns
+// the lag.
+func (w *Workload) judge(o Options) (time.Duration, error) {
 	if o.Replicas > 0 {
 		if err := w.SetReplicas(o.Replicas); err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 	}
 	lag := w.Answers.PropagationLag.D()
@@ -92,12 +120,12 @@ func LoadFor(dir string, o Options) (*Workload, time.Duration, error) {
 		lag = *o.Lag
 	}
 	if err := w.Check(lag); err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	if err := w.checkWork(o.WorkMS); err != nil {
-		return nil, 0, err
+		return 0, err
 	}
-	return w, lag, nil
+	return lag, nil
 }
 
 // checkWork refuses a --work-ms the service would refuse: every request

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/zdgen/zdgen/generator/overlay"
@@ -146,15 +148,38 @@ func upgradeOverlays(ctx context.Context, repo string, lock spec.Lock, source, v
 
 // checkOverlaid judges the manifests of a service rendered with an
 // overlay as kustomize builds them, components included, against the
-// timing model (as `zdgen rehearse` does before it runs): an overlay
-// whose patch shortens the grace period, say, is refused before anything
-// is written. zdgen's own templates keep the model by construction.
+// timing model and the selectors (as `zdgen rehearse` does before it
+// runs): an overlay whose patch shortens the grace period, or replaces
+// the Service's selector, say, is refused before anything is written,
+// naming the overlay's component that does it. zdgen's own templates keep
+// the model by construction.
 func checkOverlaid(ov *overlay.Applied, files []spec.File) error {
 	if ov == nil {
 		return nil
 	}
 	if err := rehearse.CheckTree(spec.FS(files)); err != nil {
-		return usageError{fmt.Errorf("with overlay %s: %w", ov.ID(), err)}
+		return usageError{fmt.Errorf("with overlay %s%s: %w", ov.ID(), overlayFault(ov, err), err)}
 	}
 	return nil
+}
+
+// overlayFault names, for a refusal of the built manifests, the overlay's
+// components that bring it (", its component kustomize/NAME"), as the
+// overlay's own tree holds them: the service has them as
+// deploy/k8s/overlay/NAME. "" when the manifests fail without them too.
+func overlayFault(ov *overlay.Applied, err error) string {
+	var dirs []string
+	for _, c := range rehearse.ComponentsAtFault(err) {
+		name, ok := strings.CutPrefix(c, path.Base(overlay.KustomizeDir)+"/")
+		if ok && slices.Contains(ov.Record.Components, c) {
+			dirs = append(dirs, "kustomize/"+name)
+		}
+	}
+	switch len(dirs) {
+	case 0:
+		return ""
+	case 1:
+		return ", its component " + dirs[0]
+	}
+	return ", its components " + andList(dirs)
 }

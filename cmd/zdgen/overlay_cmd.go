@@ -99,7 +99,7 @@ func runOverlayCheck(w io.Writer, dir string) error {
 			label := describeSet(protocol, variant)
 			line, err := checkSet(ov, given)
 			if err != nil {
-				return usageError{fmt.Errorf("overlay %s, %s: %w", o.ID(), label, err)}
+				return usageError{fmt.Errorf("overlay %s%s, %s: %w", o.ID(), overlayFault(ov, err), label, err)}
 			}
 			fmt.Fprintf(w, "  %s: %s\n", label, line)
 		}

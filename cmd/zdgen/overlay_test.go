@@ -467,3 +467,61 @@ func TestOverlayCheck(t *testing.T) {
 		t.Errorf("a rule without a default: exit %d:\n%s%s", code, out, errOut)
 	}
 }
+
+// component is an overlay component kustomize/NAME whose one JSON patch
+// (ops, indented as a block scalar's lines) applies to every object of
+// kind.
+func component(name, kind, ops string) map[string][2]string {
+	return map[string][2]string{"kustomize/" + name + "/kustomization.yaml": {"",
+		"apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target:\n      kind: " + kind + "\n    patch: |-\n" + ops}}
+}
+
+// The manifests are judged as kustomize builds them with the overlay's
+// components, at zdgen new and at zdgen overlay check: a component that
+// replaces the Service's selector (a full outage), cuts SHUTDOWN_TIMEOUT
+// below WORK_MAX, or adds a second container is refused with exit 2,
+// naming the overlay's component, the built object and the rule, in
+// zdgen's words rather than a rehearsal's; nothing is written.
+func TestOverlayComponentsAreJudgedAsBuilt(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		edits map[string][2]string
+		want  []string
+	}{
+		{"selector", component("retarget", "Service", "      - op: replace\n        path: /spec/selector\n        value: {app.kubernetes.io/name: nothing}\n"),
+			[]string{"its component kustomize/retarget", "Service orders: selector app.kubernetes.io/name=nothing selects none of the pods"}},
+		{"shutdown", component("quick-stop", "Deployment", "      - op: replace\n        path: /spec/template/spec/containers/0/env/1/value\n        value: 1s\n"),
+			[]string{"its component kustomize/quick-stop", "Deployment orders breaks the timing model", "SHUTDOWN_TIMEOUT 1s is below WORK_MAX 10s"}},
+		{"second container", component("helper", "Deployment", "      - op: add\n        path: /spec/template/spec/containers/-\n        value: {name: helper, image: registry.acme.example/helper:1.0.0}\n"),
+			[]string{"its component kustomize/helper", "Deployment orders: 2 containers", "native sidecar"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := acmeRelease(t, "v1.1.0", `">=0.7.0"`, c.edits)
+			out := filepath.Join(t.TempDir(), "orders")
+			code, _, errOut := zdgen(t, nil, "new", "orders", "--yes", "--output", out, "--overlay", dir)
+			if code != exitUsage {
+				t.Errorf("new: exit %d: %s", code, errOut)
+			}
+			for _, w := range append([]string{"with overlay acme@v1.1.0", "with the components overlay/"}, c.want...) {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("new: no %q in %s", w, errOut)
+				}
+			}
+			if strings.Contains(errOut, "rehearsal") || strings.Contains(errOut, "deployment.yaml") {
+				t.Errorf("new speaks of the rehearsal or of deployment.yaml: %s", errOut)
+			}
+			if exists(t, out) {
+				t.Error("a refused service was written")
+			}
+			code, stdout, errOut := zdgen(t, nil, "overlay", "check", dir)
+			if code != exitUsage {
+				t.Errorf("overlay check: exit %d:\n%s", code, stdout)
+			}
+			for _, w := range append([]string{"http defaults"}, c.want...) {
+				if !strings.Contains(errOut, strings.Replace(w, "orders", checkName, 1)) {
+					t.Errorf("overlay check: no %q in %s", w, errOut)
+				}
+			}
+		})
+	}
+}

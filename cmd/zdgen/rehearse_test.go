@@ -264,3 +264,37 @@ func TestRehearseBuildFailure(t *testing.T) {
 		t.Errorf("exit %d (%q), want 2 naming the build", code, errOut)
 	}
 }
+
+// zdgen rehearse refuses, with exit 2 and before it builds anything,
+// manifests whose SHUTDOWN_TIMEOUT is below WORK_MAX (whatever --work-ms
+// asks), a Service whose selector selects no pod, and a repository with
+// unresolved conflict markers, naming the rule, the selector or each
+// marker's file and line. The context is cancelled from the start, so a
+// rehearsal that got as far as building would end with 130 instead.
+func TestRehearseRefusesBrokenManifests(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name, file, old, new string
+		args                 []string
+		want                 string
+	}{
+		{"shutdown", "deployment.yaml", "- name: SHUTDOWN_TIMEOUT\n              value: \"10s\"", "- name: SHUTDOWN_TIMEOUT\n              value: \"1s\"",
+			nil, "SHUTDOWN_TIMEOUT 1s is below WORK_MAX 10s"},
+		{"shutdown, long requests", "deployment.yaml", "- name: SHUTDOWN_TIMEOUT\n              value: \"10s\"", "- name: SHUTDOWN_TIMEOUT\n              value: \"1s\"",
+			[]string{"--work-ms", "3000"}, "SHUTDOWN_TIMEOUT 1s is below WORK_MAX 10s"},
+		{"selector", "service.yaml", "  selector:\n    app.kubernetes.io/name: greeter\n", "  selector:\n    app.kubernetes.io/name: nothing\n",
+			nil, "Service greeter (deploy/k8s/service.yaml): selector app.kubernetes.io/name=nothing selects none of the pods"},
+		{"conflict markers", "deployment.yaml", "  replicas: 3\n", "<<<<<<< yours\n  replicas: 4\n=======\n  replicas: 5\n>>>>>>> zdgen\n",
+			nil, "unresolved conflict markers (<<<<<<<) at deploy/k8s/deployment.yaml:19"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyExample(t, "http-greeter")
+			replaceIn(t, filepath.Join(dir, "deploy", "k8s", tc.file), tc.old, tc.new)
+			code, out, errOut := zdgenCtx(t, ctx, nil, append([]string{"rehearse", dir}, tc.args...)...)
+			if code != exitUsage || out != "" || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 2 and a message saying %q", code, out, errOut, tc.want)
+			}
+		})
+	}
+}

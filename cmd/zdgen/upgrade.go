@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	udiff "github.com/aymanbagabas/go-udiff"
@@ -76,7 +77,9 @@ file you deleted stays deleted; files owned by you (owner: user in
 .zdgen.yaml, handlers.go from the start) are never touched, only listed
 when zdgen now generates them differently (with --set module=..., their
 imports of the old module's packages move, as in your own Go files); a
-symbolic link is skipped and listed.
+symbolic link, to a file or to a directory zdgen generates files in, is
+skipped and listed with every file below it, by --check and --dry-run
+too: zdgen neither reads nor writes through it.
 
 A repository generated with an organisation overlay rebuilds its base with
 the overlay release .zdgen.yaml records too: the module's release fetched
@@ -169,6 +172,12 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 		printOutcomes(out, u, "Would upgrade")
 		return behindError(dir, o)
 	case o.dryRun:
+		if !u.Pending() {
+			// As --check says it, but on stderr: stdout is the diff, for
+			// git apply, and there is none.
+			_, err := fmt.Fprintf(cmd.ErrOrStderr(), "%s is up to date with zdgen %s; nothing would change.\n", dir, render.Version)
+			return err
+		}
 		if err := printDiff(out, u); err != nil {
 			return err
 		}
@@ -279,7 +288,13 @@ func printOutcomes(w io.Writer, u *upgrade.Upgrade, verb string) {
 			}
 			lines = append(lines, fmt.Sprintf("  %-22s %s  (owner: user, so not touched; zdgen %s%s generates it differently from what it did before: bring the change over by hand if you want it)", c.Outcome, c.Path, u.To, with))
 		case upgrade.Skipped:
-			lines = append(lines, fmt.Sprintf("  %-22s %s  (warning: a symbolic link or not a regular file; zdgen neither reads nor writes through it: compare it with zdgen %s's version by hand)", c.Outcome, c.Path, u.To))
+			why := "a symbolic link or not a regular file; zdgen neither reads nor writes through it"
+			if at := c.SkippedAt; at != nil && at.At != c.Path {
+				why = fmt.Sprintf("%s is %s; zdgen neither reads nor writes the files below it", at.At, at.What)
+			} else if at != nil {
+				why = fmt.Sprintf("%s; zdgen neither reads nor writes through it", at.What)
+			}
+			lines = append(lines, fmt.Sprintf("  %-22s %s  (warning: %s: compare it with zdgen %s's version by hand)", c.Outcome, c.Path, why, u.To))
 		case upgrade.Conflict, upgrade.AddConflict:
 			note := ""
 			if c.Generated {
@@ -298,10 +313,37 @@ func printOutcomes(w io.Writer, u *upgrade.Upgrade, verb string) {
 	if u.OverlayFrom != u.OverlayTo {
 		overlayNote = fmt.Sprintf(" (overlay %s -> %s)", cmp.Or(u.OverlayFrom, "none"), cmp.Or(u.OverlayTo, "none"))
 	}
-	fmt.Fprintf(w, "%s from zdgen %s to %s%s: %d file(s)%s:\n", verb, u.From, u.To, overlayNote, len(lines), lockNote)
+	what := fmt.Sprintf(" from zdgen %s to %s", u.From, u.To)
+	if u.From == u.To {
+		// The same templates: what changes is the answers, or the overlay.
+		what = " with zdgen " + u.To
+		if len(u.AnswersTo) > 0 {
+			what = fmt.Sprintf(" the answers (%s) with zdgen %s", answerChanges(u), u.To)
+		}
+	}
+	fmt.Fprintf(w, "%s%s%s: %d file(s)%s:\n", verb, what, overlayNote, len(lines), lockNote)
 	for _, l := range lines {
 		fmt.Fprintln(w, l)
 	}
+}
+
+// answerChanges writes the answers an upgrade changes as "replicas 3 -> 5,
+// description \"\" -> \"a shop\"": a value is quoted when it is empty or
+// holds a space or a comma.
+func answerChanges(u *upgrade.Upgrade) string {
+	quote := func(v string) string {
+		if v == "" || strings.ContainsAny(v, " ,") {
+			return strconv.Quote(v)
+		}
+		return v
+	}
+	parts := make([]string, len(u.AnswersTo))
+	for i := range u.AnswersTo {
+		key, was, _ := strings.Cut(u.AnswersFrom[i], "=")
+		_, is, _ := strings.Cut(u.AnswersTo[i], "=")
+		parts[i] = fmt.Sprintf("%s %s -> %s", key, quote(was), quote(is))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // andList joins "a", "b" and "c" as "a, b and c".

@@ -571,6 +571,71 @@ func TestUpgradeMessages(t *testing.T) {
 	})
 }
 
+// A generated directory replaced by a symbolic link (deploy moved
+// elsewhere and linked back) is neither read nor written through: every
+// file below it is skipped with a warning naming the link, the same in
+// --check, --dry-run and the upgrade itself, and the rest is upgraded;
+// the files behind the link are as they were.
+func TestUpgradeSkipsASymlinkedDirectory(t *testing.T) {
+	dir := currentService(t, spec.Defaults("shop"))
+	elsewhere := filepath.Join(t.TempDir(), "deploy")
+	if err := os.Rename(filepath.Join(dir, "deploy"), elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "deploy")); err != nil {
+		t.Fatal(err)
+	}
+	commitAll(t, dir, "manifests kept elsewhere")
+	dep := filepath.Join(elsewhere, "k8s", "deployment.yaml")
+	before, _ := os.ReadFile(dep)
+	const skipped = "skipped                deploy/k8s/deployment.yaml  (warning: deploy is a symbolic link"
+
+	code, out, errOut := zdgen(t, nil, "upgrade", dir, "--check", "--set", "replicas=5")
+	if code != exitFailure || !strings.Contains(out, skipped) {
+		t.Errorf("--check: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = zdgen(t, nil, "upgrade", dir, "--dry-run", "--set", "replicas=5")
+	if code != exitOK || !strings.Contains(errOut, skipped) || strings.Contains(out, "diff --zdgen a/deploy/") {
+		t.Errorf("--dry-run: exit %d, a diff through the link or no warning\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = zdgen(t, nil, "upgrade", dir, "--set", "replicas=5")
+	if code != exitOK || !strings.Contains(out, skipped) {
+		t.Errorf("upgrade: exit %d\n%s%s", code, out, errOut)
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, "deploy")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link is gone: %v", err)
+	}
+	if after, _ := os.ReadFile(dep); !bytes.Equal(after, before) {
+		t.Error("a file behind the link changed")
+	}
+	if lockOf(t, dir).Answers.Replicas != 5 {
+		t.Error("the rest of the upgrade was not written")
+	}
+}
+
+// An up-to-date repository is up to date for --dry-run too, whatever its
+// owner kept of their own; an upgrade that only changes answers says so,
+// not that it moved from a zdgen release to the same one.
+func TestUpgradeSummaries(t *testing.T) {
+	dir := currentService(t, spec.Defaults("shop"))
+	replaceIn(t, filepath.Join(dir, "Dockerfile"), "FROM ", "# ours\nFROM ")
+	commitAll(t, dir, "an owner's edit")
+	code, out, errOut := zdgen(t, nil, "upgrade", dir, "--dry-run")
+	if code != exitOK || out != "" || !strings.Contains(errOut, "is up to date with zdgen "+render.Version) || strings.Contains(errOut, "kept") || strings.Contains(errOut, "Would upgrade") {
+		t.Errorf("--dry-run up to date: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	_, out, _ = zdgen(t, nil, "upgrade", dir, "--check", "--set", "replicas=5")
+	want := "Would upgrade the answers (replicas 3 -> 5) with zdgen " + render.Version + ":"
+	if !strings.Contains(out, want) {
+		t.Errorf("--check of an answer: %q, want %q", out, want)
+	}
+	code, out, errOut = zdgen(t, nil, "upgrade", dir, "--set", "replicas=5", "--set", "description=a shop")
+	want = "Upgraded the answers (replicas 3 -> 5, description \"\" -> \"a shop\") with zdgen " + render.Version + ":"
+	if code != exitOK || !strings.Contains(out, want) || strings.Contains(out, "from zdgen "+render.Version+" to") {
+		t.Errorf("exit %d: %q, want %q\n%s", code, out, want, errOut)
+	}
+}
+
 // releaseRepo writes what a frozen release generated for one of the
 // examples — its files rebuilt from that release's templates, and its
 // .zdgen.yaml as the release wrote it (without the answers added since) —

@@ -287,7 +287,7 @@ var Fields = []Field{
 		Help:    "the longest a request may take; in-flight requests get this long to finish at shutdown, and /work is capped at it",
 		Default: func(*Answers) string { return "10s" },
 		Get:     func(a *Answers) string { return a.MaxRequest.String() },
-		Set:     durationSetter("max-request", time.Second, time.Hour, func(a *Answers) *Duration { return &a.MaxRequest }),
+		Set:     durationSetter("max-request", time.Second, MaxRequestBound, func(a *Answers) *Duration { return &a.MaxRequest }),
 	},
 	{
 		Key: "startup-time", Prompt: "Longest startup",
@@ -322,7 +322,7 @@ var Fields = []Field{
 			return "2s"
 		},
 		Get:            func(a *Answers) string { return a.DrainDelay.String() },
-		Set:            durationSetter("drain-delay", 0, 5*time.Minute, func(a *Answers) *Duration { return &a.DrainDelay }),
+		Set:            durationSetter("drain-delay", 0, MaxDrainDelay, func(a *Answers) *Duration { return &a.DrainDelay }),
 		FollowsDefault: true,
 	},
 	{
@@ -347,7 +347,7 @@ var Fields = []Field{
 				a.TraceFlush = 0
 				return nil
 			}
-			if err := checkDuration("trace-flush-timeout", d, time.Second, time.Minute); err != nil {
+			if err := checkDuration("trace-flush-timeout", d, time.Second, MaxTraceFlush); err != nil {
 				return err
 			}
 			a.TraceFlush = d
@@ -360,7 +360,7 @@ var Fields = []Field{
 		Help:    "how long in-flight requests get after the drain; derived from max-request unless set",
 		Default: func(*Answers) string { return "0s" },
 		Get:     func(a *Answers) string { return a.ShutdownTimeout.String() },
-		Set:     durationSetter("shutdown-timeout", 0, time.Hour, func(a *Answers) *Duration { return &a.ShutdownTimeout }),
+		Set:     durationSetter("shutdown-timeout", 0, MaxShutdownTimeout, func(a *Answers) *Duration { return &a.ShutdownTimeout }),
 	},
 	{
 		Key: "grace-period", Prompt: "terminationGracePeriodSeconds",

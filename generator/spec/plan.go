@@ -151,10 +151,10 @@ const (
 	readinessPeriod  = 2 // s: a started pod joins the endpoints within 2 s
 	readinessFailure = 2 // two misses, not one: a single slow answer is not an outage
 	livenessFailure  = 3
-	startupPeriod    = 1 // s: poll fast so a new pod is ready (and the rollout moves on) soon after it can serve
-	probeTimeout     = 1 // s: health handlers do no I/O
-	marginSeconds    = 5 // s: between the last planned step and SIGKILL, for process exit and log flush
-	nativeSleepMinor = 30
+	startupPeriod    = 1     // s: poll fast so a new pod is ready (and the rollout moves on) soon after it can serve
+	probeTimeout     = 1     // s: health handlers do no I/O
+	marginSeconds    = 5     // s: between the last planned step and SIGKILL, for process exit and log flush
+	NativeSleepMinor = 30    // native sleep preStop: beta and on by default from 1.30
 	NativeGRPCMinor  = 24    // native gRPC probes: beta and on by default from 1.24
 	maxConnectionAge = 30    // s: gRPC clients reconnect (and rebalance) about this often
 	nativeUID        = 65532 // distroless's nonroot user; used for every image so runAsUser is the same everywhere
@@ -318,7 +318,7 @@ func planPreStop(a Answers, minor int, binary string) (PreStop, error) {
 		switch {
 		case L == 0:
 			form = PreStopNone
-		case minor >= nativeSleepMinor:
+		case minor >= NativeSleepMinor:
 			form = PreStopSleep
 		default:
 			form = PreStopExec
@@ -329,10 +329,10 @@ func planPreStop(a Answers, minor int, binary string) (PreStop, error) {
 	}
 	switch form {
 	case PreStopSleep:
-		if minor < nativeSleepMinor {
-			return PreStop{}, &InputError{"prestop", a.PreStop, fmt.Sprintf("lifecycle.preStop.sleep needs Kubernetes >= 1.%d (beta, on by default); the target is %s: use exec, which runs the service's own binary", nativeSleepMinor, a.K8sVersion)}
+		if minor < NativeSleepMinor {
+			return PreStop{}, &InputError{"prestop", a.PreStop, fmt.Sprintf("lifecycle.preStop.sleep needs Kubernetes >= 1.%d (beta, on by default); the target is %s: use exec, which runs the service's own binary", NativeSleepMinor, a.K8sVersion)}
 		}
-		return PreStop{Form: form, Seconds: L, Why: fmt.Sprintf("Native sleep action: needs no binary in the image (Kubernetes >= 1.%d)", nativeSleepMinor)}, nil
+		return PreStop{Form: form, Seconds: L, Why: fmt.Sprintf("Native sleep action: needs no binary in the image (Kubernetes >= 1.%d)", NativeSleepMinor)}, nil
 	case PreStopExec:
 		return PreStop{Form: form, Seconds: L, Command: []string{binary, "sleep", fmt.Sprintf("%ds", L)},
 			Why: "Runs the service's own binary, which every image has (distroless and scratch have no sleep)"}, nil

@@ -22,6 +22,16 @@ type Termination struct {
 	Margin   time.Duration // slack before SIGKILL
 }
 
+// The longest each setting of the shutdown may be: the answers' bounds
+// (zdgen new refuses answers beyond them), beyond which the generated
+// service warns at startup, and zdgen's checks of the manifests refuse.
+const (
+	MaxDrainDelay      = 5 * time.Minute // drain-delay, DRAIN_DELAY
+	MaxShutdownTimeout = time.Hour       // shutdown-timeout, SHUTDOWN_TIMEOUT
+	MaxRequestBound    = time.Hour       // max-request, WORK_MAX
+	MaxTraceFlush      = time.Minute     // trace-flush-timeout, TRACE_FLUSH_TIMEOUT
+)
+
 // GraceNeeded is the shortest terminationGracePeriodSeconds under which
 // SIGKILL never lands on planned work.
 func (t Termination) GraceNeeded() time.Duration {

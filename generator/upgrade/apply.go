@@ -63,6 +63,19 @@ func Apply(ctx context.Context, dir string, u *Upgrade) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Every target is checked before the first rename, as zdgen new
+	// --force does: a symbolic link on the way to one (made since the
+	// plan read the tree) stops the upgrade here, with nothing renamed,
+	// not half-way through with some files new and the lock old.
+	targets := append(append([]string(nil), moves...), removals...)
+	if u.LockChanged() {
+		targets = append(targets, spec.LockPath)
+	}
+	for _, p := range targets {
+		if err := stage.Check(p); err != nil {
+			return err
+		}
+	}
 	step := 0
 	next := func() error {
 		step++

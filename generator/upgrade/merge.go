@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	udiff "github.com/aymanbagabas/go-udiff"
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 // Merge3 merges, line by line, the changes from base to ours (the file on
@@ -119,11 +120,4 @@ func toCRLF(b []byte) []byte {
 
 // HasConflictMarkers reports whether b holds a line that starts a conflict:
 // zdgen never runs formatters or builds over such a file.
-func HasConflictMarkers(b []byte) bool {
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if bytes.HasPrefix(line, []byte("<<<<<<< ")) || bytes.Equal(bytes.TrimRight(line, "\r"), []byte("<<<<<<<")) {
-			return true
-		}
-	}
-	return false
-}
+func HasConflictMarkers(b []byte) bool { return len(spec.ConflictMarkers(b)) > 0 }

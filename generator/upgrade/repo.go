@@ -59,21 +59,34 @@ func PlanRepo(dir string, old spec.Lock, lockOld []byte, a spec.Answers, ov Over
 }
 
 // repoReader reads repository files for the upgrade, refusing symbolic
-// links: zdgen neither reads nor writes through them.
+// links: zdgen neither reads nor writes through them. A file below a
+// directory that is a symbolic link (deploy moved elsewhere and linked
+// back) is skipped as the link itself would be, so that the plan, --check
+// and --dry-run say what the upgrade will do, and the upgrade never meets
+// the link half-way through its renames.
 func repoReader(dir string) Disk {
 	return func(rel string) ([]byte, bool, error) {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		fi, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, false, nil
+		parts := strings.Split(rel, "/")
+		for i := range parts {
+			at := strings.Join(parts[:i+1], "/")
+			fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(at)))
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, false, nil
+			}
+			if err != nil {
+				return nil, false, err
+			}
+			last := i == len(parts)-1
+			switch {
+			case fi.Mode()&fs.ModeSymlink != 0:
+				return nil, false, &NotRegularError{At: at, What: "a symbolic link"}
+			case !last && !fi.IsDir():
+				return nil, false, &NotRegularError{At: at, What: "not a directory"}
+			case last && !fi.Mode().IsRegular():
+				return nil, false, &NotRegularError{At: at, What: "not a regular file"}
+			}
 		}
-		if err != nil {
-			return nil, false, err
-		}
-		if !fi.Mode().IsRegular() {
-			return nil, false, fmt.Errorf("%s: %w", p, ErrNotRegular)
-		}
-		b, err := os.ReadFile(p)
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
 		return b, err == nil, err
 	}
 }

@@ -68,6 +68,10 @@ type Change struct {
 	// Generated is generated code (a .pb.go): after resolving a conflict
 	// in it, regenerate it from the .proto rather than edit it.
 	Generated bool
+	// SkippedAt says why a Skipped file is: the path (the file, or a
+	// directory above it) that is a symbolic link or otherwise not what
+	// the upgrade would read through. Nil when the disk did not say.
+	SkippedAt *NotRegularError
 }
 
 // Writes reports whether the change touches the disk.
@@ -129,6 +133,14 @@ type Disk func(path string) (content []byte, ok bool, err error)
 
 // ErrNotRegular is a repository path that is not a regular file.
 var ErrNotRegular = errors.New("not a regular file")
+
+// NotRegularError is a repository path the upgrade skips: At, the path
+// itself or a directory on the way to it, is What (a symbolic link, not a
+// directory, not a regular file). It is an ErrNotRegular.
+type NotRegularError struct{ At, What string }
+
+func (e *NotRegularError) Error() string        { return e.At + " is " + e.What }
+func (e *NotRegularError) Is(target error) bool { return target == ErrNotRegular }
 
 // PlanUpgrade decides, file by file, how to bring a repository generated
 // with old (its parsed .zdgen.yaml, whose bytes are lockOld) to this zdgen's
@@ -233,7 +245,9 @@ func PlanUpgradeWith(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk, o
 		n, inNext := next[p]
 		d, onDisk, err := disk(p)
 		if errors.Is(err, ErrNotRegular) {
-			u.Changes = append(u.Changes, Change{Path: p, Outcome: Skipped, OldExists: true, NewExists: true})
+			c := Change{Path: p, Outcome: Skipped, OldExists: true, NewExists: true}
+			errors.As(err, &c.SkippedAt)
+			u.Changes = append(u.Changes, c)
 			continue
 		}
 		if err != nil {

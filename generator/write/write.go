@@ -367,6 +367,17 @@ func (s *Staging) Put(f spec.File) error {
 	return s.root.WriteFile(staged, f.Content, f.Mode.Perm())
 }
 
+// Check says whether rel can be committed or removed: a path below the
+// tree, with no symbolic link or file on the way to it and no directory
+// where it is. Commit checks again, but an upgrade checks every target
+// first, so that a blocked one stops it before anything is renamed.
+func (s *Staging) Check(rel string) error {
+	if err := checkPath(s.root, rel); err != nil {
+		return &TargetError{s.dir, err}
+	}
+	return nil
+}
+
 // Commit renames the staged file rel over its place in the tree.
 func (s *Staging) Commit(rel string) error {
 	if !localPath(rel) {
