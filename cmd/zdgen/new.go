@@ -309,7 +309,7 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 	if ov != nil {
 		ov.Record.Dir = overlayDir(dir, o.overlay)
 	}
-	plan, files, err := generator.GenerateWith(a, ov)
+	plan, files, err := generator.GenerateWith(cmd.Context(), a, ov)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -69,12 +70,12 @@ named, with the answer set).`,
   zdgen overlay check .`,
 		Args: atMostOne("DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runOverlayCheck(cmd.OutOrStdout(), dirArg(args))
+			return runOverlayCheck(cmd.Context(), cmd.OutOrStdout(), dirArg(args))
 		},
 	}
 }
 
-func runOverlayCheck(w io.Writer, dir string) error {
+func runOverlayCheck(ctx context.Context, w io.Writer, dir string) error {
 	o, err := overlay.Load(dir)
 	if err != nil {
 		return err
@@ -97,7 +98,7 @@ func runOverlayCheck(w io.Writer, dir string) error {
 			maps.Copy(given, variant)
 			given["name"], given["protocol"] = checkName, protocol
 			label := describeSet(protocol, variant)
-			line, err := checkSet(ov, given)
+			line, err := checkSet(ctx, ov, given)
 			if err != nil {
 				return usageError{fmt.Errorf("overlay %s, %s: %w", o.ID(), label, err)}
 			}
@@ -110,7 +111,7 @@ func runOverlayCheck(w io.Writer, dir string) error {
 
 // checkSet renders the overlay on one answer set and checks the built
 // manifests; it returns what it found.
-func checkSet(ov *overlay.Applied, given map[string]string) (string, error) {
+func checkSet(ctx context.Context, ov *overlay.Applied, given map[string]string) (string, error) {
 	a, err := spec.Resolve(given)
 	if err != nil {
 		return "", err
@@ -119,7 +120,7 @@ func checkSet(ov *overlay.Applied, given map[string]string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	files, err := overlay.RenderService(render.Version, p, ov)
+	files, err := overlay.RenderService(ctx, render.Version, p, ov)
 	if err != nil {
 		return "", err
 	}

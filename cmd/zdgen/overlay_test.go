@@ -169,7 +169,7 @@ func TestUpgradeAcrossOverlayAndZdgenReleases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := overlay.RenderService("0.6.0", p, ov)
+	files, err := overlay.RenderService(context.Background(), "0.6.0", p, ov)
 	if err != nil {
 		t.Fatal(err)
 	}

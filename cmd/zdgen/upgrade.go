@@ -153,7 +153,7 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 			return err
 		}
 	}
-	u, err := upgrade.PlanRepo(dir, lock, lockBytes, a, ov)
+	u, err := upgrade.PlanRepo(cmd.Context(), dir, lock, lockBytes, a, ov)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func Apply(o *Overlay, module, dir string) (*Applied, error) {
 // its files added or replacing zdgen's, its components listed in the
 // kustomization, and the lock recording it. It sets p.Overlay to a's
 // record (nil without one), which the templates and the lock read.
-func RenderService(version string, p *spec.Plan, a *Applied) ([]spec.File, error) {
+func RenderService(ctx context.Context, version string, p *spec.Plan, a *Applied) ([]spec.File, error) {
 	p.Overlay = nil
 	if a != nil {
 		rec := a.Record
@@ -66,7 +66,7 @@ func RenderService(version string, p *spec.Plan, a *Applied) ([]spec.File, error
 	if err != nil || a == nil {
 		return files, err
 	}
-	extra, err := a.RenderVersion(version, p)
+	extra, err := a.RenderVersion(ctx, version, p)
 	if err != nil {
 		return nil, err
 	}

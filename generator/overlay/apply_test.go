@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -28,7 +29,7 @@ func applied(t *testing.T, dir string) *Applied {
 func TestRenderService(t *testing.T) {
 	a := applied(t, acmeDir)
 	p := plan(t, a.Defaults())
-	files, err := RenderService(render.Version, p, a)
+	files, err := RenderService(context.Background(), render.Version, p, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestRenderService(t *testing.T) {
 	}
 
 	// Without an overlay: exactly zdgen's render, the plan's overlay cleared.
-	none, err := RenderService(render.Version, p, nil)
+	none, err := RenderService(context.Background(), render.Version, p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestRenderService(t *testing.T) {
 func TestRenderServiceReplaces(t *testing.T) {
 	a := applied(t, newTree(t, with(map[string]string{"templates/Dockerfile.tmpl": "FROM [[.Answers.BaseImage]]\n"})))
 	p := plan(t, a.Defaults())
-	files, err := RenderService(render.Version, p, a)
+	files, err := RenderService(context.Background(), render.Version, p, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestRenderServiceReplaces(t *testing.T) {
 			content = "resources: [deployment.yaml]\ncomponents: [overlay/labels]\n"
 		}
 		a := applied(t, newTree(t, with(map[string]string{c.file: content})))
-		_, err := RenderService(render.Version, plan(t, a.Defaults()), a)
+		_, err := RenderService(context.Background(), render.Version, plan(t, a.Defaults()), a)
 		if err == nil || !spec.IsInputError(err) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "acme@v1.0.0") {
 			t.Errorf("%s: %v, want an InputError saying %q", c.file, err, c.want)
 		}

@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"bytes"
+	"context"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -52,14 +53,14 @@ func renderDelims() (string, string) { return render.Delims() }
 // everything the overlay puts into the service, sorted by path, owned by
 // zdgen. A template that renders to nothing (or only white space) is a
 // file this plan does not need, as with zdgen's own templates.
-func (o *Overlay) Render(p *spec.Plan) ([]spec.File, error) {
-	return o.RenderVersion(render.Version, p)
+func (o *Overlay) Render(ctx context.Context, p *spec.Plan) ([]spec.File, error) {
+	return o.RenderVersion(ctx, render.Version, p)
 }
 
 // RenderVersion renders as Render does with the data zdgen's templates of
 // version see (.Version, .Requires): the overlay's part of an upgrade's
 // merge base.
-func (o *Overlay) RenderVersion(version string, p *spec.Plan) ([]spec.File, error) {
+func (o *Overlay) RenderVersion(ctx context.Context, version string, p *spec.Plan) ([]spec.File, error) {
 	data, err := render.Data(p, version)
 	if err != nil {
 		return nil, err

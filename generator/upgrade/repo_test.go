@@ -1,6 +1,7 @@
 package upgrade
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -34,12 +35,12 @@ func TestPlanRepoRefusesUnresolvedConflicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := PlanRepo(dir, old, lb, a, Overlays{}); err != nil {
+	if _, err := PlanRepo(context.Background(), dir, old, lb, a, Overlays{}); err != nil {
 		t.Fatalf("a clean repository: %v", err)
 	}
 	edit(t, dir, "deploy/k8s/deployment.yaml", "              memory: 128Mi\n", "<<<<<<< yours\n              memory: 256Mi\n=======\n              memory: 128Mi\n>>>>>>> zdgen\n")
 	var refused *RefusedError
-	if _, err := PlanRepo(dir, old, lb, a, Overlays{}); !errors.As(err, &refused) || !strings.Contains(err.Error(), "deploy/k8s/deployment.yaml") {
+	if _, err := PlanRepo(context.Background(), dir, old, lb, a, Overlays{}); !errors.As(err, &refused) || !strings.Contains(err.Error(), "deploy/k8s/deployment.yaml") {
 		t.Errorf("PlanRepo over conflict markers: %v; want a RefusedError naming the file", err)
 	}
 }
