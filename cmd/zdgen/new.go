@@ -311,6 +311,9 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 	}
 	plan, files, err := generator.GenerateWith(cmd.Context(), a, ov)
 	if err != nil {
+		if cmd.Context().Err() != nil {
+			return errInterrupted // while an overlay rendered
+		}
 		return err
 	}
 	if err := checkOverlaid(ov, files); err != nil {

@@ -58,14 +58,18 @@ replica). For each it builds deploy/k8s with kustomize, the overlay's
 components included, and checks the timing model on the result, as zdgen
 new does. Its rules are applied to each answer set and reported: a rule
 that refuses its own defaults (say, a module pattern with no module
-default) means each service must give that answer.
+default) means each service must give that answer. Templates render
+under the bounds every use of the overlay has: 250,000 steps (loop
+iterations, function and template calls, writes) and 5 s for all of
+them, 1 MiB a rendered file and 8 MiB in all, 2 MiB for a value a
+function makes.
 
 It prints the overlay's checksum: the h1: hash go.sum records for the
 module release when the directory is published unchanged as its version,
 and that .zdgen.yaml records.
 
 Exit codes: 0 the overlay passes, 2 it does not (the first problem is
-named, with the answer set).`,
+named, with the answer set), 130 interrupted.`,
 		Example: `  # In the overlay's own CI, before tagging a release:
   zdgen overlay check .`,
 		Args: atMostOne("DIR"),
@@ -100,6 +104,9 @@ func runOverlayCheck(ctx context.Context, w io.Writer, dir string) error {
 			label := describeSet(protocol, variant)
 			line, err := checkSet(ctx, ov, given)
 			if err != nil {
+				if ctx.Err() != nil {
+					return errInterrupted
+				}
 				return usageError{fmt.Errorf("overlay %s, %s: %w", o.ID(), label, err)}
 			}
 			fmt.Fprintf(w, "  %s: %s\n", label, line)

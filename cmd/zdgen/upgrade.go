@@ -155,6 +155,9 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 	}
 	u, err := upgrade.PlanRepo(cmd.Context(), dir, lock, lockBytes, a, ov)
 	if err != nil {
+		if cmd.Context().Err() != nil {
+			return errInterrupted // while an overlay rendered
+		}
 		return err
 	}
 	if err := checkOverlaid(ov.Next, u.Render); err != nil {

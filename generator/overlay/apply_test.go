@@ -138,6 +138,44 @@ func TestRenderServiceReplaces(t *testing.T) {
 	}
 }
 
+// An overlay file whose path is a directory zdgen generates, or lies
+// inside a file zdgen generates (or one of the overlay's own), could not
+// be written: it is a broken overlay, refused when rendering (so by
+// overlay check, new and upgrade alike), naming the overlay's file.
+func TestRenderServiceCollisions(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{"a file where zdgen has a directory", map[string]string{"templates/internal.tmpl": "x\n"}, []string{"templates/internal.tmpl", "renders to internal", "a directory"}},
+		{"a file inside a file of zdgen's", map[string]string{"templates/Dockerfile/x.tmpl": "x\n"}, []string{"templates/Dockerfile/x.tmpl", "Dockerfile"}},
+		{"a file inside the lock", map[string]string{"templates/.zdgen.yaml/x.tmpl": "x\n"}, []string{"templates/.zdgen.yaml/x.tmpl", ".zdgen.yaml"}},
+		{"a file where the service's name makes a directory", map[string]string{"templates/cmd/_name_.tmpl": "x\n"}, []string{"templates/cmd/_name_.tmpl", "cmd/orders"}},
+		{"a file where the components go", map[string]string{"templates/deploy/k8s.tmpl": "x\n"}, []string{"templates/deploy/k8s.tmpl", "deploy/k8s"}},
+		{"two of its own", map[string]string{"templates/docs.tmpl": "x\n", "templates/docs/a.md.tmpl": "x\n"}, []string{"templates/docs.tmpl", "templates/docs/a.md.tmpl"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := applied(t, newTree(t, with(c.files)))
+			_, err := RenderService(context.Background(), render.Version, plan(t, a.Defaults()), a)
+			if err == nil || !spec.IsInputError(err) {
+				t.Fatalf("got %v, want a broken-overlay InputError", err)
+			}
+			for _, w := range append(c.want, "acme@v1.0.0") {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%v\nwant it to say %q", err, w)
+				}
+			}
+		})
+	}
+	// A template that renders to nothing is no file, and collides with
+	// nothing.
+	a := applied(t, newTree(t, with(map[string]string{"templates/internal.tmpl": "[[ if false ]]x[[ end ]]\n"})))
+	if _, err := RenderService(context.Background(), render.Version, plan(t, a.Defaults()), a); err != nil {
+		t.Errorf("an empty render collided: %v", err)
+	}
+}
+
 // A fetched module must be the release it was fetched as.
 func TestApplyModuleMismatch(t *testing.T) {
 	o, err := Load(acmeDir)
