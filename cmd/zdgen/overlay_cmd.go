@@ -59,10 +59,9 @@ components included, and checks the timing model on the result, as zdgen
 new does. Its rules are applied to each answer set and reported: a rule
 that refuses its own defaults (say, a module pattern with no module
 default) means each service must give that answer. Templates render
-under the bounds every use of the overlay has: 250,000 steps (loop
-iterations, function and template calls, writes) and 5 s for all of
-them, 1 MiB a rendered file and 8 MiB in all, 2 MiB for a value a
-function makes.
+under the bounds every use of the overlay has (on their work, their
+time, what they write and the values their functions make), so a
+template that loops without end or asks for gigabytes fails here, named.
 
 It prints the overlay's checksum: the h1: hash go.sum records for the
 module release when the directory is published unchanged as its version,
