@@ -75,7 +75,7 @@ func examples(t *testing.T) map[string][]spec.File {
 		if err != nil {
 			t.Fatalf("%s: %v", af, err)
 		}
-		_, files, err := generator.GenerateWith(a, with)
+		_, files, err := generator.GenerateWith(context.Background(), a, with)
 		if err != nil {
 			t.Fatalf("%s: %v", af, err)
 		}

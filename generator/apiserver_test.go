@@ -214,7 +214,7 @@ func TestAPIServerAcceptsAnOverlaidTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, files, err := GenerateWith(a, applied)
+	_, files, err := GenerateWith(context.Background(), a, applied)
 	if err != nil {
 		t.Fatal(err)
 	}

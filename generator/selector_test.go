@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -272,7 +273,7 @@ func renderOverlaid(t *testing.T, kv ...string) (*spec.Plan, map[string][]byte) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, files, err := GenerateWith(a, applied)
+	p, files, err := GenerateWith(context.Background(), a, applied)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -309,8 +309,11 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 	if ov != nil {
 		ov.Record.Dir = overlayDir(dir, o.overlay)
 	}
-	plan, files, err := generator.GenerateWith(a, ov)
+	plan, files, err := generator.GenerateWith(cmd.Context(), a, ov)
 	if err != nil {
+		if cmd.Context().Err() != nil {
+			return errInterrupted // while an overlay rendered
+		}
 		return err
 	}
 	if err := checkOverlaid(ov, files); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -57,24 +58,27 @@ replica). For each it builds deploy/k8s with kustomize, the overlay's
 components included, and checks the timing model on the result, as zdgen
 new does. Its rules are applied to each answer set and reported: a rule
 that refuses its own defaults (say, a module pattern with no module
-default) means each service must give that answer.
+default) means each service must give that answer. Templates render
+under the bounds every use of the overlay has (on their work, their
+time, what they write and the values their functions make), so a
+template that loops without end or asks for gigabytes fails here, named.
 
 It prints the overlay's checksum: the h1: hash go.sum records for the
 module release when the directory is published unchanged as its version,
 and that .zdgen.yaml records.
 
 Exit codes: 0 the overlay passes, 2 it does not (the first problem is
-named, with the answer set).`,
+named, with the answer set), 130 interrupted.`,
 		Example: `  # In the overlay's own CI, before tagging a release:
   zdgen overlay check .`,
 		Args: atMostOne("DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runOverlayCheck(cmd.OutOrStdout(), dirArg(args))
+			return runOverlayCheck(cmd.Context(), cmd.OutOrStdout(), dirArg(args))
 		},
 	}
 }
 
-func runOverlayCheck(w io.Writer, dir string) error {
+func runOverlayCheck(ctx context.Context, w io.Writer, dir string) error {
 	o, err := overlay.Load(dir)
 	if err != nil {
 		return err
@@ -97,8 +101,11 @@ func runOverlayCheck(w io.Writer, dir string) error {
 			maps.Copy(given, variant)
 			given["name"], given["protocol"] = checkName, protocol
 			label := describeSet(protocol, variant)
-			line, err := checkSet(ov, given)
+			line, err := checkSet(ctx, ov, given)
 			if err != nil {
+				if ctx.Err() != nil {
+					return errInterrupted
+				}
 				return usageError{fmt.Errorf("overlay %s%s, %s: %w", o.ID(), overlayFault(ov, err), label, err)}
 			}
 			fmt.Fprintf(w, "  %s: %s\n", label, line)
@@ -110,7 +117,7 @@ func runOverlayCheck(w io.Writer, dir string) error {
 
 // checkSet renders the overlay on one answer set and checks the built
 // manifests; it returns what it found.
-func checkSet(ov *overlay.Applied, given map[string]string) (string, error) {
+func checkSet(ctx context.Context, ov *overlay.Applied, given map[string]string) (string, error) {
 	a, err := spec.Resolve(given)
 	if err != nil {
 		return "", err
@@ -119,7 +126,7 @@ func checkSet(ov *overlay.Applied, given map[string]string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	files, err := overlay.RenderService(render.Version, p, ov)
+	files, err := overlay.RenderService(ctx, render.Version, p, ov)
 	if err != nil {
 		return "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zdgen/zdgen/generator/overlay"
 	"github.com/zdgen/zdgen/generator/render"
@@ -169,7 +170,7 @@ func TestUpgradeAcrossOverlayAndZdgenReleases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := overlay.RenderService("0.6.0", p, ov)
+	files, err := overlay.RenderService(context.Background(), "0.6.0", p, ov)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,5 +524,82 @@ func TestOverlayComponentsAreJudgedAsBuilt(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An overlay that would loop for hours, ask for gigabytes, write where
+// zdgen has a directory or write into git's own directory is refused by
+// zdgen new, zdgen overlay check and zdgen upgrade --overlay alike: exit
+// 2 naming the overlay and its file, within the render's bounds, nothing
+// written. Ctrl-C while an overlay renders exits 130.
+func TestHostileOverlays(t *testing.T) {
+	plain := filepath.Join(t.TempDir(), "plain")
+	// Without an overlay, with answers the acme overlay's rules take.
+	if code, _, errOut := zdgen(t, nil, "new", "plain", "--yes", "--output", plain, "--base-image", "registry.acme.example/base/static:2026.11", "--k8s-version", "1.34", "--module", "github.com/acme/plain"); code != exitOK {
+		t.Fatalf("new: exit %d: %s", code, errOut)
+	}
+	git(t, plain, "init", "-q")
+	commitAll(t, plain, "generated")
+	lock := readFile(t, filepath.Join(plain, spec.LockPath))
+	commands := func(dir, out string) [][]string {
+		return [][]string{
+			{"new", "orders", "--yes", "--output", out, "--overlay", dir},
+			{"overlay", "check", dir},
+			{"upgrade", plain, "--overlay", dir},
+		}
+	}
+	for _, c := range []struct{ name, file, src, want string }{
+		{"endless loop", "templates/t.txt.tmpl", "[[ range 100000000000 ]][[ end ]]", "steps|still rendering"},
+		{"20 GB", "templates/t.txt.tmpl", `[[ repeat 2000000000 "abcdefghij" ]]`, "repeat would make"},
+		{"a file where zdgen has a directory", "templates/internal.tmpl", "x\n", "a directory zdgen generates"},
+		{"a file in .GIT", "templates/.GIT/config.tmpl", "[core]\n\tfsmonitor = false\n", "git's own directory"},
+	} {
+		dir := acmeRelease(t, "v1.0.0", `">=0.7.0"`, map[string][2]string{c.file: {"", c.src}})
+		out := filepath.Join(t.TempDir(), "orders")
+		for _, args := range commands(dir, out) {
+			start := time.Now()
+			code, _, errOut := zdgen(t, nil, args...)
+			// Generous: the bounds stop a render within 5 s; without
+			// them it runs for hours, or crashes.
+			if d := time.Since(start); d > 60*time.Second {
+				t.Errorf("%s: %s took %v", c.name, args[0], d)
+			}
+			said := false // one of the alternatives in want
+			for _, w := range strings.Split(c.want, "|") {
+				said = said || strings.Contains(errOut, w)
+			}
+			if code != exitUsage || !strings.Contains(errOut, "acme@v1.0.0") || !strings.Contains(errOut, c.file) || !said {
+				t.Errorf("%s: %s: exit %d: %s", c.name, args[0], code, errOut)
+			}
+		}
+		if exists(t, out) {
+			t.Errorf("%s: a refused service was written", c.name)
+		}
+		if readFile(t, filepath.Join(plain, spec.LockPath)) != lock {
+			t.Errorf("%s: a refused upgrade changed the lock", c.name)
+		}
+	}
+
+	// Each step of this template takes some 100 ms: Ctrl-C comes while it
+	// renders.
+	slow := acmeRelease(t, "v1.0.0", `">=0.7.0"`, map[string][2]string{
+		"templates/t.txt.tmpl": {"", `[[ range until 1000 ]][[ derivePassword 1 "long" "pw" "user" "example.com" ]][[ end ]]`},
+	})
+	out := filepath.Join(t.TempDir(), "orders")
+	for _, args := range commands(slow, out) {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(500*time.Millisecond, cancel)
+		start := time.Now()
+		code, _, errOut := zdgenCtx(t, ctx, nil, args...)
+		cancel()
+		if code != exitInterrupted || !strings.Contains(errOut, "interrupted") {
+			t.Errorf("%s, interrupted: exit %d: %s", args[0], code, errOut)
+		}
+		if d := time.Since(start); d > 60*time.Second {
+			t.Errorf("%s, interrupted: took %v", args[0], d)
+		}
+	}
+	if exists(t, out) {
+		t.Error("an interrupted service was written")
 	}
 }

@@ -156,8 +156,11 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 			return err
 		}
 	}
-	u, err := upgrade.PlanRepo(dir, lock, lockBytes, a, ov)
+	u, err := upgrade.PlanRepo(cmd.Context(), dir, lock, lockBytes, a, ov)
 	if err != nil {
+		if cmd.Context().Err() != nil {
+			return errInterrupted // while an overlay rendered
+		}
 		return err
 	}
 	if err := checkOverlaid(ov.Next, u.Render); err != nil {

@@ -31,7 +31,7 @@ type Applied struct {
 // proxy serves.
 func Apply(o *Overlay, module, dir string) (*Applied, error) {
 	if module != "" && o.Module != module {
-		return nil, o.fail("go.mod", "declares module %q, but the overlay was fetched as %s", o.Module, module)
+		return nil, o.fail("go.mod", "declares module %q, but the overlay was fetched as %s", spec.Clip(o.Module), module)
 	}
 	sum, err := o.Sum()
 	if err != nil {
@@ -50,7 +50,14 @@ func Apply(o *Overlay, module, dir string) (*Applied, error) {
 // its files added or replacing zdgen's, its components listed in the
 // kustomization, and the lock recording it. It sets p.Overlay to a's
 // record (nil without one), which the templates and the lock read.
-func RenderService(version string, p *spec.Plan, a *Applied) ([]spec.File, error) {
+//
+// The overlay's templates render under bounds (see Overlay.Render); a
+// file of the overlay that would replace one the service's owner
+// writes, or whose path is a directory of another file or lies inside
+// one (internal, Dockerfile/x), is a broken overlay: a
+// *spec.InputError naming the overlay's file. When ctx is done,
+// RenderService returns ctx.Err().
+func RenderService(ctx context.Context, version string, p *spec.Plan, a *Applied) ([]spec.File, error) {
 	p.Overlay = nil
 	if a != nil {
 		rec := a.Record
@@ -66,7 +73,7 @@ func RenderService(version string, p *spec.Plan, a *Applied) ([]spec.File, error
 	if err != nil || a == nil {
 		return files, err
 	}
-	extra, err := a.RenderVersion(version, p)
+	extra, err := a.render(ctx, version, p)
 	if err != nil {
 		return nil, err
 	}
@@ -79,16 +86,21 @@ func RenderService(version string, p *spec.Plan, a *Applied) ([]spec.File, error
 		byPath[f.Path] = len(merged)
 		merged = append(merged, f)
 	}
+	src := map[string]string{} // the overlay's files by service path
 	for _, f := range extra {
+		src[f.Path] = f.src
 		i, ok := byPath[f.Path]
 		if !ok {
-			merged = append(merged, f)
+			merged = append(merged, f.File)
 			continue
 		}
 		if merged[i].Owner == spec.OwnerUser {
-			return nil, a.fail("templates/"+f.Path+".tmpl", "replaces %s, which zdgen hands to the service's owner (owner: user in .zdgen.yaml) to write their own code in; an overlay adds files or replaces zdgen's own, never the owner's", f.Path)
+			return nil, a.fail(f.src, "replaces %s, which zdgen hands to the service's owner (owner: user in .zdgen.yaml) to write their own code in; an overlay adds files or replaces zdgen's own, never the owner's", f.Path)
 		}
-		merged[i] = f
+		merged[i] = f.File
+	}
+	if err := a.checkNesting(merged, src); err != nil {
+		return nil, err
 	}
 	if comps := a.Record.Components; len(comps) > 0 {
 		i, ok := byPath[KustomizationPath]
@@ -109,6 +121,47 @@ func RenderService(version string, p *spec.Plan, a *Applied) ([]spec.File, error
 	files = append(merged, lock)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
+}
+
+// checkNesting refuses a service in which a file's path is a directory
+// of another file (internal and internal/server/server.go): no file
+// system holds both, so writing it would fail half-way with "not a
+// directory", and an upgrade would record a file it could not write.
+// One of the two is the overlay's (src maps its files' paths to their
+// sources); the error names it, and the lock counts as zdgen's.
+func (a *Applied) checkNesting(files []spec.File, src map[string]string) error {
+	paths := map[string]bool{spec.LockPath: true}
+	for _, f := range files {
+		paths[f.Path] = true
+	}
+	for _, f := range files {
+		for i := strings.Index(f.Path, "/"); i >= 0; i = next(f.Path, i) {
+			dir := f.Path[:i]
+			if !paths[dir] {
+				continue
+			}
+			switch {
+			case src[dir] != "" && src[f.Path] != "":
+				return a.fail(src[dir], "renders to %s, a directory of the overlay's own %s (from %s): a path cannot be a file and a directory", dir, f.Path, src[f.Path])
+			case src[dir] != "":
+				return a.fail(src[dir], "renders to %s, a directory zdgen generates (%s is in it): a path cannot be a file and a directory", dir, f.Path)
+			case src[f.Path] != "":
+				return a.fail(src[f.Path], "renders to %s, inside %s, which zdgen generates as a file: a path cannot be a file and a directory", f.Path, dir)
+			default:
+				return fmt.Errorf("zdgen generates both %s and %s", dir, f.Path)
+			}
+		}
+	}
+	return nil
+}
+
+// next is the index of the slash in p after the one at i, or -1.
+func next(p string, i int) int {
+	j := strings.Index(p[i+1:], "/")
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
 }
 
 // listComponents appends the components to a kustomization, which is a

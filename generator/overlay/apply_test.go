@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -28,7 +29,7 @@ func applied(t *testing.T, dir string) *Applied {
 func TestRenderService(t *testing.T) {
 	a := applied(t, acmeDir)
 	p := plan(t, a.Defaults())
-	files, err := RenderService(render.Version, p, a)
+	files, err := RenderService(context.Background(), render.Version, p, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestRenderService(t *testing.T) {
 	}
 
 	// Without an overlay: exactly zdgen's render, the plan's overlay cleared.
-	none, err := RenderService(render.Version, p, nil)
+	none, err := RenderService(context.Background(), render.Version, p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestRenderService(t *testing.T) {
 func TestRenderServiceReplaces(t *testing.T) {
 	a := applied(t, newTree(t, with(map[string]string{"templates/Dockerfile.tmpl": "FROM [[.Answers.BaseImage]]\n"})))
 	p := plan(t, a.Defaults())
-	files, err := RenderService(render.Version, p, a)
+	files, err := RenderService(context.Background(), render.Version, p, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,10 +131,48 @@ func TestRenderServiceReplaces(t *testing.T) {
 			content = "resources: [deployment.yaml]\ncomponents: [overlay/labels]\n"
 		}
 		a := applied(t, newTree(t, with(map[string]string{c.file: content})))
-		_, err := RenderService(render.Version, plan(t, a.Defaults()), a)
+		_, err := RenderService(context.Background(), render.Version, plan(t, a.Defaults()), a)
 		if err == nil || !spec.IsInputError(err) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "acme@v1.0.0") {
 			t.Errorf("%s: %v, want an InputError saying %q", c.file, err, c.want)
 		}
+	}
+}
+
+// An overlay file whose path is a directory zdgen generates, or lies
+// inside a file zdgen generates (or one of the overlay's own), could not
+// be written: it is a broken overlay, refused when rendering (so by
+// overlay check, new and upgrade alike), naming the overlay's file.
+func TestRenderServiceCollisions(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{"a file where zdgen has a directory", map[string]string{"templates/internal.tmpl": "x\n"}, []string{"templates/internal.tmpl", "renders to internal", "a directory"}},
+		{"a file inside a file of zdgen's", map[string]string{"templates/Dockerfile/x.tmpl": "x\n"}, []string{"templates/Dockerfile/x.tmpl", "Dockerfile"}},
+		{"a file inside the lock", map[string]string{"templates/.zdgen.yaml/x.tmpl": "x\n"}, []string{"templates/.zdgen.yaml/x.tmpl", ".zdgen.yaml"}},
+		{"a file where the service's name makes a directory", map[string]string{"templates/cmd/_name_.tmpl": "x\n"}, []string{"templates/cmd/_name_.tmpl", "cmd/orders"}},
+		{"a file where the components go", map[string]string{"templates/deploy/k8s.tmpl": "x\n"}, []string{"templates/deploy/k8s.tmpl", "deploy/k8s"}},
+		{"two of its own", map[string]string{"templates/docs.tmpl": "x\n", "templates/docs/a.md.tmpl": "x\n"}, []string{"templates/docs.tmpl", "templates/docs/a.md.tmpl"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := applied(t, newTree(t, with(c.files)))
+			_, err := RenderService(context.Background(), render.Version, plan(t, a.Defaults()), a)
+			if err == nil || !spec.IsInputError(err) {
+				t.Fatalf("got %v, want a broken-overlay InputError", err)
+			}
+			for _, w := range append(c.want, "acme@v1.0.0") {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%v\nwant it to say %q", err, w)
+				}
+			}
+		})
+	}
+	// A template that renders to nothing is no file, and collides with
+	// nothing.
+	a := applied(t, newTree(t, with(map[string]string{"templates/internal.tmpl": "[[ if false ]]x[[ end ]]\n"})))
+	if _, err := RenderService(context.Background(), render.Version, plan(t, a.Defaults()), a); err != nil {
+		t.Errorf("an empty render collided: %v", err)
 	}
 }
 

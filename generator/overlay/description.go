@@ -125,17 +125,17 @@ func (o *Overlay) parseDescription(b []byte) error {
 // setIdentity checks the name, version and supported zdgen versions.
 func (o *Overlay) setIdentity(d description) error {
 	if errs := validation.IsDNS1123Label(d.Name); len(errs) > 0 {
-		return fmt.Errorf("name %q: %s", d.Name, strings.Join(errs, "; "))
+		return fmt.Errorf("name %q: %s", spec.Clip(d.Name), strings.Join(errs, "; "))
 	}
 	if !modsemver.IsValid(d.Version) || modsemver.Canonical(d.Version) != d.Version {
-		return fmt.Errorf("version %q: want a semantic version as Go modules write them, such as v1.4.0", d.Version)
+		return fmt.Errorf("version %q: want a semantic version as Go modules write them, such as v1.4.0", spec.Clip(d.Version))
 	}
 	if strings.TrimSpace(d.Zdgen) == "" {
 		return errors.New(`zdgen: say which zdgen template versions the overlay supports, such as ">=0.6.0 <0.7.0"`)
 	}
 	c, err := semver.NewConstraint(d.Zdgen)
 	if err != nil {
-		return fmt.Errorf("zdgen %q: not a version constraint (such as \">=0.6.0 <0.7.0\"): %v", d.Zdgen, err)
+		return fmt.Errorf("zdgen %q: not a version constraint (such as \">=0.6.0 <0.7.0\"): %s", spec.Clip(d.Zdgen), spec.Clip(err.Error()))
 	}
 	o.Name, o.Version, o.Zdgen, o.constraint = d.Name, d.Version, d.Zdgen, c
 	return nil
@@ -166,7 +166,7 @@ func checkAnswerKey(k string) error {
 		return errors.New("name: each service names itself; an overlay cannot set or restrict it")
 	}
 	if _, ok := spec.FieldByKey(k); !ok {
-		return fmt.Errorf("%s: unknown answer; known: %s", k, strings.Join(spec.FieldKeys(), ", "))
+		return fmt.Errorf("%s: unknown answer; known: %s", spec.Clip(k), strings.Join(spec.FieldKeys(), ", "))
 	}
 	return nil
 }
@@ -187,7 +187,7 @@ func (o *Overlay) setRules(rules map[string]ruleSpec) error {
 		for _, v := range rs.Allowed {
 			a, err := spec.Resolve(o.withName(map[string]string{k: v}))
 			if err != nil {
-				return fmt.Errorf("%s: allowed value %q: %v", k, v, err)
+				return fmt.Errorf("%s: allowed value %q: %v", k, spec.Clip(v), err)
 			}
 			r.allowed = append(r.allowed, f.Get(&a))
 		}
@@ -197,7 +197,7 @@ func (o *Overlay) setRules(rules map[string]ruleSpec) error {
 			// evil.example/registry.acme.example/x through.
 			re, err := regexp.Compile(`^(?:` + rs.Pattern + `)$`)
 			if err != nil {
-				return fmt.Errorf("%s: pattern %q: %v", k, rs.Pattern, err)
+				return fmt.Errorf("%s: pattern %q: %s", k, spec.Clip(rs.Pattern), spec.Clip(err.Error()))
 			}
 			r.re = re
 		}
@@ -235,10 +235,10 @@ func (o *Overlay) Defaults() map[string]string { return maps.Clone(o.defaults) }
 func (o *Overlay) Supports(templatesVersion string) error {
 	v, err := semver.NewVersion(templatesVersion)
 	if err != nil {
-		return o.fail("", "zdgen templates version %q: %v", templatesVersion, err)
+		return o.fail("", "zdgen templates version %q: %v", spec.Clip(templatesVersion), err)
 	}
 	if !o.constraint.Check(v) {
-		return o.fail("", "supports zdgen templates %s, not %s: use a release of the overlay made for templates %s, or a zdgen whose templates it supports", o.Zdgen, templatesVersion, templatesVersion)
+		return o.fail("", "supports zdgen templates %s, not %s: use a release of the overlay made for templates %s, or a zdgen whose templates it supports", spec.Clip(o.Zdgen), templatesVersion, templatesVersion)
 	}
 	return nil
 }
@@ -273,10 +273,10 @@ func (o *Overlay) checkRule(r rule, a spec.Answers) error {
 	}
 	v := f.Get(&a)
 	if len(r.allowed) > 0 && !slices.Contains(r.allowed, v) {
-		return &spec.InputError{Field: r.key, Value: v, Rule: fmt.Sprintf("overlay %s, rule %s.allowed: must be one of %s", o.ID(), r.key, strings.Join(r.allowed, ", "))}
+		return &spec.InputError{Field: r.key, Value: v, Rule: fmt.Sprintf("overlay %s, rule %s.allowed: must be one of %s", o.ID(), r.key, spec.Clip(strings.Join(r.allowed, ", ")))}
 	}
 	if r.re != nil && !r.re.MatchString(v) {
-		return &spec.InputError{Field: r.key, Value: v, Rule: fmt.Sprintf("overlay %s, rule %s.pattern: must match %s whole", o.ID(), r.key, r.pattern)}
+		return &spec.InputError{Field: r.key, Value: v, Rule: fmt.Sprintf("overlay %s, rule %s.pattern: must match %s whole", o.ID(), r.key, spec.Clip(r.pattern))}
 	}
 	return nil
 }
@@ -293,7 +293,7 @@ func checkMappings(n *yaml.Node) error {
 				return fmt.Errorf("line %d: YAML merge keys (<<) are not supported; write each key out", k.Line)
 			}
 			if line, ok := seen[k.Value]; ok {
-				return fmt.Errorf("%s given twice (lines %d and %d)", k.Value, line, k.Line)
+				return fmt.Errorf("%s given twice (lines %d and %d)", spec.Clip(k.Value), line, k.Line)
 			}
 			seen[k.Value] = k.Line
 		}
@@ -313,7 +313,7 @@ func checkKeys(m *yaml.Node, prefix string, known []string) error {
 		if !slices.Contains(known, k.Value) {
 			sorted := slices.Clone(known)
 			sort.Strings(sorted)
-			return fmt.Errorf("line %d: unknown key %s%s; known: %s", k.Line, prefix, k.Value, strings.Join(sorted, ", "))
+			return fmt.Errorf("line %d: unknown key %s%s; known: %s", k.Line, prefix, spec.Clip(k.Value), strings.Join(sorted, ", "))
 		}
 	}
 	return nil

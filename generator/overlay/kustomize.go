@@ -33,6 +33,9 @@ func (o *Overlay) loadKustomize() error {
 	rel := path.Base(KustomizeDir) // deploy/k8s/overlay is overlay/... from deploy/k8s
 	for _, p := range o.under("kustomize") {
 		src := "kustomize/" + p
+		if err := checkGitPath(p); err != nil {
+			return o.fail(src, "%v", err)
+		}
 		dir, _, nested := strings.Cut(p, "/")
 		if !nested {
 			return o.fail(src, "files under kustomize/ belong to a component: a directory with a kustomization.yaml of kind %s (a patch goes there, listed with a target)", componentKind)

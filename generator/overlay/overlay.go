@@ -247,6 +247,9 @@ func (o *Overlay) loadTemplates() error {
 		}
 		t, err := template.New(src).Delims(left, right).Funcs(funcs).Option("missingkey=error").Parse(string(o.files[src]))
 		if err != nil {
+			return o.fail(src, "%s", spec.Clip(err.Error()))
+		}
+		if err := instrument(t); err != nil {
 			return o.fail(src, "%v", err)
 		}
 		o.templates = append(o.templates, tmpl{src: src, out: out, t: t})
@@ -266,5 +269,74 @@ func checkOutPath(p string) error {
 	case p == KustomizeDir || strings.HasPrefix(p, KustomizeDir+"/"):
 		return fmt.Errorf("renders to %s, where the overlay's kustomize/ files go; change manifests with a component under kustomize/", p)
 	}
+	if err := checkGitPath(p); err != nil {
+		return fmt.Errorf("renders to %s: %v", p, err)
+	}
 	return nil
+}
+
+// checkGitPath refuses a path with a component that is git's own
+// directory on some file system, as git refuses such a path in a tree
+// (verify_path, with core.protectHFS and core.protectNTFS as on macOS
+// and Windows): .git in any case (macOS and Windows ignore case), so
+// that .GIT/config written on a laptop is .git/config, whose
+// core.fsmonitor runs a command at the next git status; .git with code
+// points HFS+ ignores inside it; and what NTFS reads as .git: trailing
+// dots and spaces, an alternate data stream (.git::$INDEX_ALLOCATION),
+// the short name GIT~1. git's other rules are about symbolic links
+// (.gitmodules and its kin as links), which zdgen never writes.
+func checkGitPath(p string) error {
+	for _, c := range strings.Split(p, "/") {
+		if isHFSDotGit(c) || isNTFSDotGit(c) {
+			return fmt.Errorf("%q is git's own directory on a case-insensitive or Windows file system (git refuses such a path in a repository); an overlay cannot write there", c)
+		}
+	}
+	return nil
+}
+
+// hfsIgnored are the code points HFS+ leaves out of a file name when it
+// compares names (git's next_hfs_char): ".g\u200cit" is .git there.
+var hfsIgnored = map[rune]bool{
+	0x200c: true, 0x200d: true, 0x200e: true, 0x200f: true, // zero-width joiners, direction marks
+	0x202a: true, 0x202b: true, 0x202c: true, 0x202d: true, 0x202e: true, // embeddings and overrides
+	0x206a: true, 0x206b: true, 0x206c: true, 0x206d: true, 0x206e: true, 0x206f: true, // deprecated format characters
+	0xfeff: true, // zero-width no-break space
+}
+
+// isHFSDotGit reports whether HFS+ reads the path component c as .git,
+// in any case.
+func isHFSDotGit(c string) bool {
+	var b strings.Builder
+	for _, r := range c {
+		if !hfsIgnored[r] {
+			b.WriteRune(r)
+		}
+	}
+	return strings.EqualFold(b.String(), ".git")
+}
+
+// isNTFSDotGit reports whether NTFS reads the path component c as .git
+// (git's is_ntfs_dotgit): .git or its short name git~1, in any case,
+// followed by nothing but dots and spaces (which NTFS drops), or by a
+// colon (an alternate data stream of it).
+func isNTFSDotGit(c string) bool {
+	var rest string
+	switch {
+	case len(c) >= 4 && strings.EqualFold(c[:4], ".git"):
+		rest = c[4:]
+	case len(c) >= 5 && strings.EqualFold(c[:5], "git~1"):
+		rest = c[5:]
+	default:
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		switch rest[i] {
+		case ':':
+			return true
+		case '.', ' ':
+		default:
+			return false
+		}
+	}
+	return true
 }

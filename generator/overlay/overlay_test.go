@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -139,6 +140,10 @@ func TestLoadRefuses(t *testing.T) {
 		{"template replacing the lock", with(map[string]string{"templates/.zdgen.yaml.tmpl": "generator: acme\n"}), []string{"templates/.zdgen.yaml.tmpl", "cannot replace it"}},
 		{"template into the kustomize directory", with(map[string]string{"templates/deploy/k8s/overlay/x.yaml.tmpl": "a: b\n"}), []string{"kustomize/"}},
 		{"template named ..tmpl", with(map[string]string{"templates/..tmpl": "x"}), []string{"not a clean path"}},
+		{"template into .GIT", with(map[string]string{"templates/.GIT/config.tmpl": "[core]\n\tfsmonitor = touch /tmp/pwned\n"}), []string{"templates/.GIT/config.tmpl", ".GIT", "git"}},
+		{"template into GIT~1", with(map[string]string{"templates/GIT~1/config.tmpl": "[core]\n"}), []string{"templates/GIT~1/config.tmpl", "GIT~1"}},
+		{"template into .git with a trailing space", with(map[string]string{"templates/.git /config.tmpl": "[core]\n"}), []string{"templates/.git /config.tmpl"}},
+		{"component named .Git", with(map[string]string{"kustomize/.Git/kustomization.yaml": minimal["kustomize/labels/kustomization.yaml"]}), []string{"kustomize/.Git/kustomization.yaml", ".Git"}},
 		{"file too big", with(map[string]string{"templates/big.tmpl": big}), []string{"templates/big.tmpl: larger than 1 MiB"}},
 		{"a name a module cannot hold", with(map[string]string{"templates/CON.tmpl": "x"}), []string{"templates/CON.tmpl", "disallowed"}},
 		{"vendor directory", with(map[string]string{"templates/vendor/x.tmpl": "x"}), []string{"templates/vendor: a module zip leaves vendor directories out"}},
@@ -225,7 +230,25 @@ func TestCheckOutPath(t *testing.T) {
 			t.Errorf("%q accepted", p)
 		}
 	}
-	for _, p := range []string{"CODEOWNERS", ".github/CODEOWNERS", "deploy/k8s/deployment.yaml", "deploy/k8s/overlayx", "a/.zdgen.yaml"} {
+	// Every name git itself refuses in a tree for being its own
+	// directory on some file system: any case of .git (macOS and
+	// Windows ignore case), .git with code points HFS+ ignores, and what
+	// NTFS reads as .git (trailing dots and spaces, an alternate data
+	// stream, the short name GIT~1).
+	for _, p := range []string{
+		".git", ".git/config", ".GIT/config", ".Git/hooks/pre-commit", "a/.gIt/config", "a/b/.GIT",
+		".git /config", ".git. /config", ".git::$INDEX_ALLOCATION/config", "git~1/config", "GIT~1/config", "a/Git~1. ",
+		".g\u200cit/config", "\ufeff.GIT/config", ".gi\u200et", ".\u206aGiT/x",
+	} {
+		err := checkOutPath(p)
+		if err == nil {
+			t.Errorf("%q accepted", p)
+		} else if !strings.Contains(err.Error(), "git") {
+			t.Errorf("%q: %v", p, err)
+		}
+	}
+	for _, p := range []string{"CODEOWNERS", ".github/CODEOWNERS", "deploy/k8s/deployment.yaml", "deploy/k8s/overlayx", "a/.zdgen.yaml",
+		".gitignore", ".gitattributes", ".github", "git", "x.git", ".gitx", "git~2", "agit~1", ".g.it"} {
 		if err := checkOutPath(p); err != nil {
 			t.Errorf("%q: %v", p, err)
 		}
@@ -331,5 +354,64 @@ func TestLoadNoTree(t *testing.T) {
 		if _, err := Load(dir); err == nil || !spec.IsInputError(err) || !strings.Contains(err.Error(), dir) {
 			t.Errorf("%s: %v", dir, err)
 		}
+	}
+}
+
+// The service's name can complete a path git refuses (a service named git
+// and a template under _name_~1/): refused at render, naming the template.
+func TestRenderRefusesGitPathsFromTheName(t *testing.T) {
+	o, err := Load(newTree(t, with(map[string]string{"templates/_name_~1/config.tmpl": "[core]\n"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Render(context.Background(), plan(t, map[string]string{"name": "orders"})); err != nil {
+		t.Fatal(err)
+	}
+	_, err = o.Render(context.Background(), plan(t, map[string]string{"name": "git", "module": "github.com/acme/git"}))
+	if !spec.IsInputError(err) || !strings.Contains(err.Error(), "templates/_name_~1/config.tmpl") || !strings.Contains(err.Error(), "git~1") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// Errors repeat at most the start of a value an overlay gives (a rule's
+// allowed value or pattern, a default, a template's fail message): a
+// value of 400 kB makes a message of a line or two.
+func TestErrorsClipOverlayValues(t *testing.T) {
+	long := strings.Repeat("x", 400_000)
+	for _, c := range []struct{ name, old, new string }{
+		{"allowed value", "rules:\n", "rules:\n  module:\n    allowed: [\"" + long + "\"]\n"},
+		{"default", "defaults:\n", "defaults:\n  module: \"" + long + "\"\n"},
+		{"unknown default", "defaults:\n", "defaults:\n  " + long + ": x\n"},
+		{"bad pattern", `'registry\.acme\.example/.+'`, "'(" + long + "'"},
+		{"default breaks a long pattern", `'registry\.acme\.example/.+'`, "'" + long + "'"},
+		{"name", "name: acme", "name: " + long},
+		{"version", "version: v1.0.0", "version: " + long},
+		{"zdgen", `zdgen: ">=0.6.0 <0.7.0"`, "zdgen: " + long},
+	} {
+		_, err := Load(newTree(t, editDescription(c.old, c.new)))
+		if err == nil {
+			t.Errorf("%s: loaded", c.name)
+		} else if len(err.Error()) > 2000 {
+			t.Errorf("%s: a message of %d bytes", c.name, len(err.Error()))
+		}
+	}
+	// A rule with a long pattern, and allowed values, refusing an answer.
+	o, err := Load(newTree(t, editDescription("rules:\n", "rules:\n  module:\n    pattern: 'x"+long+"|github\\.com/.*'\n  ci:\n    allowed: [none]\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := spec.Resolve(map[string]string{"name": "orders", "module": "example.com/orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Check(a); err == nil || len(err.Error()) > 2000 {
+		t.Errorf("a long pattern refusing a long answer: %d bytes", len(fmt.Sprint(err)))
+	}
+	o, err = Load(newTree(t, with(map[string]string{"templates/t.tmpl": `[[ fail (repeat 400000 "x") ]]`})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Render(context.Background(), plan(t, nil)); err == nil || len(err.Error()) > 2000 {
+		t.Errorf("a template failing with a long message: %d bytes", len(fmt.Sprint(err)))
 	}
 }

@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"bytes"
+	"context"
 	"io/fs"
 	"maps"
 	"os"
@@ -45,7 +46,7 @@ func TestRenderAcme(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := plan(t, o.Defaults())
-	files, err := o.Render(p)
+	files, err := o.Render(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestRenderAcme(t *testing.T) {
 
 	// Rendering is deterministic: twice, and from a second load, the same
 	// bytes.
-	again, err := o.Render(p)
+	again, err := o.Render(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestRenderAcme(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	third, err := o2.Render(p)
+	third, err := o2.Render(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,14 +118,14 @@ func TestRenderVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := o.RenderVersion("0.5.0", plan(t, o.Defaults()))
+	files, err := o.RenderVersion(context.Background(), "0.5.0", plan(t, o.Defaults()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c := string(byPath(files)["catalog-info.yaml"].Content); !strings.Contains(c, `acme.example/zdgen-templates: "0.5.0"`) {
 		t.Errorf("catalog-info.yaml:\n%s", c)
 	}
-	if _, err := o.RenderVersion("0.0.1", plan(t, o.Defaults())); err == nil {
+	if _, err := o.RenderVersion(context.Background(), "0.0.1", plan(t, o.Defaults())); err == nil {
 		t.Error("rendered with templates this zdgen does not carry")
 	}
 }
@@ -156,7 +157,7 @@ func TestRenderTemplates(t *testing.T) {
 		// does not need; otherwise it is written as rendered.
 		{"grpc", map[string]string{"grpc-only.txt": "grpc\n\n"}},
 	} {
-		out, err := o.Render(plan(t, map[string]string{"protocol": c.protocol}))
+		out, err := o.Render(context.Background(), plan(t, map[string]string{"protocol": c.protocol}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +193,7 @@ func TestRenderFails(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = o.Render(plan(t, nil))
+			_, err = o.Render(context.Background(), plan(t, nil))
 			if err == nil || !spec.IsInputError(err) {
 				t.Fatalf("got %v, want an InputError", err)
 			}
@@ -244,7 +245,7 @@ func TestSprigRendersDeterministically(t *testing.T) {
 	p := plan(t, nil)
 	var first []byte
 	for i := range 5 {
-		files, err := o.Render(p)
+		files, err := o.Render(context.Background(), p)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -134,7 +134,7 @@ func parseDuration(s string) (Duration, error) {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("want a duration like \"5s\" or \"1m\", got %q", s)
+		return 0, fmt.Errorf("want a duration like \"5s\" or \"1m\", got %q", Clip(s))
 	}
 	return Duration(v), nil
 }

@@ -24,9 +24,30 @@ type InputError struct {
 
 func (e *InputError) Error() string {
 	if e.Value == "" {
-		return fmt.Sprintf("%s: %s", e.Field, e.Rule)
+		return fmt.Sprintf("%s: %s", Clip(e.Field), e.Rule)
 	}
-	return fmt.Sprintf("%s: %q: %s", e.Field, e.Value, e.Rule)
+	return fmt.Sprintf("%s: %q: %s", Clip(e.Field), Clip(e.Value), e.Rule)
+}
+
+// maxEcho is how many characters of a value an error message repeats:
+// the length of the longest answer zdgen accepts (a description), so
+// that every value zdgen could take is repeated whole, and a value of
+// a megabyte does not make a message of one.
+const maxEcho = MaxDescription
+
+// Clip returns s as an error message repeats a value someone gave (an
+// answer, a key, an overlay's rule or default, a template's message):
+// whole when it is at most maxEcho characters, else its first maxEcho
+// and how long it is. The start is enough to recognise it.
+func Clip(s string) string {
+	n := 0
+	for i := range s {
+		if n == maxEcho {
+			return fmt.Sprintf("%s... (%d bytes)", s[:i], len(s))
+		}
+		n++
+	}
+	return s
 }
 
 // Field is one answer as a person types it: its key, how to ask for it, its
@@ -461,7 +482,7 @@ func checkDescription(v string) (string, error) {
 	}
 	d := strings.Join(strings.Fields(v), " ")
 	if n := utf8.RuneCountInString(d); n > MaxDescription {
-		return "", &InputError{"description", string([]rune(d)[:40]) + "...", fmt.Sprintf("is %d characters; at most %d (one line on what the service does)", n, MaxDescription)}
+		return "", &InputError{"description", d, fmt.Sprintf("is %d characters; at most %d (one line on what the service does)", n, MaxDescription)}
 	}
 	return d, nil
 }
@@ -496,7 +517,7 @@ func checkImage(v string) error {
 		return &InputError{"base-image", v, "not a valid image reference: " + err.Error()}
 	}
 	if reference.IsNameOnly(named) {
-		return &InputError{"base-image", v, "needs a tag or digest (e.g. " + v + ":1.0) so that builds are reproducible"}
+		return &InputError{"base-image", v, "needs a tag or digest (e.g. " + Clip(v) + ":1.0) so that builds are reproducible"}
 	}
 	if t, ok := named.(reference.Tagged); ok && t.Tag() == "latest" {
 		return &InputError{"base-image", v, "the tag latest moves under you; pin a version tag or digest so that builds are reproducible"}

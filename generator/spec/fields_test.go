@@ -368,3 +368,35 @@ func TestLockOverlayRecord(t *testing.T) {
 		t.Errorf("neither module nor dir: %v", err)
 	}
 }
+
+// An error repeats at most the start of a value: a value of 400 kB (an
+// answer, a config key) makes a message of a line or two, not of 800 kB.
+// The start is enough to recognise it; its length says why it is cut.
+func TestErrorsClipLongValues(t *testing.T) {
+	long := strings.Repeat("é", 200_000) // 400 kB
+	for _, kv := range [][]string{
+		{"module=github.com/acme/" + long},
+		{"base-image=registry.acme.example/" + long},
+		{"description=" + long},
+		{"trace-flush-timeout=" + long, "tracing=otlp"},
+		{"shutdown-timeout=" + long},
+		{"k8s-version=" + long},
+	} {
+		_, err := set(t, kv...)
+		if err == nil {
+			t.Fatalf("%.40s: accepted", kv[0])
+		}
+		if msg := err.Error(); len(msg) > 2000 || !strings.Contains(msg, "éé") || !strings.Contains(msg, "400") {
+			t.Errorf("%.40s: a message of %d bytes: %.300s", kv[0], len(msg), msg)
+		}
+	}
+	if _, err := ParseAnswersFile([]byte(strings.Repeat("k", 400_000) + ": v\n")); err == nil || len(err.Error()) > 2000 {
+		t.Errorf("an unknown key of 400 kB: a message of %d bytes", len(err.Error()))
+	}
+	if got := Clip("short"); got != "short" {
+		t.Errorf("Clip(short) = %q", got)
+	}
+	if got := Clip(strings.Repeat("x", maxEcho)); got != strings.Repeat("x", maxEcho) {
+		t.Error("a value of maxEcho characters was clipped")
+	}
+}

@@ -1,6 +1,7 @@
 package upgrade
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -44,8 +45,8 @@ func ReadLock(dir string) (spec.Lock, []byte, error) {
 // files that import the old module's packages are added, so the tree
 // still builds. It refuses a repository with conflict markers left by an
 // earlier upgrade.
-func PlanRepo(dir string, old spec.Lock, lockOld []byte, a spec.Answers, ov Overlays) (*Upgrade, error) {
-	u, err := PlanUpgradeWith(old, lockOld, a, repoReader(dir), ov)
+func PlanRepo(ctx context.Context, dir string, old spec.Lock, lockOld []byte, a spec.Answers, ov Overlays) (*Upgrade, error) {
+	u, err := PlanUpgradeWith(ctx, old, lockOld, a, repoReader(dir), ov)
 	if err != nil {
 		return nil, err
 	}

@@ -36,12 +36,12 @@ func TestPlanRepoRefusesUnresolvedConflicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := PlanRepo(dir, old, lb, a, Overlays{}); err != nil {
+	if _, err := PlanRepo(context.Background(), dir, old, lb, a, Overlays{}); err != nil {
 		t.Fatalf("a clean repository: %v", err)
 	}
 	edit(t, dir, "deploy/k8s/deployment.yaml", "              memory: 128Mi\n", "<<<<<<< yours\n              memory: 256Mi\n=======\n              memory: 128Mi\n>>>>>>> zdgen\n")
 	var refused *RefusedError
-	if _, err := PlanRepo(dir, old, lb, a, Overlays{}); !errors.As(err, &refused) || !strings.Contains(err.Error(), "deploy/k8s/deployment.yaml") {
+	if _, err := PlanRepo(context.Background(), dir, old, lb, a, Overlays{}); !errors.As(err, &refused) || !strings.Contains(err.Error(), "deploy/k8s/deployment.yaml") {
 		t.Errorf("PlanRepo over conflict markers: %v; want a RefusedError naming the file", err)
 	}
 }
@@ -74,7 +74,7 @@ func TestPlanRepoSkipsFilesBelowALink(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Replicas = 5
-	u, err := PlanRepo(dir, old, lb, a, Overlays{})
+	u, err := PlanRepo(context.Background(), dir, old, lb, a, Overlays{})
 	if err != nil {
 		t.Fatal(err)
 	}

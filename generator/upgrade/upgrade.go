@@ -10,6 +10,7 @@ package upgrade
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -155,7 +156,7 @@ func (e *NotRegularError) Is(target error) bool { return target == ErrNotRegular
 // so the next upgrade's base is exactly this render and a second upgrade
 // changes nothing.
 func PlanUpgrade(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk) (*Upgrade, error) {
-	return PlanUpgradeWith(old, lockOld, a, disk, Overlays{})
+	return PlanUpgradeWith(context.Background(), old, lockOld, a, disk, Overlays{})
 }
 
 // Overlays are the organisation overlay releases of an upgrade: Base the
@@ -171,14 +172,14 @@ type Overlays struct {
 // recorded templates and ov.Base, the new render made with this zdgen's
 // templates and ov.Next. Next must support this zdgen's templates, and
 // its rules must accept a.
-func PlanUpgradeWith(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk, ov Overlays) (*Upgrade, error) {
+func PlanUpgradeWith(ctx context.Context, old spec.Lock, lockOld []byte, a spec.Answers, disk Disk, ov Overlays) (*Upgrade, error) {
 	if err := checkLock(old); err != nil {
 		return nil, err
 	}
 	if (old.Overlay == nil) != (ov.Base == nil) {
 		return nil, fmt.Errorf("upgrade: the lock's overlay (%v) and the merge base's (%v) disagree", old.Overlay != nil, ov.Base != nil)
 	}
-	base, err := rebuildBase(old, ov.Base)
+	base, err := rebuildBase(ctx, old, ov.Base)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +198,7 @@ func PlanUpgradeWith(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk, o
 	if err != nil {
 		return nil, err
 	}
-	rendered, err := overlay.RenderService(render.Version, plan, ov.Next)
+	rendered, err := overlay.RenderService(ctx, render.Version, plan, ov.Next)
 	if err != nil {
 		return nil, err
 	}
@@ -399,7 +400,7 @@ func checkLock(l spec.Lock) error {
 // and checks it file by file against the recorded checksums: a base that
 // differs would blame the owner for the generator's changes, or the other
 // way round.
-func rebuildBase(l spec.Lock, ov *overlay.Applied) (map[string]spec.File, error) {
+func rebuildBase(ctx context.Context, l spec.Lock, ov *overlay.Applied) (map[string]spec.File, error) {
 	err := spec.CheckFields(l.Answers)
 	var p *spec.Plan
 	if err == nil {
@@ -408,7 +409,7 @@ func rebuildBase(l spec.Lock, ov *overlay.Applied) (map[string]spec.File, error)
 	if err != nil {
 		return nil, &LockError{fmt.Sprintf("its answers are not valid (%v): was it edited by hand? Change answers with zdgen upgrade --set", err)}
 	}
-	files, err := overlay.RenderService(l.Version, p, ov)
+	files, err := overlay.RenderService(ctx, l.Version, p, ov)
 	if err != nil {
 		return nil, err
 	}

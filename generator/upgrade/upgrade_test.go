@@ -258,7 +258,7 @@ func TestFrozenReleaseRebuildsItsOutput(t *testing.T) {
 				if l.Version != version {
 					t.Fatalf("%s-%s: the lock is of version %s", name, version, l.Version)
 				}
-				if _, err := rebuildBase(l, nil); err != nil {
+				if _, err := rebuildBase(context.Background(), l, nil); err != nil {
 					t.Errorf("%s %s: %v", name, version, err)
 				}
 			}
