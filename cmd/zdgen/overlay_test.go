@@ -467,3 +467,29 @@ func TestOverlayCheck(t *testing.T) {
 		t.Errorf("a rule without a default: exit %d:\n%s%s", code, out, errOut)
 	}
 }
+
+// An upgrade whose answers break several of the overlay's rules names
+// every one in a single refusal (exit 2), and writes nothing.
+func TestUpgradeNamesEveryBrokenOverlayRule(t *testing.T) {
+	local := filepath.Join(t.TempDir(), "acme")
+	if err := os.CopyFS(local, os.DirFS(filepath.Join("..", "..", "examples", "overlay", "acme"))); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "orders")
+	if code, _, errOut := zdgen(t, nil, "new", "orders", "--yes", "--output", out, "--overlay", local, "--ci", "none"); code != exitOK {
+		t.Fatalf("new: exit %d: %s", code, errOut)
+	}
+	git(t, out, "init", "-q")
+	commitAll(t, out, "generated")
+	before := tree(t, out)
+	code, _, errOut := zdgen(t, nil, "upgrade", out, "--set", "base-image=alpine", "--set", "k8s-version=1.30", "--set", "module=example.com/orders")
+	if code != exitUsage {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"refuses 3 answers", "rule base-image.pattern", "rule k8s-version.allowed", "rule module.pattern"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("no %q in %s", want, errOut)
+		}
+	}
+	sameTree(t, before, tree(t, out))
+}
