@@ -88,6 +88,28 @@ func TestTerminal(t *testing.T) {
 		}
 	})
 
+	// The service port moved to 8081, the health port's default: Enter
+	// at the health port takes a port that passes, not one refused at
+	// every Enter.
+	t.Run("HealthPortAfterServicePort8081", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "svc")
+		term := startTerminal(t, bin, "new", "svc", "--output", dir)
+		for _, f := range askedFields() {
+			term.waitFor(f.Prompt)
+			if f.Key == "port" {
+				term.typeText("8081\r")
+				continue
+			}
+			term.typeText("\r")
+		}
+		if code := term.wait(); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, term.output())
+		}
+		if a := lockOf(t, dir).Answers; a.Port != 8081 || a.HealthPort != 8082 {
+			t.Errorf("port %d, health port %d; want 8081 and 8082", a.Port, a.HealthPort)
+		}
+	})
+
 	// Ctrl-C at the first prompt: exit 130, nothing written.
 	t.Run("CtrlC", func(t *testing.T) {
 		parent := t.TempDir()
