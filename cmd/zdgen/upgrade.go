@@ -9,6 +9,7 @@ import (
 
 	udiff "github.com/aymanbagabas/go-udiff"
 	"github.com/spf13/cobra"
+	"github.com/zdgen/zdgen/generator/overlay"
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/generator/upgrade"
@@ -136,11 +137,13 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 	if err != nil {
 		return err
 	}
-	a, err := upgradeAnswers(cmd, e, answers, lock.Answers)
+	// The overlays first: a prompt holds each answer to the rules of the
+	// overlay the upgrade moves to, and asks again at once.
+	ov, err := upgradeOverlays(cmd.Context(), dir, lock, o.overlay, overlayVersion)
 	if err != nil {
 		return err
 	}
-	ov, err := upgradeOverlays(cmd.Context(), dir, lock, o.overlay, overlayVersion)
+	a, err := upgradeAnswers(cmd, e, answers, lock.Answers, ov.Next)
 	if err != nil {
 		return err
 	}
@@ -193,9 +196,10 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 }
 
 // upgradeAnswers are the recorded answers changed by --set, or asked again
-// with --interactive. The service's name and protocol are fixed: changing
-// them is a different service.
-func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.Answers) (spec.Answers, error) {
+// with --interactive, each asked answer held to the rules of the overlay
+// next (nil without one). The service's name and protocol are fixed:
+// changing them is a different service.
+func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.Answers, next *overlay.Applied) (spec.Answers, error) {
 	// The fixed name and protocol, and what --set gives; every other
 	// answer keeps its recorded value (or its default, when it no longer
 	// applies).
@@ -226,7 +230,7 @@ func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.A
 		return spec.Answers{}, usageError{errors.New("--interactive needs a terminal; without one, change answers with --set key=value")}
 	}
 	// Asked: everything but the fixed name and protocol and what --set gave.
-	return resolveAnswers(given, p, false, &recorded, nil)
+	return resolveAnswers(given, p, false, &recorded, next)
 }
 
 // noteFollowed says which answers changed without a --set because they
