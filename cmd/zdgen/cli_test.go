@@ -953,3 +953,48 @@ func TestAutoscaleFlag(t *testing.T) {
 		t.Errorf("without --autoscale: exit %d, autoscale %q, files %v", code, s.Plan.Answers.Autoscale, s.paths())
 	}
 }
+
+// A boolean flag's value goes after "=": `--metrics false` sets metrics
+// (the flag alone means true) and leaves "false" as an argument, which
+// would name the service "false" or be an extra argument. A bare true or
+// false right after a boolean flag is refused (exit 2) with the form that
+// works; nothing is written.
+func TestBooleanFlagValueAfterASpace(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		hint string
+	}{
+		{[]string{"new", "--yes", "--metrics", "false"}, "--metrics=false"},
+		{[]string{"new", "svc", "--yes", "--metrics", "false"}, "--metrics=false"},
+		{[]string{"new", "svc", "--yes", "--service-monitor", "TRUE"}, "--service-monitor=TRUE"},
+		{[]string{"new", "--service-monitor", "False", "svc", "--yes"}, "--service-monitor=False"},
+		{[]string{"new", "svc", "--dry-run", "false", "--yes"}, "--dry-run=false"},
+		{[]string{"new", "svc", "-y", "false"}, "-y=false"},
+		{[]string{"upgrade", "--check", "false"}, "--check=false"},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			parent := t.TempDir()
+			t.Chdir(parent)
+			code, out, errOut := zdgen(t, nil, c.args...)
+			if code != exitUsage || !strings.Contains(errOut, c.hint) {
+				t.Errorf("exit %d, %q; want 2 with the hint %s", code, errOut, c.hint)
+			}
+			if out != "" {
+				t.Errorf("stdout %q", out)
+			}
+			onlyEntries(t, parent)
+		})
+	}
+	// A value given with "=", a flag that takes a value, and a name that
+	// only starts like one are fine.
+	for _, args := range [][]string{
+		{"new", "--yes", "--metrics=false", "svc", "--dry-run"},
+		{"new", "svc", "--yes", "--metrics", "--dry-run"},
+		{"new", "falsehood", "--yes", "--metrics", "--dry-run"},
+		{"new", "svc", "--yes", "--dry-run", "--output", "false"},
+	} {
+		if code, _, errOut := zdgen(t, nil, args...); code != exitOK {
+			t.Errorf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+}

@@ -95,12 +95,61 @@ func run(ctx context.Context, args []string, e env) int {
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	err := root.ExecuteContext(ctx)
+	err := boolValueAfterSpace(root, args)
+	if err == nil {
+		err = root.ExecuteContext(ctx)
+	}
 	if err == nil {
 		return exitOK
 	}
 	fmt.Fprintln(e.stderr, "zdgen:", err)
 	return exitCode(err)
+}
+
+// boolValueAfterSpace refuses `--metrics false`: a boolean flag alone
+// means true, so the word after it is not its value but an argument of
+// its own, which would name the service "false" (or be one argument too
+// many) while metrics stay on. A bare true or false (any case) right
+// after a boolean flag is that mistake: no command takes it as an
+// argument on purpose. The flag's value goes after "=".
+func boolValueAfterSpace(root *cobra.Command, args []string) error {
+	cmd, _, err := root.Find(args)
+	if err != nil {
+		return nil // cobra reports an unknown command itself
+	}
+	for i := 0; i+1 < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			break // what follows is arguments only
+		}
+		alone, ok := flagAt(cmd, arg)
+		switch {
+		case !ok:
+		case alone == "":
+			i++ // the flag's value, whatever it reads
+		case strings.EqualFold(args[i+1], "true") || strings.EqualFold(args[i+1], "false"):
+			v := args[i+1]
+			return usageError{fmt.Errorf("%s %s: a boolean flag takes its value after \"=\": write %s=%s (%s alone means %s)", arg, v, arg, v, arg, alone)}
+		}
+	}
+	return nil
+}
+
+// flagAt reports whether the word arg is one of cmd's flags without an
+// "=value", and if so the value it means alone: "true" for a boolean
+// flag, "" for one that takes the next word as its value.
+func flagAt(cmd *cobra.Command, arg string) (alone string, ok bool) {
+	switch {
+	case strings.HasPrefix(arg, "--") && !strings.Contains(arg, "="):
+		if fl := cmd.Flags().Lookup(arg[2:]); fl != nil {
+			return fl.NoOptDefVal, true
+		}
+	case len(arg) == 2 && arg[0] == '-' && arg[1] != '-':
+		if fl := cmd.Flags().ShorthandLookup(arg[1:]); fl != nil {
+			return fl.NoOptDefVal, true
+		}
+	}
+	return "", false
 }
 
 func exitCode(err error) int {
