@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -28,12 +29,44 @@ import (
 	"github.com/zdgen/zdgen/generator/write"
 )
 
-// Stamped by the release build (goreleaser.yaml's ldflags).
+// Stamped by the release build (goreleaser.yaml's ldflags). A build
+// without them (go install, go build) reports what the go command
+// recorded instead: see buildVersion.
 var (
 	version = "dev"
 	commit  = "none"
 	date    = "unknown"
 )
+
+// buildVersion is the version, commit and date `zdgen version` prints:
+// the release build's stamps, and where a build has none, what the go
+// command recorded in the binary (info, nil if nothing). `go install
+// ...@v0.9.1` records the module's version (without its "v", as the
+// release stamps it); a build in a checkout records the commit and its
+// time, and whether the work tree had changes, as vcs.* settings (Go
+// 1.24 and later also derive a version from them, +dirty when changed).
+func buildVersion(version, commit, date string, info *debug.BuildInfo) (string, string, string) {
+	if info == nil {
+		return version, commit, date
+	}
+	if v := info.Main.Version; version == "dev" && v != "" && v != "(devel)" {
+		version = strings.TrimPrefix(v, "v")
+	}
+	vcs := map[string]string{}
+	for _, s := range info.Settings {
+		vcs[s.Key] = s.Value
+	}
+	if rev := vcs["vcs.revision"]; commit == "none" && rev != "" {
+		commit = rev
+		if vcs["vcs.modified"] == "true" {
+			commit += " (modified)"
+		}
+	}
+	if t := vcs["vcs.time"]; date == "unknown" && t != "" {
+		date = t
+	}
+	return version, commit, date
+}
 
 // Exit codes.
 const (
@@ -230,7 +263,9 @@ func newVersionCmd() *cobra.Command {
 		Example: "  zdgen version",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "zdgen %s (templates %s, commit %s, built %s)\n", version, render.Version, commit, date)
+			info, _ := debug.ReadBuildInfo()
+			v, c, d := buildVersion(version, commit, date, info)
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "zdgen %s (templates %s, commit %s, built %s)\n", v, render.Version, c, d)
 			return err
 		},
 	}
