@@ -955,6 +955,57 @@ func TestAutoscaleFlag(t *testing.T) {
 	}
 }
 
+// Every default `zdgen new --help` shows is the value the answer takes
+// when it is not given; an answer that applies only with another (the
+// flush timeout, with tracing) shows the default it has then, and says
+// with what. A default shown for an answer that is not in effect ("0s"
+// for a flush timeout without tracing) tells the reader nothing true.
+func TestHelpShowsTheRealDefaults(t *testing.T) {
+	code, out, _ := zdgen(t, nil, "new", "--help")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	shown := regexp.MustCompile(`\(default ([^ )]+)(?: with ([a-z-]+) ([^ )]+))?\)$`)
+	lines := strings.Split(out, "\n")
+	for _, f := range spec.Fields {
+		if f.Key == "name" {
+			continue // the positional NAME
+		}
+		line := ""
+		for _, l := range lines {
+			if strings.HasPrefix(strings.TrimSpace(l), "--"+f.Key+" ") {
+				line = l
+			}
+		}
+		if line == "" {
+			t.Errorf("--%s is not in new --help", f.Key)
+			continue
+		}
+		m := shown.FindStringSubmatch(line)
+		if m == nil {
+			if !f.Optional() {
+				t.Errorf("--%s shows no default:\n%s", f.Key, line)
+			}
+			continue
+		}
+		given := map[string]string{"name": "svc"}
+		if m[2] != "" {
+			given[m[2]] = m[3]
+		}
+		a, err := spec.Resolve(given)
+		if err != nil {
+			t.Errorf("--%s: the help's condition %v: %v", f.Key, given, err)
+			continue
+		}
+		if !f.AppliesTo(&a) {
+			t.Errorf("--%s shows the default %s, but with %v it is not used:\n%s", f.Key, m[1], given, line)
+		}
+		if want := strings.ReplaceAll(m[1], "NAME", "svc"); f.Get(&a) != want {
+			t.Errorf("--%s shows the default %s; given %v it is %s", f.Key, m[1], given, f.Get(&a))
+		}
+	}
+}
+
 // A boolean flag's value goes after "=": `--metrics false` sets metrics
 // (the flag alone means true) and leaves "false" as an argument, which
 // would name the service "false" or be an extra argument. A bare true or

@@ -76,13 +76,12 @@ refused even with --force: use zdgen upgrade there.`,
 	f.BoolVar(&o.json, "json", false, "print a machine-readable summary: files, answers, every derived number")
 	f.StringVar(&o.overlay, "overlay", "", "an organisation overlay: a directory (./dir) or a Go module path@version (fetched with the go command, as for a dependency); its defaults come before zdgen's, its rules must pass, its files and kustomize components are added")
 	f.BoolVar(&o.force, "force", false, "write into a non-empty directory, replacing zdgen's files there (not a generated repository: use zdgen upgrade)")
-	base := spec.Defaults("NAME")
 	for _, fd := range spec.Fields {
 		if fd.Key == "name" {
 			continue // the positional argument
 		}
 		usage := fd.Help
-		if def := fd.Default(&base); def != "" && !fd.Optional() {
+		if def := shownDefault(fd); def != "" && !fd.Optional() {
 			usage += fmt.Sprintf(" (default %s)", def)
 		}
 		f.String(fd.Key, "", usage)
@@ -97,6 +96,31 @@ refused even with --force: use zdgen upgrade there.`,
 		}
 	}
 	return cmd
+}
+
+// shownDefault is the default --help shows for field f: its default with
+// the answers before it at theirs, or, for an answer that applies only
+// with another (the flush timeout, with tracing otlp), the default it
+// takes then, and with what. The default of an answer not in effect
+// (a flush timeout of 0s without tracing) would tell the reader nothing
+// true.
+func shownDefault(f spec.Field) string {
+	base := spec.Defaults("NAME")
+	if f.AppliesTo(&base) {
+		return f.Default(&base)
+	}
+	for _, g := range spec.Fields {
+		if g.Key == f.Key {
+			break
+		}
+		for _, c := range g.Choices {
+			scratch := base
+			if g.Set(&scratch, c) == nil && f.AppliesTo(&scratch) {
+				return fmt.Sprintf("%s with %s %s", f.Default(&scratch), g.Key, c)
+			}
+		}
+	}
+	return f.Default(&base)
 }
 
 // givenAnswers collects what the person said: the config file first, then
