@@ -1074,3 +1074,43 @@ func TestVersionFromBuildInfo(t *testing.T) {
 		}
 	}
 }
+
+// An explicit replica count with an autoscaler would be ignored (the
+// autoscaler sets the count from its MIN): the pair is refused, at new
+// and at upgrade, naming both; each alone, or replicas with autoscale
+// off, is fine.
+func TestReplicasWithAutoscaleRefused(t *testing.T) {
+	parent := t.TempDir()
+	code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--replicas", "5", "--autoscale", "2-6", "--output", filepath.Join(parent, "svc"))
+	if code != exitUsage || !strings.Contains(errOut, "replicas") || !strings.Contains(errOut, "autoscale 2-6") {
+		t.Errorf("new --replicas 5 --autoscale 2-6: exit %d, %q; want 2 naming both", code, errOut)
+	}
+	onlyEntries(t, parent)
+	for _, args := range [][]string{
+		{"--replicas", "5", "--autoscale", "off"},
+		{"--autoscale", "2-6"},
+		{"--replicas", "5"},
+	} {
+		if code, _, errOut := zdgen(t, nil, append([]string{"new", "svc", "--yes", "--dry-run"}, args...)...); code != exitOK {
+			t.Errorf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+
+	dir := filepath.Join(t.TempDir(), "shop")
+	if code, _, errOut := zdgen(t, nil, "new", "shop", "--yes", "--autoscale", "2-6", "--output", dir); code != exitOK {
+		t.Fatalf("new: exit %d: %s", code, errOut)
+	}
+	git(t, dir, "init", "-q")
+	commitAll(t, dir, "generated")
+	before := tree(t, dir)
+	for _, set := range [][]string{{"--set", "replicas=5"}, {"--set", "autoscale=3-9", "--set", "replicas=5"}} {
+		code, _, errOut := zdgen(t, nil, append([]string{"upgrade", dir}, set...)...)
+		if code != exitUsage || !strings.Contains(errOut, "replicas") || !strings.Contains(errOut, "autoscale=off") {
+			t.Errorf("upgrade %v: exit %d, %q; want 2 saying to turn autoscale off", set, code, errOut)
+		}
+	}
+	sameTree(t, before, tree(t, dir))
+	if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "replicas=5", "--set", "autoscale=off"); code != exitOK {
+		t.Errorf("replicas=5 with autoscale=off: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -306,6 +307,24 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spe
 	return a, nil
 }
 
+// replicasUnused refuses a replica count typed on the command line
+// (--replicas, upgrade's --set replicas=N) for answers with autoscale on:
+// the autoscaler sets the pod count from its MIN, so the number would be
+// recorded and not used, and nothing would say so. fix says how to mean
+// one or the other. A count from --config is taken: a .zdgen.yaml given
+// as answers records replicas beside autoscale, kept for when autoscale
+// turns off.
+func replicasUnused(a spec.Answers, fix string) error {
+	if a.Autoscale == spec.AutoscaleOff {
+		return nil
+	}
+	lo, hi, err := spec.ParseAutoscale(a.Autoscale)
+	if err != nil {
+		return err
+	}
+	return &spec.InputError{Field: "replicas", Value: strconv.Itoa(a.Replicas), Rule: fmt.Sprintf("not used with autoscale %s: the autoscaler sets the pod count, from %d to %d pods; %s", a.Autoscale, lo, hi, fix)}
+}
+
 func flagName(key string) string {
 	if key == "name" {
 		return "NAME"
@@ -325,6 +344,11 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 	a, err := resolveAnswers(given, prompter, o.yes, nil, ov)
 	if err != nil {
 		return err
+	}
+	if cmd.Flags().Changed("replicas") {
+		if err := replicasUnused(a, "leave --replicas out, or give --autoscale off"); err != nil {
+			return err
+		}
 	}
 	dir := o.output
 	if dir == "" {

@@ -220,7 +220,11 @@ func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.A
 		given[k] = v
 	}
 	if !o.interactive {
-		return resolveAnswers(given, nil, true, &recorded, nil)
+		a, err := resolveAnswers(given, nil, true, &recorded, nil)
+		if _, ok := set["replicas"]; ok && err == nil {
+			err = replicasUnused(a, "leave it out, or add --set autoscale=off")
+		}
+		return a, err
 	}
 	p := e.prompter
 	if p == nil {
@@ -230,7 +234,11 @@ func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.A
 		return spec.Answers{}, usageError{errors.New("--interactive needs a terminal; without one, change answers with --set key=value")}
 	}
 	// Asked: everything but the fixed name and protocol and what --set gave.
-	return resolveAnswers(given, p, false, &recorded, next)
+	a, err := resolveAnswers(given, p, false, &recorded, next)
+	if _, ok := set["replicas"]; ok && err == nil {
+		err = replicasUnused(a, "leave it out, or answer autoscale off")
+	}
+	return a, err
 }
 
 // noteFollowed says which answers changed without a --set because they
