@@ -1075,6 +1075,50 @@ func TestVersionFromBuildInfo(t *testing.T) {
 	}
 }
 
+// Shell completion offers the values an answer takes: the Kubernetes
+// versions zdgen supports, autoscale's forms, rehearse's pull policies,
+// and upgrade --set's keys, then a key's values where they are few.
+func TestCompletionValues(t *testing.T) {
+	complete := func(args ...string) []string {
+		t.Helper()
+		code, out, errOut := zdgen(t, nil, append([]string{"__complete"}, args...)...)
+		if code != exitOK {
+			t.Fatalf("__complete %v: exit %d: %s", args, code, errOut)
+		}
+		var vs []string
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if !strings.HasPrefix(l, ":") {
+				v, _, _ := strings.Cut(l, "\t")
+				vs = append(vs, v)
+			}
+		}
+		return vs
+	}
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"new", "svc", "--k8s-version", ""}, []string{fmt.Sprintf("1.%d", spec.MinK8sMinor), fmt.Sprintf("1.%d", spec.DefaultK8sMinor), fmt.Sprintf("1.%d", spec.MaxK8sMinor)}},
+		{[]string{"new", "svc", "--autoscale", ""}, []string{"off", "2-10"}},
+		{[]string{"rehearse", "--cluster", "--pull-policy", ""}, []string{"Always", "IfNotPresent", "Never"}},
+		{[]string{"upgrade", "--set", ""}, []string{"replicas=", "autoscale=", "k8s-version=", "overlay-version="}},
+		{[]string{"upgrade", "--set", "prestop="}, []string{"prestop=auto", "prestop=sleep", "prestop=exec", "prestop=none"}},
+		{[]string{"upgrade", "--set", "k8s-version=1.3"}, []string{"k8s-version=1.30", "k8s-version=1.35"}},
+		{[]string{"upgrade", "--set", "metrics="}, []string{"metrics=true", "metrics=false"}},
+	} {
+		got := complete(c.args...)
+		for _, w := range c.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("completing %v: %q lacks %q", c.args, got, w)
+			}
+		}
+	}
+	// The name and protocol cannot change in an upgrade: not offered.
+	if got := complete("upgrade", "--set", ""); slices.Contains(got, "name=") || slices.Contains(got, "protocol=") {
+		t.Errorf("upgrade --set offers %q", got)
+	}
+}
+
 // An explicit replica count with an autoscaler would be ignored (the
 // autoscaler sets the count from its MIN): the pair is refused, at new
 // and at upgrade, naming both; each alone, or replicas with autoscale

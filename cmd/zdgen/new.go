@@ -89,14 +89,34 @@ refused even with --force: use zdgen upgrade there.`,
 		if fd.Bool {
 			f.Lookup(fd.Key).NoOptDefVal = "true" // --metrics alone means true
 		}
-		if len(fd.Choices) > 0 {
-			choices := fd.Choices
+		if values := completionValues(fd); len(values) > 0 {
 			_ = cmd.RegisterFlagCompletionFunc(fd.Key, func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-				return choices, cobra.ShellCompDirectiveNoFileComp
+				return values, cobra.ShellCompDirectiveNoFileComp
 			})
 		}
 	}
 	return cmd
+}
+
+// completionValues are the values shell completion offers for answer f
+// (after --f, or upgrade's --set f=): its choices; the Kubernetes
+// versions zdgen supports; autoscale's off and, described as such, an
+// example of MIN-MAX. Nothing where the values are open (a port, a
+// module path): the shell then offers nothing rather than file names.
+func completionValues(f spec.Field) []string {
+	switch {
+	case len(f.Choices) > 0:
+		return f.Choices
+	case f.Key == "k8s-version":
+		var vs []string
+		for minor := spec.MinK8sMinor; minor <= spec.MaxK8sMinor; minor++ {
+			vs = append(vs, fmt.Sprintf("1.%d", minor))
+		}
+		return vs
+	case f.Key == "autoscale":
+		return []string{spec.AutoscaleOff + "\tno autoscaler: replicas sets the pod count", "2-10\tMIN-MAX pods, for example 2-10"}
+	}
+	return nil
 }
 
 // shownDefault is the default --help shows for field f: its default with

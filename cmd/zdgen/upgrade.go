@@ -121,7 +121,35 @@ corrupt or from a newer zdgen, 130 interrupted.`,
 	f.BoolVar(&o.check, "check", false, "write nothing; exit 1 if an upgrade would change anything (for CI)")
 	f.StringVar(&o.overlay, "overlay", "", "move to another organisation overlay: a directory (./dir) or a module path@version; none to generate without one (a recorded module overlay moves release with --set overlay-version=vX.Y.Z)")
 	f.BoolVar(&o.allowDirty, "allow-dirty", false, "upgrade even if the git work tree has uncommitted changes")
+	_ = cmd.RegisterFlagCompletionFunc("set", completeSet)
 	return cmd
+}
+
+// completeSet completes --set: first the keys an upgrade can change (not
+// the name or protocol), then, after key=, that answer's values where
+// completion has them.
+func completeSet(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	k, _, hasValue := strings.Cut(toComplete, "=")
+	if !hasValue {
+		var keys []string
+		for _, f := range spec.Fields {
+			if f.Key != "name" && f.Key != "protocol" {
+				keys = append(keys, f.Key+"=")
+			}
+		}
+		keys = append(keys, overlayVersionKey+"=")
+		// No space after "key=": the value comes next.
+		return keys, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
+	}
+	f, ok := spec.FieldByKey(k)
+	if !ok {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var values []string
+	for _, v := range completionValues(f) {
+		values = append(values, k+"="+v)
+	}
+	return values, cobra.ShellCompDirectiveNoFileComp
 }
 
 func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
