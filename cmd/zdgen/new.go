@@ -399,10 +399,35 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 			return err
 		}
 	}
+	if w := localOverlayInCI(ov, a, o.overlay); w != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "zdgen: warning:", w)
+	}
 	if o.json {
 		return writeJSON(cmd.OutOrStdout(), dir, o.dryRun, plan, files)
 	}
 	return writeSummary(cmd.OutOrStdout(), dir, o.dryRun, files)
+}
+
+// localOverlayInCI warns of a service generated from the local overlay
+// directory source, outside the repository, with the CI workflow: the
+// workflow's zdgen upgrade --check job runs in a checkout of the
+// repository alone, where the directory is not, so it fails from the
+// first push. The way out is a published release of the overlay, which
+// the job fetches by version like a dependency.
+func localOverlayInCI(ov *overlay.Applied, a spec.Answers, source string) string {
+	if ov == nil || a.CI != spec.CIGitHub || ov.Record.Dir == "" {
+		return ""
+	}
+	if d := ov.Record.Dir; !filepath.IsAbs(filepath.FromSlash(d)) && d != ".." && !strings.HasPrefix(d, "../") {
+		return "" // inside the repository: the checkout has it
+	}
+	release := "MODULE@" + ov.Version
+	publish := "publish the overlay as a Go module (a go.mod, and the tag " + ov.Version + ")"
+	if ov.Module != "" {
+		release = ov.Module + "@" + ov.Version
+		publish = "publish the overlay (tag " + ov.Version + " of " + ov.Module + ")"
+	}
+	return fmt.Sprintf("the overlay is the local directory %s, which the CI workflow's zdgen upgrade --check job cannot find: it runs in a checkout of this repository alone, so it fails until you %s and run zdgen upgrade --overlay %s here (the workflow is .github/workflows/ci.yaml; --ci none generates none)", source, publish, release)
 }
 
 type jsonFile struct {

@@ -468,6 +468,31 @@ func TestOverlayCheck(t *testing.T) {
 	}
 }
 
+// A service generated from a local overlay directory, with the CI
+// workflow, is warned at new: the workflow's zdgen upgrade --check job
+// runs in a checkout of the service alone, where the directory is not,
+// so it fails from the first push until the overlay is published as a
+// module. Without the workflow there is no warning; the warning goes to
+// stderr, so --json stays one JSON value.
+func TestNewWarnsOfALocalOverlayInCI(t *testing.T) {
+	dir := filepath.Join("..", "..", "examples", "overlay", "acme")
+	out := filepath.Join(t.TempDir(), "orders")
+	code, stdout, errOut := zdgen(t, nil, "new", "orders", "--yes", "--output", out, "--overlay", dir, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	parseSummary(t, stdout)
+	for _, want := range []string{"warning", "local directory", "upgrade --check", "publish", acmeModule + "@v1.4.0", "zdgen upgrade --overlay"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("no %q in the warning:\n%s", want, errOut)
+		}
+	}
+	code, _, errOut = zdgen(t, nil, "new", "orders", "--yes", "--dry-run", "--ci", "none", "--overlay", dir)
+	if code != exitOK || errOut != "" {
+		t.Errorf("--ci none: exit %d, stderr %q; want no warning", code, errOut)
+	}
+}
+
 // An upgrade whose answers break several of the overlay's rules names
 // every one in a single refusal (exit 2), and writes nothing.
 func TestUpgradeNamesEveryBrokenOverlayRule(t *testing.T) {
