@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -490,6 +491,29 @@ func TestNewWarnsOfALocalOverlayInCI(t *testing.T) {
 	code, _, errOut = zdgen(t, nil, "new", "orders", "--yes", "--dry-run", "--ci", "none", "--overlay", dir)
 	if code != exitOK || errOut != "" {
 		t.Errorf("--ci none: exit %d, stderr %q; want no warning", code, errOut)
+	}
+}
+
+// --json shows the overlay as .zdgen.yaml records it, in the plan: its
+// release, where it came from and its checksum.
+func TestJSONShowsTheOverlayChecksum(t *testing.T) {
+	dir := filepath.Join("..", "..", "examples", "overlay", "acme")
+	out := filepath.Join(t.TempDir(), "orders")
+	code, stdout, errOut := zdgen(t, nil, "new", "orders", "--yes", "--output", out, "--overlay", dir, "--json", "--ci", "none")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var s struct {
+		Plan struct {
+			Overlay *spec.Overlay `json:"overlay"`
+		} `json:"plan"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	l, o := readLock(t, out), s.Plan.Overlay
+	if o == nil || l.Overlay == nil || (spec.LockOverlay{Name: o.Name, Version: o.Version, Module: o.Module, Dir: o.Dir, Sum: o.Sum}) != *l.Overlay || !strings.HasPrefix(o.Sum, "h1:") {
+		t.Errorf("--json plan.overlay %+v; the lock records %+v", o, l.Overlay)
 	}
 }
 
