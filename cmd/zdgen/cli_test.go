@@ -854,6 +854,7 @@ func TestExitCodes(t *testing.T) {
 		code int
 	}{
 		{errInterrupted, exitInterrupted},
+		{errRehearsalInterrupted, exitInterrupted},
 		{fmt.Errorf("writing: %w", context.Canceled), exitInterrupted},
 		{usageError{errors.New("bad")}, exitUsage},
 		{fmt.Errorf("--config x: %w", &spec.InputError{Field: "replicas", Rule: "r"}), exitUsage},

@@ -190,7 +190,7 @@ func exitCode(err error) int {
 	var le *upgrade.LockError
 	var re *upgrade.RefusedError
 	switch {
-	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
+	case errors.Is(err, errInterrupted), errors.Is(err, errRehearsalInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case errors.As(err, &ue), spec.IsInputError(err), errors.As(err, &le), errors.As(err, &re), errors.Is(err, write.ErrRepository):
 		return exitUsage
