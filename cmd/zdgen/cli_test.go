@@ -1054,7 +1054,8 @@ func TestBooleanFlagValueAfterASpace(t *testing.T) {
 
 // Without the release build's stamp, `zdgen version` reports what the go
 // command recorded: the module's version (go install ...@vX.Y.Z) and the
-// commit a checkout was built from, marked when it had local changes.
+// commit a clone was built from, with its time (not the build's), marked
+// when it had local changes.
 func TestVersionFromBuildInfo(t *testing.T) {
 	vcs := []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"}, {Key: "vcs.time", Value: "2026-03-04T05:06:07Z"}}
 	for _, c := range []struct {
@@ -1065,8 +1066,8 @@ func TestVersionFromBuildInfo(t *testing.T) {
 	}{
 		{"stamped", [3]string{"1.2.3", "abc1234", "2026-01-02"}, &debug.BuildInfo{Main: debug.Module{Version: "v9.9.9"}, Settings: vcs}, "1.2.3", "abc1234", "2026-01-02"},
 		{"go install @version", [3]string{"dev", "none", "unknown"}, &debug.BuildInfo{Main: debug.Module{Version: "v0.9.1"}}, "0.9.1", "none", "unknown"},
-		{"checkout", [3]string{"dev", "none", "unknown"}, &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs}, "dev", "0123456789abcdef0123456789abcdef01234567", "2026-03-04T05:06:07Z"},
-		{"modified checkout", [3]string{"dev", "none", "unknown"}, &debug.BuildInfo{Main: debug.Module{Version: "v0.9.2-0.20260304050607-0123456789ab+dirty"}, Settings: append(slices.Clone(vcs), debug.BuildSetting{Key: "vcs.modified", Value: "true"})}, "0.9.2-0.20260304050607-0123456789ab+dirty", "0123456789abcdef0123456789abcdef01234567 (modified)", "2026-03-04T05:06:07Z"},
+		{"checkout", [3]string{"dev", "none", "unknown"}, &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs}, "dev", "0123456789abcdef0123456789abcdef01234567 of 2026-03-04T05:06:07Z", "unknown"},
+		{"modified checkout", [3]string{"dev", "none", "unknown"}, &debug.BuildInfo{Main: debug.Module{Version: "v0.9.2-0.20260304050607-0123456789ab+dirty"}, Settings: append(slices.Clone(vcs), debug.BuildSetting{Key: "vcs.modified", Value: "true"})}, "0.9.2-0.20260304050607-0123456789ab+dirty", "0123456789abcdef0123456789abcdef01234567 of 2026-03-04T05:06:07Z (modified)", "unknown"},
 		{"no build info", [3]string{"dev", "none", "unknown"}, nil, "dev", "none", "unknown"},
 	} {
 		v, cm, d := buildVersion(c.stamped[0], c.stamped[1], c.stamped[2], c.info)

@@ -38,13 +38,15 @@ var (
 	date    = "unknown"
 )
 
-// buildVersion is the version, commit and date `zdgen version` prints:
-// the release build's stamps, and where a build has none, what the go
-// command recorded in the binary (info, nil if nothing). `go install
-// ...@v0.9.1` records the module's version (without its "v", as the
-// release stamps it); a build in a checkout records the commit and its
-// time, and whether the work tree had changes, as vcs.* settings (Go
-// 1.24 and later also derive a version from them, +dirty when changed).
+// buildVersion is the version, commit and build date `zdgen version`
+// prints: the release build's stamps, and where a build has none, what
+// the go command recorded in the binary (info, nil if nothing). `go
+// install ...@v0.9.1` records the module's version (printed without its
+// "v", as the release stamps it); a build in a git clone records the
+// commit, its time and whether the work tree had changes (vcs.* settings;
+// Go 1.24 and later also make a version of them, +dirty when changed).
+// The commit's time is not the build's, so it goes with the commit and
+// the build date stays unknown.
 func buildVersion(version, commit, date string, info *debug.BuildInfo) (string, string, string) {
 	if info == nil {
 		return version, commit, date
@@ -58,12 +60,12 @@ func buildVersion(version, commit, date string, info *debug.BuildInfo) (string, 
 	}
 	if rev := vcs["vcs.revision"]; commit == "none" && rev != "" {
 		commit = rev
+		if t := vcs["vcs.time"]; t != "" {
+			commit += " of " + t
+		}
 		if vcs["vcs.modified"] == "true" {
 			commit += " (modified)"
 		}
-	}
-	if t := vcs["vcs.time"]; date == "unknown" && t != "" {
-		date = t
 	}
 	return version, commit, date
 }
