@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -853,6 +854,7 @@ func TestExitCodes(t *testing.T) {
 		code int
 	}{
 		{errInterrupted, exitInterrupted},
+		{errRehearsalInterrupted, exitInterrupted},
 		{fmt.Errorf("writing: %w", context.Canceled), exitInterrupted},
 		{usageError{errors.New("bad")}, exitUsage},
 		{fmt.Errorf("--config x: %w", &spec.InputError{Field: "replicas", Rule: "r"}), exitUsage},
@@ -951,5 +953,210 @@ func TestAutoscaleFlag(t *testing.T) {
 	code, out, _ = zdgen(t, nil, "new", "svc", "--yes", "--dry-run", "--json")
 	if s := parseSummary(t, out); code != exitOK || s.Plan.Answers.Autoscale != spec.AutoscaleOff || slices.Contains(s.paths(), "deploy/k8s/hpa.yaml") {
 		t.Errorf("without --autoscale: exit %d, autoscale %q, files %v", code, s.Plan.Answers.Autoscale, s.paths())
+	}
+}
+
+// Every default `zdgen new --help` shows is the value the answer takes
+// when it is not given; an answer that applies only with another (the
+// flush timeout, with tracing) shows the default it has then, and says
+// with what. A default shown for an answer that is not in effect ("0s"
+// for a flush timeout without tracing) tells the reader nothing true.
+func TestHelpShowsTheRealDefaults(t *testing.T) {
+	code, out, _ := zdgen(t, nil, "new", "--help")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	shown := regexp.MustCompile(`\(default ([^ )]+)(?: with ([a-z-]+) ([^ )]+))?\)$`)
+	lines := strings.Split(out, "\n")
+	for _, f := range spec.Fields {
+		if f.Key == "name" {
+			continue // the positional NAME
+		}
+		line := ""
+		for _, l := range lines {
+			if strings.HasPrefix(strings.TrimSpace(l), "--"+f.Key+" ") {
+				line = l
+			}
+		}
+		if line == "" {
+			t.Errorf("--%s is not in new --help", f.Key)
+			continue
+		}
+		m := shown.FindStringSubmatch(line)
+		if m == nil {
+			if !f.Optional() {
+				t.Errorf("--%s shows no default:\n%s", f.Key, line)
+			}
+			continue
+		}
+		given := map[string]string{"name": "svc"}
+		if m[2] != "" {
+			given[m[2]] = m[3]
+		}
+		a, err := spec.Resolve(given)
+		if err != nil {
+			t.Errorf("--%s: the help's condition %v: %v", f.Key, given, err)
+			continue
+		}
+		if !f.AppliesTo(&a) {
+			t.Errorf("--%s shows the default %s, but with %v it is not used:\n%s", f.Key, m[1], given, line)
+		}
+		if want := strings.ReplaceAll(m[1], "NAME", "svc"); f.Get(&a) != want {
+			t.Errorf("--%s shows the default %s; given %v it is %s", f.Key, m[1], given, f.Get(&a))
+		}
+	}
+}
+
+// A boolean flag's value goes after "=": `--metrics false` sets metrics
+// (the flag alone means true) and leaves "false" as an argument, which
+// would name the service "false" or be an extra argument. A bare true or
+// false right after a boolean flag is refused (exit 2) with the form that
+// works; nothing is written.
+func TestBooleanFlagValueAfterASpace(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		hint string
+	}{
+		{[]string{"new", "--yes", "--metrics", "false"}, "--metrics=false"},
+		{[]string{"new", "svc", "--yes", "--metrics", "false"}, "--metrics=false"},
+		{[]string{"new", "svc", "--yes", "--service-monitor", "TRUE"}, "--service-monitor=TRUE"},
+		{[]string{"new", "--service-monitor", "False", "svc", "--yes"}, "--service-monitor=False"},
+		{[]string{"new", "svc", "--dry-run", "false", "--yes"}, "--dry-run=false"},
+		{[]string{"new", "svc", "-y", "false"}, "-y=false"},
+		{[]string{"upgrade", "--check", "false"}, "--check=false"},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			parent := t.TempDir()
+			t.Chdir(parent)
+			code, out, errOut := zdgen(t, nil, c.args...)
+			if code != exitUsage || !strings.Contains(errOut, c.hint) {
+				t.Errorf("exit %d, %q; want 2 with the hint %s", code, errOut, c.hint)
+			}
+			if out != "" {
+				t.Errorf("stdout %q", out)
+			}
+			onlyEntries(t, parent)
+		})
+	}
+	// A value given with "=", a flag that takes a value, and a name that
+	// only starts like one are fine.
+	for _, args := range [][]string{
+		{"new", "--yes", "--metrics=false", "svc", "--dry-run"},
+		{"new", "svc", "--yes", "--metrics", "--dry-run"},
+		{"new", "falsehood", "--yes", "--metrics", "--dry-run"},
+		{"new", "svc", "--yes", "--dry-run", "--output", "false"},
+	} {
+		if code, _, errOut := zdgen(t, nil, args...); code != exitOK {
+			t.Errorf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+}
+
+// Without the release build's stamp, `zdgen version` reports what the go
+// command recorded: the module's version (go install ...@vX.Y.Z) and the
+// commit a clone was built from, with its time (not the build's), marked
+// when it had local changes.
+func TestVersionFromBuildInfo(t *testing.T) {
+	vcs := []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"}, {Key: "vcs.time", Value: "2026-03-04T05:06:07Z"}}
+	for _, c := range []struct {
+		name                  string
+		stamped               [3]string
+		info                  *debug.BuildInfo
+		version, commit, date string
+	}{
+		{"stamped", [3]string{"1.2.3", "abc1234", "2026-01-02"}, &debug.BuildInfo{Main: debug.Module{Version: "v9.9.9"}, Settings: vcs}, "1.2.3", "abc1234", "2026-01-02"},
+		{"go install @version", [3]string{"dev", "none", "unknown"}, &debug.BuildInfo{Main: debug.Module{Version: "v0.9.1"}}, "0.9.1", "none", "unknown"},
+		{"checkout", [3]string{"dev", "none", "unknown"}, &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs}, "dev", "0123456789abcdef0123456789abcdef01234567 of 2026-03-04T05:06:07Z", "unknown"},
+		{"modified checkout", [3]string{"dev", "none", "unknown"}, &debug.BuildInfo{Main: debug.Module{Version: "v0.9.2-0.20260304050607-0123456789ab+dirty"}, Settings: append(slices.Clone(vcs), debug.BuildSetting{Key: "vcs.modified", Value: "true"})}, "0.9.2-0.20260304050607-0123456789ab+dirty", "0123456789abcdef0123456789abcdef01234567 of 2026-03-04T05:06:07Z (modified)", "unknown"},
+		{"no build info", [3]string{"dev", "none", "unknown"}, nil, "dev", "none", "unknown"},
+	} {
+		v, cm, d := buildVersion(c.stamped[0], c.stamped[1], c.stamped[2], c.info)
+		if v != c.version || cm != c.commit || d != c.date {
+			t.Errorf("%s: %q, %q, %q; want %q, %q, %q", c.name, v, cm, d, c.version, c.commit, c.date)
+		}
+	}
+}
+
+// Shell completion offers the values an answer takes: the Kubernetes
+// versions zdgen supports, autoscale's forms, rehearse's pull policies,
+// and upgrade --set's keys, then a key's values where they are few.
+func TestCompletionValues(t *testing.T) {
+	complete := func(args ...string) []string {
+		t.Helper()
+		code, out, errOut := zdgen(t, nil, append([]string{"__complete"}, args...)...)
+		if code != exitOK {
+			t.Fatalf("__complete %v: exit %d: %s", args, code, errOut)
+		}
+		var vs []string
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if !strings.HasPrefix(l, ":") {
+				v, _, _ := strings.Cut(l, "\t")
+				vs = append(vs, v)
+			}
+		}
+		return vs
+	}
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"new", "svc", "--k8s-version", ""}, []string{fmt.Sprintf("1.%d", spec.MinK8sMinor), fmt.Sprintf("1.%d", spec.DefaultK8sMinor), fmt.Sprintf("1.%d", spec.MaxK8sMinor)}},
+		{[]string{"new", "svc", "--autoscale", ""}, []string{"off", "2-10"}},
+		{[]string{"rehearse", "--cluster", "--pull-policy", ""}, []string{"Always", "IfNotPresent", "Never"}},
+		{[]string{"upgrade", "--set", ""}, []string{"replicas=", "autoscale=", "k8s-version=", "overlay-version="}},
+		{[]string{"upgrade", "--set", "prestop="}, []string{"prestop=auto", "prestop=sleep", "prestop=exec", "prestop=none"}},
+		{[]string{"upgrade", "--set", "k8s-version=1.3"}, []string{"k8s-version=1.30", "k8s-version=1.35"}},
+		{[]string{"upgrade", "--set", "metrics="}, []string{"metrics=true", "metrics=false"}},
+	} {
+		got := complete(c.args...)
+		for _, w := range c.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("completing %v: %q lacks %q", c.args, got, w)
+			}
+		}
+	}
+	// The name and protocol cannot change in an upgrade: not offered.
+	if got := complete("upgrade", "--set", ""); slices.Contains(got, "name=") || slices.Contains(got, "protocol=") {
+		t.Errorf("upgrade --set offers %q", got)
+	}
+}
+
+// An explicit replica count with an autoscaler would be ignored (the
+// autoscaler sets the count from its MIN): the pair is refused, at new
+// and at upgrade, naming both; each alone, or replicas with autoscale
+// off, is fine.
+func TestReplicasWithAutoscaleRefused(t *testing.T) {
+	parent := t.TempDir()
+	code, _, errOut := zdgen(t, nil, "new", "svc", "--yes", "--replicas", "5", "--autoscale", "2-6", "--output", filepath.Join(parent, "svc"))
+	if code != exitUsage || !strings.Contains(errOut, "replicas") || !strings.Contains(errOut, "autoscale 2-6") {
+		t.Errorf("new --replicas 5 --autoscale 2-6: exit %d, %q; want 2 naming both", code, errOut)
+	}
+	onlyEntries(t, parent)
+	for _, args := range [][]string{
+		{"--replicas", "5", "--autoscale", "off"},
+		{"--autoscale", "2-6"},
+		{"--replicas", "5"},
+	} {
+		if code, _, errOut := zdgen(t, nil, append([]string{"new", "svc", "--yes", "--dry-run"}, args...)...); code != exitOK {
+			t.Errorf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+
+	dir := filepath.Join(t.TempDir(), "shop")
+	if code, _, errOut := zdgen(t, nil, "new", "shop", "--yes", "--autoscale", "2-6", "--output", dir); code != exitOK {
+		t.Fatalf("new: exit %d: %s", code, errOut)
+	}
+	git(t, dir, "init", "-q")
+	commitAll(t, dir, "generated")
+	before := tree(t, dir)
+	for _, set := range [][]string{{"--set", "replicas=5"}, {"--set", "autoscale=3-9", "--set", "replicas=5"}} {
+		code, _, errOut := zdgen(t, nil, append([]string{"upgrade", dir}, set...)...)
+		if code != exitUsage || !strings.Contains(errOut, "replicas") || !strings.Contains(errOut, "autoscale=off") {
+			t.Errorf("upgrade %v: exit %d, %q; want 2 saying to turn autoscale off", set, code, errOut)
+		}
+	}
+	sameTree(t, before, tree(t, dir))
+	if code, out, errOut := zdgen(t, nil, "upgrade", dir, "--set", "replicas=5", "--set", "autoscale=off"); code != exitOK {
+		t.Errorf("replicas=5 with autoscale=off: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -28,12 +29,46 @@ import (
 	"github.com/zdgen/zdgen/generator/write"
 )
 
-// Stamped by the release build (goreleaser.yaml's ldflags).
+// Stamped by the release build (goreleaser.yaml's ldflags). A build
+// without them (go install, go build) reports what the go command
+// recorded instead: see buildVersion.
 var (
 	version = "dev"
 	commit  = "none"
 	date    = "unknown"
 )
+
+// buildVersion is the version, commit and build date `zdgen version`
+// prints: the release build's stamps, and where a build has none, what
+// the go command recorded in the binary (info, nil if nothing). `go
+// install ...@v0.9.1` records the module's version (printed without its
+// "v", as the release stamps it); a build in a git clone records the
+// commit, its time and whether the work tree had changes (vcs.* settings;
+// Go 1.24 and later also make a version of them, +dirty when changed).
+// The commit's time is not the build's, so it goes with the commit and
+// the build date stays unknown.
+func buildVersion(version, commit, date string, info *debug.BuildInfo) (string, string, string) {
+	if info == nil {
+		return version, commit, date
+	}
+	if v := info.Main.Version; version == "dev" && v != "" && v != "(devel)" {
+		version = strings.TrimPrefix(v, "v")
+	}
+	vcs := map[string]string{}
+	for _, s := range info.Settings {
+		vcs[s.Key] = s.Value
+	}
+	if rev := vcs["vcs.revision"]; commit == "none" && rev != "" {
+		commit = rev
+		if t := vcs["vcs.time"]; t != "" {
+			commit += " of " + t
+		}
+		if vcs["vcs.modified"] == "true" {
+			commit += " (modified)"
+		}
+	}
+	return version, commit, date
+}
 
 // Exit codes.
 const (
@@ -95,7 +130,10 @@ func run(ctx context.Context, args []string, e env) int {
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	err := root.ExecuteContext(ctx)
+	err := boolValueAfterSpace(root, args)
+	if err == nil {
+		err = root.ExecuteContext(ctx)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -103,12 +141,58 @@ func run(ctx context.Context, args []string, e env) int {
 	return exitCode(err)
 }
 
+// boolValueAfterSpace refuses `--metrics false`: a boolean flag alone
+// means true, so the word after it is not its value but an argument of
+// its own, which would name the service "false" (or be one argument too
+// many) while metrics stay on. A bare true or false (any case) right
+// after a boolean flag is that mistake: no command takes it as an
+// argument on purpose. The flag's value goes after "=".
+func boolValueAfterSpace(root *cobra.Command, args []string) error {
+	cmd, _, err := root.Find(args)
+	if err != nil {
+		return nil // cobra reports an unknown command itself
+	}
+	for i := 0; i+1 < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			break // what follows is arguments only
+		}
+		alone, ok := flagAt(cmd, arg)
+		switch {
+		case !ok:
+		case alone == "":
+			i++ // the flag's value, whatever it reads
+		case strings.EqualFold(args[i+1], "true") || strings.EqualFold(args[i+1], "false"):
+			v := args[i+1]
+			return usageError{fmt.Errorf("%s %s: a boolean flag takes its value after \"=\": write %s=%s (%s alone means %s)", arg, v, arg, v, arg, alone)}
+		}
+	}
+	return nil
+}
+
+// flagAt reports whether the word arg is one of cmd's flags without an
+// "=value", and if so the value it means alone: "true" for a boolean
+// flag, "" for one that takes the next word as its value.
+func flagAt(cmd *cobra.Command, arg string) (alone string, ok bool) {
+	switch {
+	case strings.HasPrefix(arg, "--") && !strings.Contains(arg, "="):
+		if fl := cmd.Flags().Lookup(arg[2:]); fl != nil {
+			return fl.NoOptDefVal, true
+		}
+	case len(arg) == 2 && arg[0] == '-' && arg[1] != '-':
+		if fl := cmd.Flags().ShorthandLookup(arg[1:]); fl != nil {
+			return fl.NoOptDefVal, true
+		}
+	}
+	return "", false
+}
+
 func exitCode(err error) int {
 	var ue usageError
 	var le *upgrade.LockError
 	var re *upgrade.RefusedError
 	switch {
-	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
+	case errors.Is(err, errInterrupted), errors.Is(err, errRehearsalInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case errors.As(err, &ue), spec.IsInputError(err), errors.As(err, &le), errors.As(err, &re), errors.Is(err, write.ErrRepository):
 		return exitUsage
@@ -181,7 +265,9 @@ func newVersionCmd() *cobra.Command {
 		Example: "  zdgen version",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "zdgen %s (templates %s, commit %s, built %s)\n", version, render.Version, commit, date)
+			info, _ := debug.ReadBuildInfo()
+			v, c, d := buildVersion(version, commit, date, info)
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "zdgen %s (templates %s, commit %s, built %s)\n", v, render.Version, c, d)
 			return err
 		},
 	}

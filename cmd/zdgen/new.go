@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -76,27 +77,71 @@ refused even with --force: use zdgen upgrade there.`,
 	f.BoolVar(&o.json, "json", false, "print a machine-readable summary: files, answers, every derived number")
 	f.StringVar(&o.overlay, "overlay", "", "an organisation overlay: a directory (./dir) or a Go module path@version (fetched with the go command, as for a dependency); its defaults come before zdgen's, its rules must pass, its files and kustomize components are added")
 	f.BoolVar(&o.force, "force", false, "write into a non-empty directory, replacing zdgen's files there (not a generated repository: use zdgen upgrade)")
-	base := spec.Defaults("NAME")
 	for _, fd := range spec.Fields {
 		if fd.Key == "name" {
 			continue // the positional argument
 		}
 		usage := fd.Help
-		if def := fd.Default(&base); def != "" && !fd.Optional() {
+		if def := shownDefault(fd); def != "" && !fd.Optional() {
 			usage += fmt.Sprintf(" (default %s)", def)
 		}
 		f.String(fd.Key, "", usage)
 		if fd.Bool {
 			f.Lookup(fd.Key).NoOptDefVal = "true" // --metrics alone means true
 		}
-		if len(fd.Choices) > 0 {
-			choices := fd.Choices
+		if values := completionValues(fd); len(values) > 0 {
 			_ = cmd.RegisterFlagCompletionFunc(fd.Key, func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-				return choices, cobra.ShellCompDirectiveNoFileComp
+				return values, cobra.ShellCompDirectiveNoFileComp
 			})
 		}
 	}
 	return cmd
+}
+
+// completionValues are the values shell completion offers for answer f
+// (after --f, or upgrade's --set f=): its choices; the Kubernetes
+// versions zdgen supports; autoscale's off and, described as such, an
+// example of MIN-MAX. Nothing where the values are open (a port, a
+// module path): the shell then offers nothing rather than file names.
+func completionValues(f spec.Field) []string {
+	switch {
+	case len(f.Choices) > 0:
+		return f.Choices
+	case f.Key == "k8s-version":
+		var vs []string
+		for minor := spec.MinK8sMinor; minor <= spec.MaxK8sMinor; minor++ {
+			vs = append(vs, fmt.Sprintf("1.%d", minor))
+		}
+		return vs
+	case f.Key == "autoscale":
+		return []string{spec.AutoscaleOff + "\tno autoscaler: replicas sets the pod count", "2-10\tMIN-MAX pods, for example 2-10"}
+	}
+	return nil
+}
+
+// shownDefault is the default --help shows for field f: its default with
+// the answers before it at theirs, or, for an answer that applies only
+// with another (the flush timeout, with tracing otlp), the default it
+// takes then, and with what. The default of an answer not in effect
+// (a flush timeout of 0s without tracing) would tell the reader nothing
+// true.
+func shownDefault(f spec.Field) string {
+	base := spec.Defaults("NAME")
+	if f.AppliesTo(&base) {
+		return f.Default(&base)
+	}
+	for _, g := range spec.Fields {
+		if g.Key == f.Key {
+			break
+		}
+		for _, c := range g.Choices {
+			scratch := base
+			if g.Set(&scratch, c) == nil && f.AppliesTo(&scratch) {
+				return fmt.Sprintf("%s with %s %s", f.Default(&scratch), g.Key, c)
+			}
+		}
+	}
+	return f.Default(&base)
 }
 
 // givenAnswers collects what the person said: the config file first, then
@@ -282,6 +327,24 @@ func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spe
 	return a, nil
 }
 
+// replicasUnused refuses a replica count typed on the command line
+// (--replicas, upgrade's --set replicas=N) for answers with autoscale on:
+// the autoscaler sets the pod count from its MIN, so the number would be
+// recorded and not used, and nothing would say so. fix says how to mean
+// one or the other. A count from --config is taken: a .zdgen.yaml given
+// as answers records replicas beside autoscale, kept for when autoscale
+// turns off.
+func replicasUnused(a spec.Answers, fix string) error {
+	if a.Autoscale == spec.AutoscaleOff {
+		return nil
+	}
+	lo, hi, err := spec.ParseAutoscale(a.Autoscale)
+	if err != nil {
+		return err
+	}
+	return &spec.InputError{Field: "replicas", Value: strconv.Itoa(a.Replicas), Rule: fmt.Sprintf("not used with autoscale %s: the autoscaler sets the pod count, from %d to %d pods; %s", a.Autoscale, lo, hi, fix)}
+}
+
 func flagName(key string) string {
 	if key == "name" {
 		return "NAME"
@@ -301,6 +364,11 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 	a, err := resolveAnswers(given, prompter, o.yes, nil, ov)
 	if err != nil {
 		return err
+	}
+	if cmd.Flags().Changed("replicas") {
+		if err := replicasUnused(a, "leave --replicas out, or give --autoscale off"); err != nil {
+			return err
+		}
 	}
 	dir := o.output
 	if dir == "" {
@@ -334,10 +402,35 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 			return err
 		}
 	}
+	if w := localOverlayInCI(ov, a, o.overlay); w != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "zdgen: warning:", w)
+	}
 	if o.json {
 		return writeJSON(cmd.OutOrStdout(), dir, o.dryRun, plan, files)
 	}
 	return writeSummary(cmd.OutOrStdout(), dir, o.dryRun, files)
+}
+
+// localOverlayInCI warns of a service generated from the local overlay
+// directory source, outside the repository, with the CI workflow: the
+// workflow's zdgen upgrade --check job runs in a checkout of the
+// repository alone, where the directory is not, so it fails from the
+// first push. The way out is a published release of the overlay, which
+// the job fetches by version like a dependency.
+func localOverlayInCI(ov *overlay.Applied, a spec.Answers, source string) string {
+	if ov == nil || a.CI != spec.CIGitHub || ov.Record.Dir == "" {
+		return ""
+	}
+	if d := ov.Record.Dir; !filepath.IsAbs(filepath.FromSlash(d)) && d != ".." && !strings.HasPrefix(d, "../") {
+		return "" // inside the repository: the checkout has it
+	}
+	release := "MODULE@" + ov.Version
+	publish := "publish the overlay as a Go module (a go.mod, and the tag " + ov.Version + ")"
+	if ov.Module != "" {
+		release = ov.Module + "@" + ov.Version
+		publish = "publish the overlay (tag " + ov.Version + " of " + ov.Module + ")"
+	}
+	return fmt.Sprintf("the overlay is the local directory %s, which the CI workflow's zdgen upgrade --check job cannot find: it runs in a checkout of this repository alone, so it fails until you %s and run zdgen upgrade --overlay %s here (the workflow is .github/workflows/ci.yaml; --ci none generates none)", source, publish, release)
 }
 
 type jsonFile struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -602,4 +603,78 @@ func TestHostileOverlays(t *testing.T) {
 	if exists(t, out) {
 		t.Error("an interrupted service was written")
 	}
+}
+
+// A service generated from a local overlay directory, with the CI
+// workflow, is warned at new: the workflow's zdgen upgrade --check job
+// runs in a checkout of the service alone, where the directory is not,
+// so it fails from the first push until the overlay is published as a
+// module. Without the workflow there is no warning; the warning goes to
+// stderr, so --json stays one JSON value.
+func TestNewWarnsOfALocalOverlayInCI(t *testing.T) {
+	dir := filepath.Join("..", "..", "examples", "overlay", "acme")
+	out := filepath.Join(t.TempDir(), "orders")
+	code, stdout, errOut := zdgen(t, nil, "new", "orders", "--yes", "--output", out, "--overlay", dir, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	parseSummary(t, stdout)
+	for _, want := range []string{"warning", "local directory", "upgrade --check", "publish", acmeModule + "@v1.4.0", "zdgen upgrade --overlay"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("no %q in the warning:\n%s", want, errOut)
+		}
+	}
+	code, _, errOut = zdgen(t, nil, "new", "orders", "--yes", "--dry-run", "--ci", "none", "--overlay", dir)
+	if code != exitOK || errOut != "" {
+		t.Errorf("--ci none: exit %d, stderr %q; want no warning", code, errOut)
+	}
+}
+
+// --json shows the overlay as .zdgen.yaml records it, in the plan: its
+// release, where it came from and its checksum.
+func TestJSONShowsTheOverlayChecksum(t *testing.T) {
+	dir := filepath.Join("..", "..", "examples", "overlay", "acme")
+	out := filepath.Join(t.TempDir(), "orders")
+	code, stdout, errOut := zdgen(t, nil, "new", "orders", "--yes", "--output", out, "--overlay", dir, "--json", "--ci", "none")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var s struct {
+		Plan struct {
+			Overlay *spec.Overlay `json:"overlay"`
+		} `json:"plan"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	l, o := readLock(t, out), s.Plan.Overlay
+	if o == nil || l.Overlay == nil || (spec.LockOverlay{Name: o.Name, Version: o.Version, Module: o.Module, Dir: o.Dir, Sum: o.Sum}) != *l.Overlay || !strings.HasPrefix(o.Sum, "h1:") {
+		t.Errorf("--json plan.overlay %+v; the lock records %+v", o, l.Overlay)
+	}
+}
+
+// An upgrade whose answers break several of the overlay's rules names
+// every one in a single refusal (exit 2), and writes nothing.
+func TestUpgradeNamesEveryBrokenOverlayRule(t *testing.T) {
+	local := filepath.Join(t.TempDir(), "acme")
+	if err := os.CopyFS(local, os.DirFS(filepath.Join("..", "..", "examples", "overlay", "acme"))); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "orders")
+	if code, _, errOut := zdgen(t, nil, "new", "orders", "--yes", "--output", out, "--overlay", local, "--ci", "none"); code != exitOK {
+		t.Fatalf("new: exit %d: %s", code, errOut)
+	}
+	git(t, out, "init", "-q")
+	commitAll(t, out, "generated")
+	before := tree(t, out)
+	code, _, errOut := zdgen(t, nil, "upgrade", out, "--set", "base-image=alpine", "--set", "k8s-version=1.30", "--set", "module=example.com/orders")
+	if code != exitUsage {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"refuses 3 answers", "rule base-image.pattern", "rule k8s-version.allowed", "rule module.pattern"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("no %q in %s", want, errOut)
+		}
+	}
+	sameTree(t, before, tree(t, out))
 }

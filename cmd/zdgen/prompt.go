@@ -134,17 +134,20 @@ func (s surveyPrompter) ask(f spec.Field, def string, check func(string) error) 
 	var answer string
 	var err error
 	if len(f.Choices) > 0 {
-		options := f.Choices
-		if f.Key == "base-image" {
-			options = append(append([]string{}, f.Choices...), otherImage)
-		}
+		options := selectOptions(f, def)
 		q := &survey.Select{Message: f.Prompt + ":", Options: options, Help: f.Help}
 		if contains(options, def) {
 			q.Default = def
 		}
 		err = survey.AskOne(q, &answer, validate, s.stdio)
 		if err == nil && answer == otherImage {
-			err = survey.AskOne(&survey.Input{Message: "Image reference:", Help: f.Help}, &answer, validate, s.stdio)
+			// Prefilled with the proposed reference, so that changing
+			// its tag is an edit, not a retype.
+			in := &survey.Input{Message: "Image reference:", Help: f.Help}
+			if !contains(f.Choices, def) {
+				in.Default = def
+			}
+			err = survey.AskOne(in, &answer, validate, s.stdio)
 		}
 	} else {
 		err = survey.AskOne(&survey.Input{Message: f.Prompt + ":", Default: def, Help: f.Help}, &answer, validate, s.stdio)
@@ -153,6 +156,23 @@ func (s surveyPrompter) ask(f spec.Field, def string, check func(string) error) 
 		return "", errInterrupted
 	}
 	return answer, err
+}
+
+// selectOptions are the options a list offers for field f when def is
+// proposed. The base image takes any reference besides its shorthands,
+// so a proposed reference that is none of them (the recorded answer in
+// an upgrade, an overlay's default, a flag given before) comes first, as
+// the default: Enter keeps it, where preselecting a shorthand would
+// replace it without a word. "other" asks for a reference.
+func selectOptions(f spec.Field, def string) []string {
+	if f.Key != "base-image" {
+		return f.Choices
+	}
+	var options []string
+	if def != "" && !contains(f.Choices, def) {
+		options = append(options, def)
+	}
+	return append(append(options, f.Choices...), otherImage)
 }
 
 func contains(list []string, s string) bool {

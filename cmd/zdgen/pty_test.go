@@ -88,6 +88,115 @@ func TestTerminal(t *testing.T) {
 		}
 	})
 
+	// The service port moved to 8081, the health port's default: Enter
+	// at the health port takes a port that passes, not one refused at
+	// every Enter.
+	t.Run("HealthPortAfterServicePort8081", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "svc")
+		term := startTerminal(t, bin, "new", "svc", "--output", dir)
+		for _, f := range askedFields() {
+			term.waitFor(f.Prompt)
+			if f.Key == "port" {
+				term.typeText("8081\r")
+				continue
+			}
+			term.typeText("\r")
+		}
+		if code := term.wait(); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, term.output())
+		}
+		if a := lockOf(t, dir).Answers; a.Port != 8081 || a.HealthPort != 8082 {
+			t.Errorf("port %d, health port %d; want 8081 and 8082", a.Port, a.HealthPort)
+		}
+	})
+
+	// A base image that is none of the list's shorthands (recorded, or
+	// given with --base-image before) is the list's default: Enter at
+	// every question of upgrade --interactive changes nothing.
+	t.Run("UpgradeEnterKeepsACustomBaseImage", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "ci1")
+		if code, _, errOut := zdgen(t, nil, "new", "ci1", "--yes", "--base-image", "myreg.example/base/static:1.2", "--output", dir); code != exitOK {
+			t.Fatalf("new: exit %d: %s", code, errOut)
+		}
+		git(t, dir, "init", "-q")
+		commitAll(t, dir, "generated")
+		before := tree(t, dir)
+		term := startTerminal(t, bin, "upgrade", "--interactive", dir)
+		for _, f := range askedFields() {
+			if f.Key == "protocol" {
+				continue // fixed in an upgrade
+			}
+			term.waitFor(f.Prompt)
+			term.typeText("\r")
+		}
+		if code := term.wait(); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, term.output())
+		}
+		term.waitFor("up to date")
+		sameTree(t, before, tree(t, dir))
+	})
+
+	// With an overlay whose rule pins the registry, zdgen's own images
+	// are refused at the prompt and asked again, the recorded image still
+	// the default; the upgrade then changes nothing.
+	t.Run("UpgradeOverlayRuleAsksAgain", func(t *testing.T) {
+		local := filepath.Join(t.TempDir(), "acme")
+		if err := os.CopyFS(local, os.DirFS(filepath.Join("..", "..", "examples", "overlay", "acme"))); err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "orders")
+		if code, _, errOut := zdgen(t, nil, "new", "orders", "--yes", "--overlay", local, "--ci", "none", "--output", dir); code != exitOK {
+			t.Fatalf("new: exit %d: %s", code, errOut)
+		}
+		git(t, dir, "init", "-q")
+		commitAll(t, dir, "generated")
+		before := tree(t, dir)
+		term := startTerminal(t, bin, "upgrade", "--interactive", dir)
+		for _, f := range askedFields() {
+			switch f.Key {
+			case "protocol":
+				continue // fixed in an upgrade
+			case "base-image":
+				term.waitFor(f.Prompt)
+				term.typeText("\x1b[B\r") // down from the recorded image: distroless
+				term.waitFor("rule base-image.pattern")
+				term.typeText("\r")
+				continue
+			}
+			term.waitFor(f.Prompt)
+			term.typeText("\r")
+		}
+		if code := term.wait(); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, term.output())
+		}
+		term.waitFor("up to date")
+		sameTree(t, before, tree(t, dir))
+	})
+
+	// zdgen new with an overlay proposes its base image, as it does its
+	// other defaults: Enter at every question passes its rules.
+	t.Run("NewProposesTheOverlaysBaseImage", func(t *testing.T) {
+		acme, err := filepath.Abs(filepath.Join("..", "..", "examples", "overlay", "acme"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "orders")
+		term := startTerminal(t, bin, "new", "orders", "--overlay", acme, "--ci", "none", "--output", dir)
+		for _, f := range askedFields() {
+			if f.Key == "ci" {
+				continue
+			}
+			term.waitFor(f.Prompt)
+			term.typeText("\r")
+		}
+		if code := term.wait(); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, term.output())
+		}
+		if a := lockOf(t, dir).Answers; a.BaseImage != "registry.acme.example/base/static:2026.11" || a.Module != "github.com/acme/orders" {
+			t.Errorf("base image %s, module %s; want the overlay's defaults", a.BaseImage, a.Module)
+		}
+	})
+
 	// Ctrl-C at the first prompt: exit 130, nothing written.
 	t.Run("CtrlC", func(t *testing.T) {
 		parent := t.TempDir()

@@ -34,6 +34,12 @@ type rehearseOptions struct {
 // errRehearsalFailed makes the command exit 1 after it has printed why.
 var errRehearsalFailed = errors.New("rehearsal failed")
 
+// errRehearsalInterrupted is a rehearsal stopped by Ctrl-C or SIGTERM
+// (exit 130): said as such, whichever step it cut short. Its processes,
+// or its namespace on a cluster, are gone by then (--keep aside); it
+// writes nothing in the repository.
+var errRehearsalInterrupted = errors.New("interrupted")
+
 func newRehearseCmd(e env) *cobra.Command {
 	var o rehearseOptions
 	cmd := &cobra.Command{
@@ -142,7 +148,9 @@ func finishRehearsal(cmd *cobra.Command, res *rehearse.Result, err error, o rehe
 	switch {
 	case err == nil:
 	case rehearse.IsInputError(err):
-		return usageError{err}
+		return usageError{err} // found before anything ran, interrupted or not
+	case cmd.Context().Err() != nil:
+		return errRehearsalInterrupted
 	default:
 		return err
 	}

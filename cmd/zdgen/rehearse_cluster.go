@@ -36,6 +36,7 @@ func addClusterFlags(cmd *cobra.Command, c *clusterFlags) {
 	f.StringVar(&c.loadImage, "load-image", "", "with --cluster: the load client's image (the Dockerfile's loadtest stage; required)")
 	f.StringVar(&c.pullPolicy, "pull-policy", "", "with --cluster: imagePullPolicy for both images: Always, IfNotPresent or Never (default: the Deployment's)")
 	f.BoolVar(&c.keep, "keep", false, "with --cluster: keep the namespace afterwards, to look around (the load client is stopped all the same)")
+	_ = cmd.RegisterFlagCompletionFunc("pull-policy", cobra.FixedCompletions([]string{"Always", "IfNotPresent", "Never"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // unused refuses cluster flags without --cluster: they would be ignored.

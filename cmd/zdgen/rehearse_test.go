@@ -185,8 +185,8 @@ func (w *eventWriter) String() string {
 }
 
 // TestRehearseInterruptedLeavesNoProcess cancels a rehearsal (Ctrl-C) once
-// its pods run and checks that it exits 130 and that every pod process is
-// gone.
+// its pods run and checks that it exits 130, says it was interrupted, and
+// that every pod process is gone.
 func TestRehearseInterruptedLeavesNoProcess(t *testing.T) {
 	started := regexp.MustCompile(`created +pid (\d+)`)
 	errOut := &eventWriter{hit: make(chan struct{}), match: func(s string) bool {
@@ -205,6 +205,11 @@ func TestRehearseInterruptedLeavesNoProcess(t *testing.T) {
 		env{stdin: strings.NewReader(""), stdout: &strings.Builder{}, stderr: errOut})
 	if code != exitInterrupted {
 		t.Errorf("exit %d, want 130\n%s", code, errOut)
+	}
+	// Said as every command says it, not as the step that was cut short
+	// ("rollout 1: context canceled").
+	if s := errOut.String(); !strings.HasSuffix(s, "\nzdgen: interrupted\n") || strings.Contains(s, "context canceled") {
+		t.Errorf("want the last line \"zdgen: interrupted\":\n%s", s)
 	}
 	pids := started.FindAllStringSubmatch(errOut.String(), -1)
 	if len(pids) == 0 {

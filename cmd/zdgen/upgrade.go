@@ -10,6 +10,7 @@ import (
 
 	udiff "github.com/aymanbagabas/go-udiff"
 	"github.com/spf13/cobra"
+	"github.com/zdgen/zdgen/generator/overlay"
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/generator/upgrade"
@@ -123,7 +124,35 @@ corrupt or from a newer zdgen, 130 interrupted.`,
 	f.BoolVar(&o.check, "check", false, "write nothing; exit 1 if an upgrade would change anything (for CI)")
 	f.StringVar(&o.overlay, "overlay", "", "move to another organisation overlay: a directory (./dir) or a module path@version; none to generate without one (a recorded module overlay moves release with --set overlay-version=vX.Y.Z)")
 	f.BoolVar(&o.allowDirty, "allow-dirty", false, "upgrade even if the git work tree has uncommitted changes")
+	_ = cmd.RegisterFlagCompletionFunc("set", completeSet)
 	return cmd
+}
+
+// completeSet completes --set: first the keys an upgrade can change (not
+// the name or protocol), then, after key=, that answer's values where
+// completion has them.
+func completeSet(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	k, _, hasValue := strings.Cut(toComplete, "=")
+	if !hasValue {
+		var keys []string
+		for _, f := range spec.Fields {
+			if f.Key != "name" && f.Key != "protocol" {
+				keys = append(keys, f.Key+"=")
+			}
+		}
+		keys = append(keys, overlayVersionKey+"=")
+		// No space after "key=": the value comes next.
+		return keys, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
+	}
+	f, ok := spec.FieldByKey(k)
+	if !ok {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var values []string
+	for _, v := range completionValues(f) {
+		values = append(values, k+"="+v)
+	}
+	return values, cobra.ShellCompDirectiveNoFileComp
 }
 
 func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
@@ -139,11 +168,13 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 	if err != nil {
 		return err
 	}
-	a, err := upgradeAnswers(cmd, e, answers, lock.Answers)
+	// The overlays first: a prompt holds each answer to the rules of the
+	// overlay the upgrade moves to, and asks again at once.
+	ov, err := upgradeOverlays(cmd.Context(), dir, lock, o.overlay, overlayVersion)
 	if err != nil {
 		return err
 	}
-	ov, err := upgradeOverlays(cmd.Context(), dir, lock, o.overlay, overlayVersion)
+	a, err := upgradeAnswers(cmd, e, answers, lock.Answers, ov.Next)
 	if err != nil {
 		return err
 	}
@@ -205,9 +236,10 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 }
 
 // upgradeAnswers are the recorded answers changed by --set, or asked again
-// with --interactive. The service's name and protocol are fixed: changing
-// them is a different service.
-func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.Answers) (spec.Answers, error) {
+// with --interactive, each asked answer held to the rules of the overlay
+// next (nil without one). The service's name and protocol are fixed:
+// changing them is a different service.
+func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.Answers, next *overlay.Applied) (spec.Answers, error) {
 	// The fixed name and protocol, and what --set gives; every other
 	// answer keeps its recorded value (or its default, when it no longer
 	// applies).
@@ -228,7 +260,11 @@ func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.A
 		given[k] = v
 	}
 	if !o.interactive {
-		return resolveAnswers(given, nil, true, &recorded, nil)
+		a, err := resolveAnswers(given, nil, true, &recorded, nil)
+		if _, ok := set["replicas"]; ok && err == nil {
+			err = replicasUnused(a, "leave it out, or add --set autoscale=off")
+		}
+		return a, err
 	}
 	p := e.prompter
 	if p == nil {
@@ -238,7 +274,11 @@ func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.A
 		return spec.Answers{}, usageError{errors.New("--interactive needs a terminal; without one, change answers with --set key=value")}
 	}
 	// Asked: everything but the fixed name and protocol and what --set gave.
-	return resolveAnswers(given, p, false, &recorded, nil)
+	a, err := resolveAnswers(given, p, false, &recorded, next)
+	if _, ok := set["replicas"]; ok && err == nil {
+		err = replicasUnused(a, "leave it out, or answer autoscale off")
+	}
+	return a, err
 }
 
 // noteFollowed says which answers changed without a --set because they

@@ -244,15 +244,48 @@ func (o *Overlay) Supports(templatesVersion string) error {
 }
 
 // Check applies the overlay's rules to complete answers. A broken rule is
-// a *spec.InputError naming the answer, the overlay and the rule.
+// a *spec.InputError naming the answer, the overlay and the rule; answers
+// that break several are a *RulesError naming each, in prompt order, so
+// that a person fixes them in one go rather than one run at a time.
 func (o *Overlay) Check(a spec.Answers) error {
-	for _, r := range o.rules {
-		if err := o.checkRule(r, a); err != nil {
-			return err
+	var errs []error
+	for _, f := range spec.Fields {
+		for _, r := range o.rules {
+			if r.key != f.Key {
+				continue
+			}
+			if err := o.checkRule(r, a); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
-	return nil
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return &RulesError{Overlay: o.ID(), Errs: errs}
 }
+
+// RulesError is answers that break more than one of an overlay's rules.
+// Each of Errs is a *spec.InputError, which errors.As finds, so it is bad
+// input like a single broken rule.
+type RulesError struct {
+	Overlay string
+	Errs    []error
+}
+
+func (e *RulesError) Error() string {
+	msgs := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		msgs[i] = err.Error()
+	}
+	return fmt.Sprintf("overlay %s refuses %d answers: %s", e.Overlay, len(e.Errs), strings.Join(msgs, "; "))
+}
+
+// Unwrap gives each broken rule, for errors.As and errors.Is.
+func (e *RulesError) Unwrap() []error { return e.Errs }
 
 // CheckAnswer applies the overlay's rule for one answer, key, to a
 // (complete, or complete up to key): a prompt checks each answer as it

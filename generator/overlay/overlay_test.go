@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -413,5 +414,39 @@ func TestErrorsClipOverlayValues(t *testing.T) {
 	}
 	if _, err := o.Render(context.Background(), plan(t, nil)); err == nil || len(err.Error()) > 2000 {
 		t.Errorf("a template failing with a long message: %d bytes", len(fmt.Sprint(err)))
+	}
+}
+
+// Every rule the answers break is named in one error, so that a person
+// fixes them all at once instead of learning of them one run at a time;
+// it is still bad input, and one broken rule reads as before.
+func TestCheckNamesEveryBrokenRule(t *testing.T) {
+	o, err := Load(acmeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = o.Check(acmeAnswers(t, o, map[string]string{
+		"base-image": "docker.io/library/alpine:3.20", "k8s-version": "1.30", "module": "github.com/other/orders",
+	}))
+	if err == nil || !spec.IsInputError(err) {
+		t.Fatalf("three broken rules: %v; want an InputError", err)
+	}
+	for _, want := range []string{
+		"overlay acme@v1.4.0 refuses 3 answers",
+		`base-image: "docker.io/library/alpine:3.20": overlay acme@v1.4.0, rule base-image.pattern`,
+		`k8s-version: "1.30": overlay acme@v1.4.0, rule k8s-version.allowed`,
+		`module: "github.com/other/orders": overlay acme@v1.4.0, rule module.pattern`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("no %q in\n%v", want, err)
+		}
+	}
+	var ie *spec.InputError
+	if !errors.As(err, &ie) || ie.Field != "base-image" {
+		t.Errorf("errors.As finds %+v; want the first broken rule's InputError", ie)
+	}
+	err = o.Check(acmeAnswers(t, o, map[string]string{"k8s-version": "1.30"}))
+	if want := `k8s-version: "1.30": overlay acme@v1.4.0, rule k8s-version.allowed: must be one of 1.33, 1.34, 1.35`; err == nil || err.Error() != want {
+		t.Errorf("one broken rule: %v; want %q", err, want)
 	}
 }

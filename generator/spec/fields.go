@@ -213,10 +213,17 @@ var Fields = []Field{
 	},
 	{
 		Key: "health-port", Prompt: "Health port",
-		Help:    "a separate listener for /livez, so liveness answers until the process exits, whatever the drain does",
-		Default: func(*Answers) string { return "8081" },
-		Get:     func(a *Answers) string { return strconv.Itoa(a.HealthPort) },
-		Set:     intSetter("health-port", 1024, 65535, "the container runs as non-root with every capability dropped, so it cannot bind a port below 1024", func(a *Answers) *int { return &a.HealthPort }),
+		Help: "a separate listener for /livez, so liveness answers until the process exits, whatever the drain does; 8082 by default when port is 8081",
+		// 8081, or the port after the service's when that is 8081: a
+		// default must pass the rule that the two differ.
+		Default: func(a *Answers) string {
+			if a.Port == defaultHealthPort {
+				return strconv.Itoa(defaultHealthPort + 1)
+			}
+			return strconv.Itoa(defaultHealthPort)
+		},
+		Get: func(a *Answers) string { return strconv.Itoa(a.HealthPort) },
+		Set: intSetter("health-port", 1024, 65535, "the container runs as non-root with every capability dropped, so it cannot bind a port below 1024", func(a *Answers) *int { return &a.HealthPort }),
 	},
 	{
 		Key: "metrics", Prompt: "Prometheus metrics",
@@ -568,6 +575,10 @@ func intSetter(key string, lo, hi int, why string, field func(*Answers) *int) fu
 // without a hook (prestop none): the lag is waited in-process, then each
 // keep-alive client gets its Connection: close.
 const drainAfterLag = 2 * time.Second
+
+// defaultHealthPort is the health listener's port unless the service
+// itself listens there.
+const defaultHealthPort = 8081
 
 // defaultTraceFlush bounds the final span export: a collector in the
 // cluster answers in milliseconds, and a batch of spans is small.

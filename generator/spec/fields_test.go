@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -398,5 +399,28 @@ func TestErrorsClipLongValues(t *testing.T) {
 	}
 	if got := Clip(strings.Repeat("x", maxEcho)); got != strings.Repeat("x", maxEcho) {
 		t.Error("a value of maxEcho characters was clipped")
+	}
+}
+
+// The health port's default never collides with the service port: a
+// person who moves the service to 8081 is proposed a health port that
+// passes, not one that is refused at every Enter.
+func TestHealthPortDefaultIsFree(t *testing.T) {
+	for _, c := range []struct{ port, health string }{
+		{"8080", "8081"},
+		{"9000", "8081"},
+		{"8081", "8082"},
+		{"65535", "8081"},
+	} {
+		a, err := Resolve(map[string]string{"name": "svc", "port": c.port})
+		if err != nil {
+			t.Fatalf("port %s: %v", c.port, err)
+		}
+		if got := strconv.Itoa(a.HealthPort); got != c.health {
+			t.Errorf("port %s: health port default %s, want %s", c.port, got, c.health)
+		}
+		if err := Check(a); err != nil {
+			t.Errorf("port %s: the defaults are refused: %v", c.port, err)
+		}
 	}
 }
