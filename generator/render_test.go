@@ -243,6 +243,15 @@ func TestManifestsFollowThePlan(t *testing.T) {
 			if pdb.Spec.MaxUnavailable.IntValue() != p.PDBMaxUnavailable || pdb.Spec.MinAvailable != nil || pdb.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != name {
 				t.Errorf("%v: PodDisruptionBudget %+v", kv, pdb.Spec)
 			}
+			// AlwaysAllow where the target version has the field (GA in
+			// 1.31); older targets get the API's default by leaving it out.
+			policy := pdb.Spec.UnhealthyPodEvictionPolicy
+			if want := p.PDBUnhealthyPodEvictionPolicy; (want == "") != (policy == nil) || (policy != nil && string(*policy) != want) {
+				t.Errorf("%v: PodDisruptionBudget unhealthyPodEvictionPolicy %v, want %q", kv, policy, want)
+			}
+			if (p.PDBUnhealthyPodEvictionPolicy == string(policyv1.AlwaysAllow)) != (minorOf(t, p) >= 31) {
+				t.Errorf("%v: unhealthyPodEvictionPolicy %q on Kubernetes %s", kv, p.PDBUnhealthyPodEvictionPolicy, p.Answers.K8sVersion)
+			}
 		}
 		// The kustomization lists exactly the manifests present, and is the
 		// only list of them: skaffold and make lint render it.
