@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -351,10 +352,35 @@ func TestSettingsOutsideTheTimingModelAreWarned(t *testing.T) {
 	}
 }
 
+// refusal runs the service in this process with env and returns its exit
+// code and the error it logged: the msg and error of its one log line, a
+// JSON object at level ERROR, as a log pipeline reads it. Nothing may go
+// to stderr. A service that does not refuse env fails on a taken port
+// instead of serving on.
+func refusal(t *testing.T, env ...string) (code int, logged string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	var stdout, stderr strings.Builder
+	code = run(nil, envOf(append([]string{"PORT=" + port, "HEALTH_PORT=0"}, env...)...), &stdout, &stderr)
+	if stderr.Len() > 0 {
+		t.Errorf("%v: stderr %q; the service logs to stdout, as JSON", env, stderr.String())
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(stdout.String()), &line); err != nil || line["level"] != "ERROR" {
+		t.Errorf("%v: log %q, want one JSON line at level ERROR", env, stdout.String())
+		return code, ""
+	}
+	return code, fmt.Sprint(line["msg"], ": ", line["error"])
+}
+
 func TestBadCommandLines(t *testing.T) {
-	var stderr strings.Builder
-	if code := run(nil, envOf("DRAIN_DELAY=soon"), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "DRAIN_DELAY") {
-		t.Errorf("exit %d, stderr %q; want 2 naming DRAIN_DELAY", code, stderr.String())
+	if code, logged := refusal(t, "DRAIN_DELAY=soon"); code != 2 || !strings.Contains(logged, "DRAIN_DELAY") {
+		t.Errorf("exit %d, logged %q; want 2 naming DRAIN_DELAY", code, logged)
 	}
 	for _, args := range [][]string{{"sleep", "soon"}, {"probe", "-bogus"}, {"bogus"}} {
 		if code := run(args, envOf(), io.Discard, io.Discard); code != 2 {

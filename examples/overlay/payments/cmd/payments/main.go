@@ -32,7 +32,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	}
 	cfg, err := config.FromEnv(getenv)
 	if err != nil {
-		fmt.Fprintln(stderr, "payments:", err)
+		// JSON like every other line of the log, so a log pipeline reads
+		// why the container keeps failing to start.
+		slog.New(slog.NewJSONHandler(stdout, nil)).Error("bad environment; not starting", "error", err.Error())
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
