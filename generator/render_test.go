@@ -190,6 +190,12 @@ func TestManifestsFollowThePlan(t *testing.T) {
 			env[e.Name] = e.Value
 		}
 		checks["env DRAIN_DELAY"] = env["DRAIN_DELAY"] == fmt.Sprintf("%ds", p.DrainDelaySeconds)
+		// The service's soft memory limit follows the container's limit.
+		checks["env MEMORY_LIMIT from limits.memory, in bytes"] = slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+			ref := e.ValueFrom
+			return e.Name == "MEMORY_LIMIT" && ref != nil && ref.ResourceFieldRef != nil && ref.ResourceFieldRef.Resource == "limits.memory" &&
+				ref.ResourceFieldRef.ContainerName == "" && ref.ResourceFieldRef.Divisor.Value() == 1
+		})
 		checks["env SHUTDOWN_TIMEOUT"] = env["SHUTDOWN_TIMEOUT"] == fmt.Sprintf("%ds", p.ShutdownTimeoutSeconds)
 		switch {
 		case p.Proto == nil:

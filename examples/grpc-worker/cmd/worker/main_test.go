@@ -39,6 +39,7 @@ type proc struct {
 	addr     string // service port, as 127.0.0.1:N
 	health   string // health port
 	logs     chan map[string]any
+	read     []map[string]any // the lines waitLog has taken from logs
 	exited   chan struct{}
 	exitCode int
 }
@@ -88,6 +89,7 @@ func (p *proc) waitLog(t *testing.T, prefix string) map[string]any {
 	for {
 		select {
 		case line := <-p.logs:
+			p.read = append(p.read, line)
 			if strings.HasPrefix(line["msg"].(string), prefix) {
 				return line
 			}
@@ -95,6 +97,17 @@ func (p *proc) waitLog(t *testing.T, prefix string) map[string]any {
 			t.Fatalf("no log line %q", prefix)
 		}
 	}
+}
+
+// logged returns the line whose msg is msg among those waitLog has read
+// (start reads every line up to "listening"), or nil.
+func (p *proc) logged(msg string) map[string]any {
+	for _, line := range p.read {
+		if line["msg"] == msg {
+			return line
+		}
+	}
+	return nil
 }
 
 func (p *proc) signal(t *testing.T, sig os.Signal) {
@@ -301,6 +314,37 @@ func TestProbeSubcommand(t *testing.T) {
 	}
 	if code := probe(p.health, server.LivenessService); code != 0 {
 		t.Errorf("liveness probe while draining: exit %d, want 0", code)
+	}
+}
+
+// The Go runtime cannot see the container's memory limit: the Deployment
+// passes it as MEMORY_LIMIT, and the service sets the runtime's soft limit
+// to 90 % of it, so that the garbage collector works harder before the
+// kernel's OOM killer would end the process. GOMEMLIMIT, when set, is the
+// limit instead. The startup log line gives the limit the runtime reports
+// back, so the test sees the limit applied, not only computed.
+func TestSoftMemoryLimit(t *testing.T) {
+	for _, c := range []struct {
+		env        []string
+		msg        string
+		soft, from any // the line's soft_limit_bytes and from; nil: absent
+	}{
+		{[]string{"MEMORY_LIMIT=134217728", "GOMEMLIMIT="}, "memory limit", 120795956.0, "MEMORY_LIMIT"},
+		{[]string{"MEMORY_LIMIT=134217728", "GOMEMLIMIT=100MiB"}, "memory limit", 104857600.0, "GOMEMLIMIT"},
+		{[]string{"MEMORY_LIMIT=", "GOMEMLIMIT="}, "memory limit: none", nil, nil},
+	} {
+		p := start(t, c.env...)
+		line := p.logged(c.msg)
+		if line == nil {
+			t.Errorf("%v: no log line %q before listening", c.env, c.msg)
+			continue
+		}
+		if line["soft_limit_bytes"] != c.soft || line["from"] != c.from {
+			t.Errorf("%v: %v, want soft_limit_bytes %v from %v", c.env, line, c.soft, c.from)
+		}
+	}
+	if code, logged := refusal(t, "MEMORY_LIMIT=128Mi"); code != 2 || !strings.Contains(logged, "MEMORY_LIMIT") {
+		t.Errorf("MEMORY_LIMIT=128Mi: exit %d, logged %q; want 2 naming MEMORY_LIMIT (bytes, as the downward API gives them)", code, logged)
 	}
 }
 
