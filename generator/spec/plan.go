@@ -82,6 +82,18 @@ type Derived struct {
 	Key   string `json:"key"`   // where it lands, e.g. "terminationGracePeriodSeconds"
 	Value string `json:"value"` // as written in the manifests
 	Rule  string `json:"rule"`  // why, in one sentence
+	// Since is the template release that added the row, "" for one as
+	// old as the table: the templates of an earlier release, which an
+	// upgrade renders as its merge base, leave it out.
+	Since string `json:"-"`
+}
+
+// derivedSince names the rows added to the table after it was first
+// written, each with the template release that added it. A row that a new
+// answer brings (autoscale, expose, tracing) needs no entry: no earlier
+// release renders that answer.
+var derivedSince = map[string]string{
+	"PodDisruptionBudget unhealthyPodEvictionPolicy": "0.8.0",
 }
 
 // Toolchain is the Go the generated repository builds with.
@@ -359,7 +371,7 @@ func (p *Plan) derive() []Derived {
 	a := p.Answers
 	d := []Derived{}
 	add := func(key string, value any, rule string) {
-		d = append(d, Derived{Key: key, Value: fmt.Sprint(value), Rule: rule})
+		d = append(d, Derived{Key: key, Value: fmt.Sprint(value), Rule: rule, Since: derivedSince[key]})
 	}
 	if p.Front != nil {
 		// The lag is an answer, not a derived number; behind a front its
