@@ -190,6 +190,12 @@ func TestManifestsFollowThePlan(t *testing.T) {
 			env[e.Name] = e.Value
 		}
 		checks["env DRAIN_DELAY"] = env["DRAIN_DELAY"] == fmt.Sprintf("%ds", p.DrainDelaySeconds)
+		// The service's soft memory limit follows the container's limit.
+		checks["env MEMORY_LIMIT from limits.memory, in bytes"] = slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+			ref := e.ValueFrom
+			return e.Name == "MEMORY_LIMIT" && ref != nil && ref.ResourceFieldRef != nil && ref.ResourceFieldRef.Resource == "limits.memory" &&
+				ref.ResourceFieldRef.ContainerName == "" && ref.ResourceFieldRef.Divisor.Value() == 1
+		})
 		checks["env SHUTDOWN_TIMEOUT"] = env["SHUTDOWN_TIMEOUT"] == fmt.Sprintf("%ds", p.ShutdownTimeoutSeconds)
 		switch {
 		case p.Proto == nil:
@@ -242,6 +248,15 @@ func TestManifestsFollowThePlan(t *testing.T) {
 			strict(t, pdbYAML, &pdb)
 			if pdb.Spec.MaxUnavailable.IntValue() != p.PDBMaxUnavailable || pdb.Spec.MinAvailable != nil || pdb.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != name {
 				t.Errorf("%v: PodDisruptionBudget %+v", kv, pdb.Spec)
+			}
+			// AlwaysAllow where the target version has the field (GA in
+			// 1.31); older targets get the API's default by leaving it out.
+			policy := pdb.Spec.UnhealthyPodEvictionPolicy
+			if want := p.PDBUnhealthyPodEvictionPolicy; (want == "") != (policy == nil) || (policy != nil && string(*policy) != want) {
+				t.Errorf("%v: PodDisruptionBudget unhealthyPodEvictionPolicy %v, want %q", kv, policy, want)
+			}
+			if (p.PDBUnhealthyPodEvictionPolicy == string(policyv1.AlwaysAllow)) != (minorOf(t, p) >= 31) {
+				t.Errorf("%v: unhealthyPodEvictionPolicy %q on Kubernetes %s", kv, p.PDBUnhealthyPodEvictionPolicy, p.Answers.K8sVersion)
 			}
 		}
 		// The kustomization lists exactly the manifests present, and is the

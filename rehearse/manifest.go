@@ -20,9 +20,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +36,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
@@ -498,11 +501,10 @@ func (w *Workload) resolve() error {
 		}
 	}
 	for _, e := range w.Container.Env {
-		if e.ValueFrom != nil && podField(e.ValueFrom) == "" {
-			if w.rehearsal {
-				return fmt.Errorf("%s: env %s uses valueFrom, which a rehearsal cannot resolve (it resolves the pod's name and namespace only)", dep, e.Name)
+		if e.ValueFrom != nil {
+			if _, err := w.valueFrom(e.ValueFrom, ""); err != nil {
+				return fmt.Errorf("%s: env %s %w", dep, e.Name, err)
 			}
-			return fmt.Errorf("%s: env %s uses valueFrom, which zdgen rehearse cannot resolve (it resolves the pod's name and namespace only)", dep, e.Name)
 		}
 	}
 	return nil
@@ -529,18 +531,67 @@ func (w *Workload) autoscaler() (*autoscalingv2.HorizontalPodAutoscaler, error) 
 	return nil, nil
 }
 
-// podField is the downward-API field a variable takes, metadata.name or
-// metadata.namespace (tracing names the pod in its spans with them); ""
-// for any other source, which only a cluster can resolve.
-func podField(src *corev1.EnvVarSource) string {
-	if src == nil {
-		return ""
+// valueFrom is the value the kubelet gives a variable from src in a pod
+// named pod, for the sources a local rehearsal can answer: the downward
+// API's metadata.name and metadata.namespace (tracing names the pod in its
+// spans with them) and the container's own resources (the service sizes
+// its memory limit from limits.memory). Any other source, a ConfigMap, a
+// Secret or a field of the node, only a cluster can resolve: the error,
+// which follows the variable's name, says so.
+func (w *Workload) valueFrom(src *corev1.EnvVarSource, pod string) (string, error) {
+	unresolvable := fmt.Errorf("uses valueFrom, which zdgen rehearse cannot resolve (it resolves the pod's name and namespace, and the container's resources)")
+	if src.ConfigMapKeyRef != nil || src.SecretKeyRef != nil || (src.FieldRef != nil) == (src.ResourceFieldRef != nil) {
+		return "", unresolvable
 	}
-	if f := src.FieldRef; f != nil && src.ResourceFieldRef == nil && src.ConfigMapKeyRef == nil && src.SecretKeyRef == nil &&
-		(f.FieldPath == "metadata.name" || f.FieldPath == "metadata.namespace") {
-		return f.FieldPath
+	if f := src.FieldRef; f != nil {
+		switch f.FieldPath {
+		case "metadata.name":
+			return pod, nil
+		case "metadata.namespace":
+			return localNamespace, nil
+		}
+		return "", unresolvable
 	}
-	return ""
+	return w.resourceValue(src.ResourceFieldRef)
+}
+
+// resourceValue is a resourceFieldRef's value as the kubelet computes it:
+// the container's request or limit of cpu, memory or ephemeral-storage,
+// divided by the divisor (1 when unset) and rounded up; cpu in cores
+// before the division, so that divisor 1m gives millicores.
+func (w *Workload) resourceValue(ref *corev1.ResourceFieldSelector) (string, error) {
+	if ref.ContainerName != "" && ref.ContainerName != w.Container.Name {
+		return "", fmt.Errorf("takes resourceFieldRef %s of container %q: zdgen rehearse runs %q alone", ref.Resource, ref.ContainerName, w.Container.Name)
+	}
+	kind, name, _ := strings.Cut(ref.Resource, ".")
+	res := corev1.ResourceName(name)
+	if (kind != "limits" && kind != "requests") || (res != corev1.ResourceCPU && res != corev1.ResourceMemory && res != corev1.ResourceEphemeralStorage) {
+		return "", fmt.Errorf("takes resourceFieldRef %s: zdgen rehearse resolves the limits and requests of cpu, memory and ephemeral-storage", ref.Resource)
+	}
+	q, ok := w.Container.Resources.Limits[res]
+	if kind == "requests" {
+		// A request left out defaults to the limit, as the API server
+		// sets it.
+		if r, set := w.Container.Resources.Requests[res]; set {
+			q, ok = r, true
+		}
+	}
+	if !ok {
+		// The kubelet would give the node's allocatable amount.
+		return "", fmt.Errorf("takes resourceFieldRef %s, but the container sets no %s: in a cluster the node's allocatable amount stands in, which zdgen rehearse cannot know", ref.Resource, ref.Resource)
+	}
+	divisor := ref.Divisor
+	if divisor.IsZero() {
+		divisor = resource.MustParse("1")
+	}
+	n, d := q.Value(), divisor.Value()
+	if res == corev1.ResourceCPU {
+		n, d = q.MilliValue(), divisor.MilliValue()
+	}
+	if d <= 0 {
+		return "", fmt.Errorf("takes resourceFieldRef %s with divisor %s", ref.Resource, divisor.String())
+	}
+	return strconv.FormatInt(int64(math.Ceil(float64(n)/float64(d))), 10), nil
 }
 
 // localNamespace is the namespace a local rehearsal's pods report through
@@ -548,18 +599,15 @@ func podField(src *corev1.EnvVarSource) string {
 const localNamespace = "default"
 
 // resolveEnv is the container's environment as the kubelet gives it to a
-// local pod named pod: the pod's name and namespace filled in from the
-// downward API, $(VAR) references expanded.
+// local pod named pod: the pod's name and namespace and the container's
+// resources filled in from the downward API, $(VAR) references expanded.
 func (w *Workload) resolveEnv(pod string) []corev1.EnvVar {
 	defined := map[string]string{}
 	var env []corev1.EnvVar
 	for _, e := range w.Container.Env {
 		v := expandEnv(e.Value, defined)
-		switch podField(e.ValueFrom) {
-		case "metadata.name":
-			v = pod
-		case "metadata.namespace":
-			v = localNamespace
+		if e.ValueFrom != nil {
+			v, _ = w.valueFrom(e.ValueFrom, pod) // resolvable: Load checked
 		}
 		defined[e.Name] = v
 		env = append(env, corev1.EnvVar{Name: e.Name, Value: v})

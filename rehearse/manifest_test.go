@@ -273,6 +273,53 @@ func TestLoadResolvesThePodsNameAndNamespace(t *testing.T) {
 	}
 }
 
+// A generated Deployment gives the service its memory limit through the
+// downward API (resourceFieldRef limits.memory); the local rehearsal
+// resolves it from the container's resources as the kubelet does,
+// divisor included, and refuses what only a node could answer.
+func TestLoadResolvesTheContainersResources(t *testing.T) {
+	dir := generateRepo(t, map[string]string{"name": "orders"})
+	resolved := func() (map[string]string, error) {
+		w, err := Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		env := map[string]string{}
+		for _, e := range w.resolveEnv("orders-1") {
+			env[e.Name] = e.Value
+		}
+		return env, nil
+	}
+	env, err := resolved()
+	if err != nil {
+		t.Fatalf("a generated repository: %v", err)
+	}
+	if got := env["MEMORY_LIMIT"]; got != "134217728" {
+		t.Errorf("MEMORY_LIMIT = %q, want 134217728 (128Mi in bytes)", got)
+	}
+	// The kubelet rounds up: 128Mi in units of 100M is 1.34..., so 2.
+	editDeployment(t, dir, `divisor: "1"`, `divisor: 100M`)
+	if env, err = resolved(); err != nil || env["MEMORY_LIMIT"] != "2" {
+		t.Errorf("divisor 100M: MEMORY_LIMIT = %q, %v; want 2", env["MEMORY_LIMIT"], err)
+	}
+	editDeployment(t, dir, "resource: limits.memory\n                  divisor: 100M", "resource: limits.cpu\n                  divisor: 1m")
+	if env, err = resolved(); err != nil || env["MEMORY_LIMIT"] != "1000" {
+		t.Errorf("limits.cpu in millicores: %q, %v; want 1000", env["MEMORY_LIMIT"], err)
+	}
+	for _, c := range []struct{ old, new, want string }{
+		{"resource: limits.cpu", "resource: requests.nvidia.com/gpu", "requests.nvidia.com/gpu"},
+		{"resource: limits.cpu", "containerName: sidecar\n                  resource: limits.cpu", "sidecar"},
+		// No limit: the kubelet would give the node's allocatable CPU.
+		{"cpu: \"1\"\n              memory: 128Mi", "memory: 128Mi", "sets no limits.cpu"},
+	} {
+		editDeployment(t, dir, c.old, c.new)
+		if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "MEMORY_LIMIT") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Load = %v, want an input error naming MEMORY_LIMIT and %s", c.new, err, c.want)
+		}
+		editDeployment(t, dir, c.new, c.old)
+	}
+}
+
 // A Deployment that leaves its count to a HorizontalPodAutoscaler is
 // rehearsed at the autoscaler's minReplicas, with maxSurge resolved
 // against it; the autoscaler is read strictly, and one that targets

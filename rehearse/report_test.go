@@ -3,6 +3,7 @@ package rehearse
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,21 +79,100 @@ func TestReportRendersInChromium(t *testing.T) {
 	if !strings.Contains(dom, "chart: 3 seconds of load, 3 lanes, 8 events") {
 		t.Errorf("the chart's status line is missing or wrong")
 	}
+	// Names that fit the margin are shown whole.
+	if !strings.Contains(dom, "</title>greeter-r1-1</text>") {
+		t.Errorf("the lane of greeter-r1-1 is not labelled with its whole name")
+	}
 }
 
-// renderInChromium writes the report and returns its DOM after the
-// scripts ran.
-func renderInChromium(t *testing.T, r *Result) string {
+// TestReportLaneNamesAreReadable: on a cluster the pods are named after
+// the Deployment and its ReplicaSet ("orders-api-v2-6f65d98ffb-crmd8"),
+// longer than the margin left of the lanes, and they differ only at the
+// end. Every lane's label must lie inside the chart and left of the
+// lanes, show the part that tells it from the others in full, and carry
+// the whole name as its tooltip (an SVG <title>). The geometry is what
+// Chromium laid out, measured by a script the test adds to the page.
+func TestReportLaneNamesAreReadable(t *testing.T) {
+	r := sampleResult()
+	const prefix = "orders-api-v2-" // what every pod's name starts with
+	pods := []string{prefix + "6f65d98ffb-crmd8", prefix + "6f65d98ffb-x7k2p", prefix + "7c9b5d4f8-q2w3e", prefix + "loadtest-njmtc",
+		prefix + "7c9b5d4f8-" + strings.Repeat("z", 60)} // longer than any margin: cut from the left
+	r.Events = nil
+	for i, pod := range pods {
+		r.Events = append(r.Events, Event{At: time.Duration(i) * 500 * time.Millisecond, Pod: pod, Kind: EvCreated})
+	}
+	r.Events = append(r.Events, Event{At: 3 * time.Second, Kind: EvEndpoints, Detail: "the proxy routes to 4 pod(s)"})
+	const measure = `<script>
+(function () {
+  var lanesLeft = +document.querySelector("#rate rect").getAttribute("x");
+  var out = [];
+  document.querySelectorAll("#pods text.lane-name").forEach(function (n) {
+    var b = n.getBBox(), title = n.querySelector("title");
+    out.push({ shown: n.lastChild.nodeValue, title: title ? title.textContent : "", left: b.x, right: b.x + b.width, lanesLeft: lanesLeft });
+  });
+  var pre = document.createElement("pre");
+  pre.id = "lane-check";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>
+</body>`
+	dom := renderInChromium(t, r, func(page string) string { return strings.Replace(page, "</body>", measure, 1) })
+	_, check, ok := strings.Cut(dom, `<pre id="lane-check">`)
+	check, _, _ = strings.Cut(check, "</pre>")
+	var labels []struct {
+		Shown, Title           string
+		Left, Right, LanesLeft float64
+	}
+	if err := json.Unmarshal([]byte(html.UnescapeString(check)), &labels); !ok || err != nil {
+		t.Fatalf("no lane measurements in the page (%v)", err)
+	}
+	if len(labels) != len(pods)+1 {
+		t.Fatalf("%d lane labels, want %d (a lane per pod and the proxy's): %+v", len(labels), len(pods)+1, labels)
+	}
+	seen := map[string]bool{}
+	for i, l := range labels {
+		if l.Left < 0 || l.Right > l.LanesLeft {
+			t.Errorf("lane %q: its label spans x %.0f to %.0f, outside the margin 0 to %.0f", l.Title, l.Left, l.Right, l.LanesLeft)
+		}
+		if seen[l.Shown] {
+			t.Errorf("two lanes labelled %q", l.Shown)
+		}
+		seen[l.Shown] = true
+		if i == len(pods) {
+			if l.Shown != "proxy view" {
+				t.Errorf("the proxy's lane is labelled %q", l.Shown)
+			}
+			continue
+		}
+		if l.Title != pods[i] {
+			t.Errorf("lane %d: tooltip %q, want the whole name %q", i, l.Title, pods[i])
+		}
+		// The label is the end of the name, marked as cut where it is.
+		shown := strings.TrimPrefix(l.Shown, "…")
+		if !strings.HasSuffix(pods[i], shown) || (shown != pods[i] && !strings.HasPrefix(l.Shown, "…")) {
+			t.Errorf("lane %q: label %q is not its name's end, marked as cut", pods[i], l.Shown)
+		}
+		if suffix := strings.TrimPrefix(pods[i], prefix); len(suffix) < 40 && !strings.HasSuffix(shown, suffix) {
+			t.Errorf("lane %q: label %q does not show %q, what tells it from the others, in full", pods[i], l.Shown, suffix)
+		}
+	}
+}
+
+// renderInChromium writes the report, edited by each of edits, and
+// returns its DOM after the scripts ran.
+func renderInChromium(t *testing.T, r *Result, edits ...func(page string) string) string {
 	t.Helper()
+	var b strings.Builder
+	if err := WriteHTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, edit := range edits {
+		html = edit(html)
+	}
 	page := filepath.Join(t.TempDir(), "report.html")
-	f, err := os.Create(page)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteHTML(f, r); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := os.WriteFile(page, []byte(html), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return chromiumtest.DumpDOM(t, page)

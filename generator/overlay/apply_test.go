@@ -186,3 +186,49 @@ func TestApplyModuleMismatch(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// A service generated from a local overlay directory that is not a
+// module: the CI workflow's checkout holds the service alone, so its
+// `zdgen upgrade --check` job cannot read the overlay. The generated README
+// says so and how to publish the overlay as a module. A module overlay,
+// or a service without the workflow, gets no such note.
+func TestReadmeSaysCINeedsTheOverlayPublished(t *testing.T) {
+	const note = "publish the overlay as a Go module"
+	readme := func(a *Applied, given map[string]string) string {
+		t.Helper()
+		files, err := RenderService(context.Background(), render.Version, plan(t, given), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(byPath(files)["README.md"].Content)
+	}
+	local := applied(t, newTree(t, minimal))
+	if local.Record.Module != "" || local.Record.Dir == "" {
+		t.Fatalf("minimal overlay recorded as %+v, want a directory without a module", local.Record)
+	}
+	r := readme(local, nil)
+	for _, want := range []string{note, "`zdgen upgrade --check`", "../platform/overlay", "go.mod", "v1.0.0", "zdgen upgrade --overlay"} {
+		if !strings.Contains(r, want) {
+			t.Errorf("local overlay with the CI workflow: the README lacks %q:\n%s", want, section(r, "## Organisation overlay"))
+		}
+	}
+	if r := readme(local, map[string]string{"ci": "none"}); strings.Contains(r, note) {
+		t.Errorf("without a CI workflow the README still says: %s", section(r, "## Organisation overlay"))
+	}
+	if r := readme(applied(t, acmeDir), nil); strings.Contains(r, note) {
+		t.Errorf("a module overlay's README says: %s", section(r, "## Organisation overlay"))
+	}
+}
+
+// section returns the part of a Markdown document from heading to the
+// next heading of the same level.
+func section(doc, heading string) string {
+	_, s, ok := strings.Cut(doc, heading+"\n")
+	if !ok {
+		return ""
+	}
+	if i := strings.Index(s, "\n## "); i >= 0 {
+		s = s[:i]
+	}
+	return heading + "\n" + s
+}

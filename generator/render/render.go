@@ -101,6 +101,11 @@ func prepare(tfs fs.FS, p *spec.Plan, version string) ([]string, templateData, e
 		return nil, templateData{}, err
 	}
 	data := templateData{Plan: p, Version: version}
+	for _, d := range p.Derived {
+		if d.Since == "" || templates.Compare(d.Since, version) <= 0 {
+			data.Derived = append(data.Derived, d)
+		}
+	}
 	if data.Requires, err = requires(tfs, sources, p, data); err != nil {
 		return nil, templateData{}, err
 	}
@@ -123,6 +128,9 @@ type templateData struct {
 	// directly, read from the go.mod this plan renders, so that the README
 	// cannot list other dependencies than the module has.
 	Requires []string
+	// Derived is the plan's table as the templates of Version wrote it,
+	// without the rows a later release added (it hides Plan.Derived).
+	Derived []spec.Derived
 }
 
 // requires renders go.mod and returns its direct requirements.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"text/template"
 
+	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/templates"
 )
 
@@ -56,6 +57,32 @@ func TestTrunc(t *testing.T) {
 	} {
 		if got := trunc(c.n, c.s); got != c.want {
 			t.Errorf("trunc(%d, %q) = %q, want %q", c.n, c.s, got, c.want)
+		}
+	}
+}
+
+// A row the derived-numbers table gained in a later release is not in an
+// earlier release's README: an upgrade rebuilds that README, as its merge
+// base, exactly as the release wrote it.
+func TestDerivedRowsFollowTheRelease(t *testing.T) {
+	a, err := spec.Resolve(map[string]string{"name": "orders", "replicas": "3", "k8s-version": "1.31"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := spec.NewPlan(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const row = "| `PodDisruptionBudget unhealthyPodEvictionPolicy` | AlwaysAllow |"
+	for version, want := range map[string]bool{"0.7.0": false, Version: true} {
+		files, err := RenderVersion(version, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if f.Path == "README.md" && strings.Contains(string(f.Content), row) != want {
+				t.Errorf("templates %s: README lists the row %q: %v, want %v", version, row, !want, want)
+			}
 		}
 	}
 }

@@ -37,7 +37,13 @@ type Plan struct {
 	MaxSurge               int `json:"maxSurge"`
 	MaxUnavailable         int `json:"maxUnavailable"`
 	PDBMaxUnavailable      int `json:"pdbMaxUnavailable"` // 0: no PodDisruptionBudget (one replica)
-	WorkMaxSeconds         int `json:"workMaxSeconds"`    // cap on /work?ms= or Work's duration_ms
+	// PDBUnhealthyPodEvictionPolicy is the budget's
+	// unhealthyPodEvictionPolicy: AlwaysAllow where the target Kubernetes
+	// version has the field (GA in 1.31), so a pod that is not ready
+	// never holds a node drain up; "" leaves it out (the API's default,
+	// IfHealthyBudget), and without a budget.
+	PDBUnhealthyPodEvictionPolicy string `json:"pdbUnhealthyPodEvictionPolicy,omitempty"`
+	WorkMaxSeconds                int    `json:"workMaxSeconds"` // cap on /work?ms= or Work's duration_ms
 	// MaxConnectionAgeSeconds (gRPC) makes clients reconnect, and so
 	// rebalance onto new pods; the grace after it is WorkMaxSeconds.
 	MaxConnectionAgeSeconds int `json:"maxConnectionAgeSeconds,omitempty"`
@@ -76,6 +82,18 @@ type Derived struct {
 	Key   string `json:"key"`   // where it lands, e.g. "terminationGracePeriodSeconds"
 	Value string `json:"value"` // as written in the manifests
 	Rule  string `json:"rule"`  // why, in one sentence
+	// Since is the template release that added the row, "" for one as
+	// old as the table: the templates of an earlier release, which an
+	// upgrade renders as its merge base, leave it out.
+	Since string `json:"-"`
+}
+
+// derivedSince names the rows added to the table after it was first
+// written, each with the template release that added it. A row that a new
+// answer brings (autoscale, expose, tracing) needs no entry: no earlier
+// release renders that answer.
+var derivedSince = map[string]string{
+	"PodDisruptionBudget unhealthyPodEvictionPolicy": "0.8.0",
 }
 
 // Toolchain is the Go the generated repository builds with.
@@ -158,6 +176,11 @@ const (
 	NativeGRPCMinor  = 24    // native gRPC probes: beta and on by default from 1.24
 	maxConnectionAge = 30    // s: gRPC clients reconnect (and rebalance) about this often
 	nativeUID        = 65532 // distroless's nonroot user; used for every image so runAsUser is the same everywhere
+
+	// A PodDisruptionBudget's unhealthyPodEvictionPolicy: alpha in 1.26,
+	// beta and on by default from 1.27, GA in 1.31. zdgen sets it where
+	// it is GA, so no cluster of the target version can lack it.
+	unhealthyEvictionMinor = 31
 
 	// The autoscaler aims at 70 % of the CPU request: a node drain that
 	// takes out a quarter of the pods (the PodDisruptionBudget's share
@@ -249,6 +272,9 @@ func NewPlan(a Answers) (*Plan, error) {
 	p.MaxSurge = max(1, ceilDiv(p.Replicas, 4))
 	if p.Replicas > 1 {
 		p.PDBMaxUnavailable = max(1, p.Replicas/4)
+		if minor >= unhealthyEvictionMinor {
+			p.PDBUnhealthyPodEvictionPolicy = "AlwaysAllow"
+		}
 	}
 	if as := p.Autoscale; as != nil {
 		// Scale-down removes no more pods at once than the budget lets a
@@ -345,7 +371,7 @@ func (p *Plan) derive() []Derived {
 	a := p.Answers
 	d := []Derived{}
 	add := func(key string, value any, rule string) {
-		d = append(d, Derived{Key: key, Value: fmt.Sprint(value), Rule: rule})
+		d = append(d, Derived{Key: key, Value: fmt.Sprint(value), Rule: rule, Since: derivedSince[key]})
 	}
 	if p.Front != nil {
 		// The lag is an answer, not a derived number; behind a front its
@@ -384,10 +410,22 @@ func (p *Plan) derive() []Derived {
 	add("maxSurge", p.MaxSurge, fmt.Sprintf("max(1, ceil(%d replicas / 4)): 25 %% extra pods during a rollout, at least one", p.Replicas))
 	if p.PDBMaxUnavailable > 0 {
 		add("PodDisruptionBudget maxUnavailable", p.PDBMaxUnavailable, fmt.Sprintf("max(1, floor(%d / 4)): node drains keep at least 75 %% of the replicas serving", p.Replicas))
+		p.deriveUnhealthyEviction(add)
 	} else {
 		add("PodDisruptionBudget", "none", "one replica: a budget would either block node drains forever or protect nothing")
 	}
 	return d
+}
+
+// deriveUnhealthyEviction adds the budget's unhealthyPodEvictionPolicy
+// row: set where the target version has the field, and why; otherwise
+// what the default means for a node drain.
+func (p *Plan) deriveUnhealthyEviction(add func(key string, value any, rule string)) {
+	if p.PDBUnhealthyPodEvictionPolicy != "" {
+		add("PodDisruptionBudget unhealthyPodEvictionPolicy", p.PDBUnhealthyPodEvictionPolicy, fmt.Sprintf("a pod that is not ready (crash-looping, say) may always be evicted: it serves nothing the budget protects, so it never blocks a node drain (GA from Kubernetes 1.%d)", unhealthyEvictionMinor))
+		return
+	}
+	add("PodDisruptionBudget unhealthyPodEvictionPolicy", "not set", fmt.Sprintf("GA from Kubernetes 1.%d, after the target %s; the default (IfHealthyBudget) evicts a pod that is not ready only while enough others are healthy, so crash-looping pods can hold a node drain up: set AlwaysAllow if every cluster is 1.27 or newer (beta, on by default there)", unhealthyEvictionMinor, p.Answers.K8sVersion))
 }
 
 // deriveAutoscale adds the autoscaler's rows, and the surge and budget
@@ -397,6 +435,7 @@ func (p *Plan) deriveAutoscale(add func(key string, value any, rule string)) {
 	add("maxSurge", p.MaxSurge, fmt.Sprintf("max(1, ceil(minReplicas %d / 4)): 25 %% extra pods at the smallest size, at least one; fewer in proportion when the autoscaler has added pods, so a rollout is slower but never short of capacity", as.Min))
 	if p.PDBMaxUnavailable > 0 {
 		add("PodDisruptionBudget maxUnavailable", p.PDBMaxUnavailable, fmt.Sprintf("max(1, floor(minReplicas %d / 4)): node drains keep at least 75 %% of the smallest size serving", as.Min))
+		p.deriveUnhealthyEviction(add)
 	} else {
 		add("PodDisruptionBudget", "none", "minReplicas 1: at the smallest size a budget would either block node drains forever or protect nothing")
 	}

@@ -70,6 +70,12 @@ func TestPlanRules(t *testing.T) {
 			func(p *Plan) bool { return p.MaxSurge == 1 && p.PDBMaxUnavailable == 1 }},
 		{"10 replicas: surge 3 (25 % up), PDB 2 (keeps 75 %)", []string{"replicas=10"},
 			func(p *Plan) bool { return p.MaxSurge == 3 && p.PDBMaxUnavailable == 2 }},
+		{"a budget lets unhealthy pods go where the field is GA (1.31)", []string{"replicas=3", "k8s-version=1.31"},
+			func(p *Plan) bool { return p.PDBUnhealthyPodEvictionPolicy == "AlwaysAllow" }},
+		{"...and is left to the cluster's default before it", []string{"replicas=3", "k8s-version=1.30"},
+			func(p *Plan) bool { return p.PDBMaxUnavailable == 1 && p.PDBUnhealthyPodEvictionPolicy == "" }},
+		{"...and says nothing without a budget", []string{"replicas=1", "k8s-version=1.35"},
+			func(p *Plan) bool { return p.PDBUnhealthyPodEvictionPolicy == "" }},
 		{"autoscale off: the replicas answer is the count, no autoscaler", []string{"replicas=5"},
 			func(p *Plan) bool { return p.Replicas == 5 && p.Autoscale == nil }},
 		{"autoscale: the count is MIN, whatever replicas says", []string{"replicas=10", "autoscale=2-8"},
@@ -150,10 +156,11 @@ func TestDerivedNamesEveryNumber(t *testing.T) {
 	for key, want := range map[string]string{
 		"terminationGracePeriodSeconds": "22", "maxSurge": "1", "maxUnavailable": "0",
 		"preStop (sleep)": "5s", "DRAIN_DELAY": "2s", "SHUTDOWN_TIMEOUT": "10s",
-		"PodDisruptionBudget maxUnavailable": "1",
-		"readinessProbe":                     "period 2s, failureThreshold 2, timeout 1s",
-		"livenessProbe":                      "period 12s, failureThreshold 3, timeout 1s",
-		"startupProbe":                       "period 1s, failureThreshold 10, timeout 1s",
+		"PodDisruptionBudget maxUnavailable":             "1",
+		"PodDisruptionBudget unhealthyPodEvictionPolicy": "AlwaysAllow",
+		"readinessProbe": "period 2s, failureThreshold 2, timeout 1s",
+		"livenessProbe":  "period 12s, failureThreshold 3, timeout 1s",
+		"startupProbe":   "period 1s, failureThreshold 10, timeout 1s",
 	} {
 		if keys[key] != want {
 			t.Errorf("derived %q = %q, want %q", key, keys[key], want)
@@ -177,11 +184,12 @@ func TestDerivedAutoscaleRows(t *testing.T) {
 	on := keys(plan(t, "autoscale=4-12"))
 	for key, want := range map[string]string{
 		"minReplicas": "4", "maxReplicas": "12", "replicas": "left out",
-		"target CPU utilization":               "70 %",
-		"scaleDown stabilizationWindowSeconds": "300",
-		"scaleDown policy":                     "1 pod per 22s",
-		"maxSurge":                             "1",
-		"PodDisruptionBudget maxUnavailable":   "1",
+		"target CPU utilization":                         "70 %",
+		"scaleDown stabilizationWindowSeconds":           "300",
+		"scaleDown policy":                               "1 pod per 22s",
+		"maxSurge":                                       "1",
+		"PodDisruptionBudget maxUnavailable":             "1",
+		"PodDisruptionBudget unhealthyPodEvictionPolicy": "AlwaysAllow",
 	} {
 		if on[key] != want {
 			t.Errorf("autoscale 4-12: derived %q = %q, want %q", key, on[key], want)

@@ -197,7 +197,12 @@ func (s *Server) Run(ctx, abort context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	return s.shutdown(api, abort, drain)
+	start := time.Now()
+	if err := s.shutdown(api, abort, drain); err != nil {
+		return err
+	}
+	s.log.Info("shutdown: complete", "phase", "exit", "took", since(start))
+	return nil
 }
 
 func (s *Server) shutdown(api *grpc.Server, abort context.Context, drain time.Duration) error {
@@ -240,7 +245,6 @@ func (s *Server) shutdown(api *grpc.Server, abort context.Context, drain time.Du
 		s.metrics.cutOff()
 		api.Stop()
 	}
-	s.log.Info("shutdown: complete", "phase", "exit", "took", since(start))
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -33,6 +34,7 @@ type proc struct {
 	health   string       // health port
 	client   *http.Client // a transport of its own: no connection outlives the test
 	logs     chan map[string]any
+	read     []map[string]any // the lines waitLog has taken from logs
 	exited   chan struct{}
 	exitCode int
 }
@@ -83,6 +85,7 @@ func (p *proc) waitLog(t *testing.T, prefix string) map[string]any {
 	for {
 		select {
 		case line := <-p.logs:
+			p.read = append(p.read, line)
 			if strings.HasPrefix(line["msg"].(string), prefix) {
 				return line
 			}
@@ -90,6 +93,17 @@ func (p *proc) waitLog(t *testing.T, prefix string) map[string]any {
 			t.Fatalf("no log line %q", prefix)
 		}
 	}
+}
+
+// logged returns the line whose msg is msg among those waitLog has read
+// (start reads every line up to "listening"), or nil.
+func (p *proc) logged(msg string) map[string]any {
+	for _, line := range p.read {
+		if line["msg"] == msg {
+			return line
+		}
+	}
+	return nil
 }
 
 func (p *proc) signal(t *testing.T, sig os.Signal) {
@@ -301,6 +315,37 @@ func TestSecondSignalAborts(t *testing.T) {
 	p.wait(t)
 }
 
+// The Go runtime cannot see the container's memory limit: the Deployment
+// passes it as MEMORY_LIMIT, and the service sets the runtime's soft limit
+// to 90 % of it, so that the garbage collector works harder before the
+// kernel's OOM killer would end the process. GOMEMLIMIT, when set, is the
+// limit instead. The startup log line gives the limit the runtime reports
+// back, so the test sees the limit applied, not only computed.
+func TestSoftMemoryLimit(t *testing.T) {
+	for _, c := range []struct {
+		env        []string
+		msg        string
+		soft, from any // the line's soft_limit_bytes and from; nil: absent
+	}{
+		{[]string{"MEMORY_LIMIT=134217728", "GOMEMLIMIT="}, "memory limit", 120795956.0, "MEMORY_LIMIT"},
+		{[]string{"MEMORY_LIMIT=134217728", "GOMEMLIMIT=100MiB"}, "memory limit", 104857600.0, "GOMEMLIMIT"},
+		{[]string{"MEMORY_LIMIT=", "GOMEMLIMIT="}, "memory limit: none", nil, nil},
+	} {
+		p := start(t, c.env...)
+		line := p.logged(c.msg)
+		if line == nil {
+			t.Errorf("%v: no log line %q before listening", c.env, c.msg)
+			continue
+		}
+		if line["soft_limit_bytes"] != c.soft || line["from"] != c.from {
+			t.Errorf("%v: %v, want soft_limit_bytes %v from %v", c.env, line, c.soft, c.from)
+		}
+	}
+	if code, logged := refusal(t, "MEMORY_LIMIT=128Mi"); code != 2 || !strings.Contains(logged, "MEMORY_LIMIT") {
+		t.Errorf("MEMORY_LIMIT=128Mi: exit %d, logged %q; want 2 naming MEMORY_LIMIT (bytes, as the downward API gives them)", code, logged)
+	}
+}
+
 // A port that is taken is a clear error, not a hang.
 func TestPortInUse(t *testing.T) {
 	ln, err := net.Listen("tcp", ":0")
@@ -349,10 +394,35 @@ func TestSettingsOutsideTheTimingModelAreWarned(t *testing.T) {
 	}
 }
 
+// refusal runs the service in this process with env and returns its exit
+// code and the error it logged: the msg and error of its one log line, a
+// JSON object at level ERROR, as a log pipeline reads it. Nothing may go
+// to stderr. A service that does not refuse env fails on a taken port
+// instead of serving on.
+func refusal(t *testing.T, env ...string) (code int, logged string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	var stdout, stderr strings.Builder
+	code = run(nil, envOf(append([]string{"PORT=" + port, "HEALTH_PORT=0"}, env...)...), &stdout, &stderr)
+	if stderr.Len() > 0 {
+		t.Errorf("%v: stderr %q; the service logs to stdout, as JSON", env, stderr.String())
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(stdout.String()), &line); err != nil || line["level"] != "ERROR" {
+		t.Errorf("%v: log %q, want one JSON line at level ERROR", env, stdout.String())
+		return code, ""
+	}
+	return code, fmt.Sprint(line["msg"], ": ", line["error"])
+}
+
 func TestBadCommandLines(t *testing.T) {
-	var stderr strings.Builder
-	if code := run(nil, envOf("DRAIN_DELAY=soon"), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "DRAIN_DELAY") {
-		t.Errorf("exit %d, stderr %q; want 2 naming DRAIN_DELAY", code, stderr.String())
+	if code, logged := refusal(t, "DRAIN_DELAY=soon"); code != 2 || !strings.Contains(logged, "DRAIN_DELAY") {
+		t.Errorf("exit %d, logged %q; want 2 naming DRAIN_DELAY", code, logged)
 	}
 	for _, args := range [][]string{{"sleep", "soon"}, {"bogus"}} {
 		if code := run(args, envOf(), io.Discard, io.Discard); code != 2 {

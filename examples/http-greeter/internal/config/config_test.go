@@ -16,17 +16,17 @@ func TestDefaultsWhenUnset(t *testing.T) {
 }
 
 func TestOverrides(t *testing.T) {
-	c, err := FromEnv(env(map[string]string{"PORT": "9000", "DRAIN_DELAY": "7s", "LOG_LEVEL": "debug"}))
+	c, err := FromEnv(env(map[string]string{"PORT": "9000", "DRAIN_DELAY": "7s", "LOG_LEVEL": "debug", "MEMORY_LIMIT": "134217728"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 9000 || c.DrainDelay != 7*time.Second || c.LogLevel.String() != "DEBUG" {
+	if c.Port != 9000 || c.DrainDelay != 7*time.Second || c.LogLevel.String() != "DEBUG" || c.MemoryLimit != 128<<20 {
 		t.Errorf("got %+v", c)
 	}
 }
 
 func TestBadValuesNameTheVariable(t *testing.T) {
-	for k, v := range map[string]string{"PORT": "http", "HEALTH_PORT": "70000", "SHUTDOWN_TIMEOUT": "-1s", "WORK_MAX": "10", "LOG_LEVEL": "loud"} {
+	for k, v := range map[string]string{"PORT": "http", "HEALTH_PORT": "70000", "SHUTDOWN_TIMEOUT": "-1s", "WORK_MAX": "10", "LOG_LEVEL": "loud", "MEMORY_LIMIT": "128Mi"} {
 		if _, err := FromEnv(env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%s: error %v, want one naming %s", k, v, err, k)
 		}

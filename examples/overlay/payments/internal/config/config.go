@@ -33,6 +33,10 @@ type Config struct {
 	StartupDelay time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel slog.Level
+	// MemoryLimit is the container's memory limit in bytes, which the
+	// Deployment passes from limits.memory through the downward API; 0
+	// when unknown. main sets the Go runtime's soft limit below it.
+	MemoryLimit int64
 }
 
 // Defaults are the values zdgen derived for this service.
@@ -48,8 +52,8 @@ func Defaults() Config {
 }
 
 // FromEnv reads PORT, HEALTH_PORT, DRAIN_DELAY, SHUTDOWN_TIMEOUT, WORK_MAX,
-// STARTUP_DELAY and LOG_LEVEL through getenv (os.Getenv in main), keeping
-// the default for any that is unset or empty.
+// STARTUP_DELAY, LOG_LEVEL and MEMORY_LIMIT through getenv (os.Getenv in
+// main), keeping the default for any that is unset or empty.
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Defaults()
 	for _, v := range []struct {
@@ -63,6 +67,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		{"WORK_MAX", durationVar(&c.WorkMax)},
 		{"STARTUP_DELAY", durationVar(&c.StartupDelay)},
 		{"LOG_LEVEL", func(s string) error { return c.LogLevel.UnmarshalText([]byte(s)) }},
+		{"MEMORY_LIMIT", bytesVar(&c.MemoryLimit)},
 	} {
 		if s := getenv(v.key); s != "" {
 			if err := v.set(s); err != nil {
@@ -112,6 +117,17 @@ func portVar(p *int) func(string) error {
 			return fmt.Errorf("want a port number 0-65535")
 		}
 		*p = n
+		return nil
+	}
+}
+
+func bytesVar(n *int64) func(string) error {
+	return func(s string) error {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("want a number of bytes, as the downward API gives limits.memory (divisor 1)")
+		}
+		*n = v
 		return nil
 	}
 }

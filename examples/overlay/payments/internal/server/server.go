@@ -190,7 +190,12 @@ func (s *Server) Run(ctx, abort context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	return s.shutdown(api, abort, drain)
+	start := time.Now()
+	if err := s.shutdown(api, abort, drain); err != nil {
+		return err
+	}
+	s.log.Info("shutdown: complete", "phase", "exit", "took", since(start))
+	return nil
 }
 
 func (s *Server) shutdown(api *http.Server, abort context.Context, drain time.Duration) error {
@@ -225,7 +230,6 @@ func (s *Server) shutdown(api *http.Server, abort context.Context, drain time.Du
 	} else {
 		s.log.Info("shutdown: in-flight requests done", "phase", "stop", "took", since(stopStart))
 	}
-	s.log.Info("shutdown: complete", "phase", "exit", "took", since(start))
 	return nil
 }
 
