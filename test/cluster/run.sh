@@ -8,7 +8,7 @@
 #
 # Real components, all of them: etcd (Debian), kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubelet, kube-proxy (iptables
-# mode) and kubectl built from the k8s.io/kubernetes version pinned in
+# mode, or nftables with ZDGEN_PROXY_MODE=nftables) and kubectl built from the k8s.io/kubernetes version pinned in
 # test/apiserver/go.mod, containerd and runc (Debian) behind the kubelet's
 # CRI, and the CNI bridge and host-local plugins (Debian). Needs root, and
 # the Debian packages that .ci/run installs.
@@ -53,6 +53,14 @@ api_service_ip=10.218.0.1
 node_bridge=zdgen-node0 # holds the node address
 cni_bridge=zdgen-cni0   # the pods' bridge
 guard=zdgen-guard       # where anything untranslated is routed: nowhere
+# kube-proxy's data plane: iptables (the default) or nftables
+# (ZDGEN_PROXY_MODE=nftables; GA since Kubernetes 1.33, needs the kernel's
+# nf_tables, and the nft command for the teardown's check).
+proxy_mode=${ZDGEN_PROXY_MODE:-iptables}
+case "$proxy_mode" in
+  iptables|nftables) ;;
+  *) echo "== node: ZDGEN_PROXY_MODE=$proxy_mode: want iptables or nftables" >&2; exit 2 ;;
+esac
 uplink=$(ip -o route show default | awk '{for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit }}')
 
 # --- build ---------------------------------------------------------------------------
@@ -68,6 +76,8 @@ for p in bridge host-local portmap loopback; do
   [ -x "$cni_bin/$p" ] || die "no CNI plugin $cni_bin/$p: apt-get install containernetworking-plugins"
 done
 [ -n "$uplink" ] || die "no default route: cannot tell the uplink to guard"
+# kube-proxy's nftables mode programs its rules through the nft command.
+[ "$proxy_mode" = iptables ] || command -v nft >/dev/null || die "no nft for kube-proxy's nftables mode: apt-get install nftables"
 
 "$here/images.sh"
 
@@ -177,6 +187,10 @@ teardown() {
   for ipt in iptables ip6tables; do
     "$ipt-save" 2>/dev/null | grep -qE '^:(KUBE-|CNI-)' && left+=("$ipt chains: $("$ipt-save" | grep -oE '^:(KUBE-|CNI-)[^ ]*' | tr '\n' ' ')")
   done
+  # kube-proxy's nftables mode keeps its rules in tables of its own.
+  if command -v nft >/dev/null; then
+    nft list tables 2>/dev/null | grep -q ' kube-proxy$' && left+=("nftables: $(nft list tables | grep ' kube-proxy$' | tr '\n' ' ')")
+  fi
   iptables -t mangle -S POSTROUTING | grep -qE -- "-[sd] ($pod_cidr|$service_cidr) -o $uplink" && left+=("guard rules on $uplink")
   [ -d /sys/fs/cgroup/memory/kubepods ] && left+=("cgroup kubepods")
   if [ ${#left[@]} -gt 0 ]; then
@@ -419,7 +433,7 @@ wait_for "node $node_name registered" 60 "$kubectl" get node "$node_name"
 cat >"$state/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
-mode: iptables
+mode: $proxy_mode
 clientConnection: {kubeconfig: $state/kube-proxy.kubeconfig}
 hostnameOverride: $node_name
 bindAddress: $node_ip
@@ -430,7 +444,7 @@ nodePortAddresses: ["$node_ip/32"]
 # Leave the host's conntrack settings alone.
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 EOF
-say "starting kube-proxy"
+say "starting kube-proxy ($proxy_mode mode)"
 start kube-proxy "$bin/kube-proxy" --config="$state/kube-proxy.yaml" --v=2 # v=2: each sync and its duration
 
 node_ready() {
