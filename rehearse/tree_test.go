@@ -247,19 +247,7 @@ func TestCheckTreeHoldsEveryTimingRule(t *testing.T) {
 			given := map[string]string{"name": "orders", "k8s-version": "1.35"}
 			maps.Copy(given, tc.given)
 			tree := generateTree(t, given)
-			if err := CheckTree(tree); err != nil {
-				t.Fatalf("as generated: %v", err)
-			}
-			edit(t, tree, tc.path, tc.old, tc.new)
-			err := CheckTree(tree)
-			if !IsInputError(err) {
-				t.Fatalf("CheckTree = %v, want an input error", err)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("CheckTree = %v\nwant it to say %q", err, w)
-				}
-			}
+			checkRefusesEdit(t, tree, tc.path, tc.old, tc.new, tc.want)
 		})
 	}
 }
@@ -309,19 +297,7 @@ func TestCheckTreeRefusesSelectorsThatSelectNothing(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tree := generateTree(t, map[string]string{"name": "orders", "autoscale": "3-9"})
-			if err := CheckTree(tree); err != nil {
-				t.Fatalf("as generated: %v", err)
-			}
-			edit(t, tree, tc.path, tc.old, tc.new)
-			err := CheckTree(tree)
-			if !IsInputError(err) {
-				t.Fatalf("CheckTree = %v, want an input error", err)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("CheckTree = %v\nwant it to say %q", err, w)
-				}
-			}
+			checkRefusesEdit(t, tree, tc.path, tc.old, tc.new, tc.want)
 		})
 	}
 	// zdgen rehearse refuses the same, before it runs anything.
@@ -404,5 +380,25 @@ func TestCheckTreeNamesTheComponent(t *testing.T) {
 				t.Errorf("Load = %v, want the rehearsal's %q", err, tc.rehearse)
 			}
 		})
+	}
+}
+
+// checkRefusesEdit checks that CheckTree accepts tree as generated and
+// refuses it as bad input once old is replaced by new in path, saying
+// every one of want.
+func checkRefusesEdit(t *testing.T, tree fstest.MapFS, path, old, new string, want []string) {
+	t.Helper()
+	if err := CheckTree(tree); err != nil {
+		t.Fatalf("as generated: %v", err)
+	}
+	edit(t, tree, path, old, new)
+	err := CheckTree(tree)
+	if !IsInputError(err) {
+		t.Fatalf("CheckTree = %v, want an input error", err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("CheckTree = %v\nwant it to say %q", err, w)
+		}
 	}
 }
