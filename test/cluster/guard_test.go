@@ -8,26 +8,37 @@ import (
 	"testing"
 )
 
-// TestNodeGuard checks that nothing the node's pods send, and nothing sent
-// to a ClusterIP that kube-proxy does not translate, can leave the machine.
+// TestNodeGuard checks on every node that nothing its pods send, and
+// nothing sent to a ClusterIP that its kube-proxy does not translate, can
+// leave the machine.
 func TestNodeGuard(t *testing.T) {
 	n := requireNode(t)
 	checkGuard(t, n)
+	if len(n.nodes) < 2 {
+		t.Logf("one node: the guard of the nodes in network namespaces of their own is not exercised")
+	}
 }
 
-// checkGuard fails the test unless the traffic guard is in place: the pod
-// and service ranges routed to a device that goes nowhere (the node's own
-// pod subnet is on the pods' bridge, more specific), packets from the pod
-// range or to the service range dropped on the uplink, and the pods'
-// resolv.conf naming no server off the machine.
+// offMachine is an address off the machine (TEST-NET-1, never assigned):
+// a node in a namespace of its own must have no route to it.
+const offMachine = "192.0.2.1"
+
+// checkGuard fails the test unless the traffic guard is in place on every
+// node: the pod and service ranges routed to a device that goes nowhere
+// (each node's own pod subnet is on its pods' bridge, more specific, and
+// the other nodes' are routed to them), no route at all off the machine
+// from a node in a namespace of its own, packets from the pod or node
+// range or to the service range dropped on the machine's uplink, and the
+// pods' resolv.conf naming no server off the machine.
 func checkGuard(t *testing.T, n *node) {
 	t.Helper()
+	var lasts []string
 	for _, cidr := range []string{n.podCIDR, n.serviceCIDR} {
 		prefix, err := netip.ParsePrefix(cidr)
 		if err != nil {
 			t.Fatalf("range %q: %v", cidr, err)
 		}
-		// The last address of the range: never on the node's pod subnet.
+		// The last address of the range: never on a node's pod subnet.
 		last := prefix.Addr().As4()
 		bits := 32 - prefix.Bits()
 		for i := 3; i >= 0 && bits > 0; i-- {
@@ -35,17 +46,29 @@ func checkGuard(t *testing.T, n *node) {
 			last[i] |= byte(1<<take - 1)
 			bits -= take
 		}
-		addr := netip.AddrFrom4(last).String()
-		out, err := exec.Command("ip", "-o", "route", "get", addr).CombinedOutput()
-		if err != nil {
-			t.Fatalf("ip route get %s: %v\n%s", addr, err, out)
+		lasts = append(lasts, netip.AddrFrom4(last).String())
+	}
+	for _, cn := range n.nodes {
+		for i, addr := range lasts {
+			out, err := cn.command("ip", "-o", "route", "get", addr).CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s: ip route get %s: %v\n%s", cn.Name, addr, err, out)
+			}
+			if !strings.Contains(string(out), " dev "+n.guard+" ") {
+				t.Errorf("%s: %s (in %s) is not routed to the guard device %s: %s", cn.Name, addr, []string{n.podCIDR, n.serviceCIDR}[i], n.guard, out)
+			}
 		}
-		if !strings.Contains(string(out), " dev "+n.guard+" ") {
-			t.Errorf("%s (in %s) is not routed to the guard device %s: %s", addr, cidr, n.guard, out)
+		if cn.Netns != "" {
+			out, err := cn.command("ip", "-o", "route", "get", offMachine).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "unreachable") {
+				t.Errorf("%s has a route off the machine (ip route get %s: %v): %s", cn.Name, offMachine, err, out)
+			}
 		}
+		checkResolvConf(t, cn)
 	}
 	for _, rule := range [][]string{
 		{"-o", n.uplink, "-s", n.podCIDR, "-j", "DROP"},
+		{"-o", n.uplink, "-s", n.nodeNet, "-j", "DROP"},
 		{"-o", n.uplink, "-d", n.serviceCIDR, "-j", "DROP"},
 	} {
 		args := append([]string{"-t", "mangle", "-C", "POSTROUTING"}, rule...)
@@ -53,9 +76,13 @@ func checkGuard(t *testing.T, n *node) {
 			t.Errorf("no guard rule iptables -t mangle -A POSTROUTING %s: %v %s", strings.Join(rule, " "), err, out)
 		}
 	}
-	// The kubelet's resolvConf: pods copy it (there is no cluster DNS).
-	state := os.Getenv("ZDGEN_NODE_STATE")
-	b, err := os.ReadFile(state + "/kubelet.yaml")
+}
+
+// checkResolvConf checks the node's kubelet: no cluster DNS server, and a
+// resolvConf (which pods copy) naming only loopback servers.
+func checkResolvConf(t *testing.T, cn clusterNode) {
+	t.Helper()
+	b, err := os.ReadFile(cn.KubeletConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,17 +92,17 @@ func checkGuard(t *testing.T, n *node) {
 			resolv = strings.TrimSpace(v)
 		}
 		if strings.HasPrefix(line, "clusterDNS") {
-			t.Errorf("the kubelet names a cluster DNS server: %s", line)
+			t.Errorf("%s: the kubelet names a cluster DNS server: %s", cn.Name, line)
 		}
 	}
 	conf, err := os.ReadFile(resolv)
 	if err != nil {
-		t.Fatalf("the kubelet's resolvConf %q: %v", resolv, err)
+		t.Fatalf("%s: the kubelet's resolvConf %q: %v", cn.Name, resolv, err)
 	}
 	for _, line := range strings.Split(string(conf), "\n") {
 		if f := strings.Fields(line); len(f) == 2 && f[0] == "nameserver" {
 			if a, err := netip.ParseAddr(f[1]); err != nil || !a.IsLoopback() {
-				t.Errorf("pods would ask the name server %s, off the machine", f[1])
+				t.Errorf("%s: pods would ask the name server %s, off the machine", cn.Name, f[1])
 			}
 		}
 	}

@@ -69,9 +69,11 @@ func loadArgs(svc *service, addr string, rate, conns int) []string {
 }
 
 // load is the generated load client running against the Service's
-// ClusterIP twice: inside the cluster as a Job (from the image's loadtest
-// stage), and on the node itself (kube-proxy's OUTPUT rules translate the
-// ClusterIP there too).
+// ClusterIP twice, from two nodes: inside the cluster as a Job (from the
+// image's loadtest stage) on the job node, and on the first node itself
+// (kube-proxy's OUTPUT rules translate the ClusterIP there too). On the
+// three-node cluster the two go through different kube-proxies, one in
+// each mode.
 type load struct {
 	d       *deployment
 	job     string
@@ -87,6 +89,7 @@ func startLoad(t *testing.T, d *deployment, rate, conns int) *load {
 	ip, port := d.service(t)
 	addr := fmt.Sprintf("%s:%d", ip, port)
 	l := &load{d: d, job: "loadtest-" + fmt.Sprint(time.Now().UnixNano()%1e6), jobLog: make(chan []byte, 1)}
+	jobNode := d.n.jobNode().Name
 
 	// In the cluster.
 	noToken := false
@@ -102,6 +105,8 @@ func startLoad(t *testing.T, d *deployment, rate, conns int) *load {
 					RestartPolicy:                corev1.RestartPolicyNever,
 					AutomountServiceAccountToken: &noToken,
 					SecurityContext:              &corev1.PodSecurityContext{RunAsNonRoot: &nonRoot},
+					// The tests drain and cut other nodes than this one.
+					NodeSelector: map[string]string{corev1.LabelHostname: jobNode},
 					Containers: []corev1.Container{{
 						Name:            "loadtest",
 						Image:           d.svc.loadImage,
@@ -134,6 +139,16 @@ func startLoad(t *testing.T, d *deployment, rate, conns int) *load {
 	t.Cleanup(func() { _ = l.node.Process.Kill() })
 	time.Sleep(2 * time.Second) // both under way before anything changes
 	return l
+}
+
+// jobNode is the node the in-cluster load client runs on: the second
+// node, if there is one, so that the two clients enter through different
+// nodes' rules. Tests that drain or cut a node leave this one alone.
+func (n *node) jobNode() clusterNode {
+	if len(n.nodes) > 1 {
+		return n.nodes[1]
+	}
+	return n.nodes[0]
 }
 
 // waitJobPod waits for the Job's pod to run and returns its name.

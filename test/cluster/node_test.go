@@ -1,10 +1,11 @@
-// Package cluster proves zero downtime on a real Kubernetes node: services
-// written by `zdgen new`, built into images from their own Dockerfiles,
-// applied unchanged from deploy/k8s (only the image reference set), and
-// rolled by a real kubelet and kube-proxy under load.
+// Package cluster proves zero downtime on a real Kubernetes cluster of
+// three nodes: services written by `zdgen new`, built into images from
+// their own Dockerfiles, applied unchanged from deploy/k8s (only the image
+// reference set), and rolled, drained and evicted by real kubelets and
+// kube-proxies (iptables and nftables) under load.
 //
-// The tests need the node that test/cluster/run.sh brings up; without it
-// (a plain `go test ./...`) they skip. run.sh fails if they skipped.
+// The tests need the cluster that test/cluster/run.sh brings up; without
+// it (a plain `go test ./...`) they skip. run.sh fails if they skipped.
 package cluster
 
 import (
@@ -12,6 +13,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -28,16 +30,51 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// node is the running node, from the environment run.sh sets.
+// node is the running cluster, from the environment run.sh sets. (Its
+// name is older than the cluster's second and third node.)
 type node struct {
 	kubeconfig  string
 	kubectl     string
-	containerd  string // containerd's socket
+	nodes       []clusterNode
 	uplink      string // the machine's outward interface
 	guard       string // the device that goes nowhere
 	podCIDR     string
 	serviceCIDR string
+	nodeNet     string // the nodes' addresses
 	client      *kubernetes.Clientset
+}
+
+// clusterNode is one of the cluster's nodes, as run.sh describes it.
+type clusterNode struct {
+	Name          string `json:"name"`
+	IP            string `json:"ip"`
+	Netns         string `json:"netns"` // empty: the machine's own network namespace
+	ProxyMode     string `json:"proxyMode"`
+	PodCIDR       string `json:"podCIDR"`
+	Containerd    string `json:"containerd"` // its containerd's socket
+	KubeletConfig string `json:"kubeletConfig"`
+	Veth          string `json:"veth"` // the machine's end of its link; empty for the first node
+}
+
+// command runs a program in the node's network namespace (nsenter enters
+// that one only, as run.sh starts the node's components).
+func (cn clusterNode) command(name string, args ...string) *exec.Cmd {
+	if cn.Netns == "" {
+		return exec.Command(name, args...)
+	}
+	return exec.Command("nsenter", append([]string{"--net=/run/netns/" + cn.Netns, name}, args...)...)
+}
+
+// byName returns the node called name.
+func (n *node) byName(t *testing.T, name string) clusterNode {
+	t.Helper()
+	for _, cn := range n.nodes {
+		if cn.Name == name {
+			return cn
+		}
+	}
+	t.Fatalf("no node %q in the cluster", name)
+	return clusterNode{}
 }
 
 var (
@@ -58,11 +95,19 @@ func runMain(m *testing.M) int {
 	n := &node{
 		kubeconfig:  kubeconfig,
 		kubectl:     os.Getenv("ZDGEN_NODE_KUBECTL"),
-		containerd:  os.Getenv("ZDGEN_NODE_CONTAINERD"),
 		uplink:      os.Getenv("ZDGEN_NODE_UPLINK"),
 		guard:       os.Getenv("ZDGEN_NODE_GUARD"),
 		podCIDR:     os.Getenv("ZDGEN_NODE_POD_CIDR"),
 		serviceCIDR: os.Getenv("ZDGEN_NODE_SERVICE_CIDR"),
+		nodeNet:     os.Getenv("ZDGEN_NODE_NET"),
+	}
+	b, err := os.ReadFile(os.Getenv("ZDGEN_NODE_NODES"))
+	if err == nil {
+		err = json.Unmarshal(b, &n.nodes)
+	}
+	if err != nil || len(n.nodes) == 0 {
+		fmt.Fprintf(os.Stderr, "the nodes (ZDGEN_NODE_NODES): %v %s\n", err, b)
+		return 1
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
@@ -179,26 +224,31 @@ func buildImages(t *testing.T, dir, name string) (image, loadImage string) {
 	return image, loadImage
 }
 
-// importImage copies an image from buildah's storage into the node's
-// containerd (the kubelet's image store), as `docker save | ctr import`
-// would.
+// importImage copies an image from buildah's storage into every node's
+// containerd (the kubelets' image stores), as `docker save | ctr import`
+// would: built once, imported into each.
 func importImage(t *testing.T, ref string) {
 	t.Helper()
-	n := theNode
-	ctr := []string{"--address", n.containerd, "-n", "k8s.io"}
-	if exec.Command("ctr", append(ctr, "images", "check", "name=="+ref)...).Run() == nil {
-		out, _ := exec.Command("ctr", append(ctr, "images", "ls", "-q", "name=="+ref)...).Output()
-		if strings.TrimSpace(string(out)) == ref {
-			return
-		}
-	}
 	archive := filepath.Join(workDir, "image.tar")
 	defer os.Remove(archive)
-	run(t, "", "buildah", "push", "--quiet", ref, "oci-archive:"+archive+":"+ref)
-	run(t, "", "ctr", append(ctr, "images", "import", "--base-name", strings.Split(ref, ":")[0], archive)...)
-	out, _ := exec.Command("ctr", append(ctr, "images", "ls", "-q", "name=="+ref)...).Output()
-	if strings.TrimSpace(string(out)) != ref {
-		t.Fatalf("containerd does not list %s after the import; it lists:\n%s", ref, out)
+	pushed := false
+	for _, cn := range theNode.nodes {
+		ctr := []string{"--address", cn.Containerd, "-n", "k8s.io"}
+		if exec.Command("ctr", append(ctr, "images", "check", "name=="+ref)...).Run() == nil {
+			out, _ := exec.Command("ctr", append(ctr, "images", "ls", "-q", "name=="+ref)...).Output()
+			if strings.TrimSpace(string(out)) == ref {
+				continue
+			}
+		}
+		if !pushed {
+			run(t, "", "buildah", "push", "--quiet", ref, "oci-archive:"+archive+":"+ref)
+			pushed = true
+		}
+		run(t, "", "ctr", append(ctr, "images", "import", "--base-name", strings.Split(ref, ":")[0], archive)...)
+		out, _ := exec.Command("ctr", append(ctr, "images", "ls", "-q", "name=="+ref)...).Output()
+		if strings.TrimSpace(string(out)) != ref {
+			t.Fatalf("containerd on %s does not list %s after the import; it lists:\n%s", cn.Name, ref, out)
+		}
 	}
 }
 

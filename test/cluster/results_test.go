@@ -9,9 +9,10 @@ import (
 
 // The figures the tests measured, written as JSON to $ZDGEN_NODE_RESULTS
 // when it is set (bench/node.sh turns them into BENCHMARKS.md's "Real
-// node" section).
+// cluster" section).
 var results struct {
 	mu       sync.Mutex
+	Nodes    []clusterNode    `json:"nodes"`
 	Forms    []formResult     `json:"forms"`
 	Rollouts []*rolloutResult `json:"rollouts"`
 }
@@ -51,6 +52,7 @@ func writeResults() error {
 	}
 	results.mu.Lock()
 	defer results.mu.Unlock()
+	results.Nodes = theNode.nodes
 	b, err := json.MarshalIndent(&results, "", "  ")
 	if err != nil {
 		return err

@@ -32,13 +32,18 @@ func envInt(t *testing.T, key string, def int) int {
 }
 
 // TestNodeRollouts is the rolling-update test on real components, for each
-// protocol: rolling restarts under constant load through the Service's
-// ClusterIP, from a Job in the cluster and from the node, each client at
-// ZDGEN_NODE_RATE requests a second (500) over 50 connections, must lose
-// nothing; so must a pod deletion and a pair of evictions; a container
-// killed with SIGKILL costs what an abrupt crash costs (reported) and is
-// restarted; and the same rollouts with the protections removed must lose
-// requests, or the test could not fail.
+// protocol, on every node of the cluster: the replicas spread one per
+// node; rolling restarts under constant load through the Service's
+// ClusterIP, from a Job in the cluster on one node and from another node
+// itself, each client at ZDGEN_NODE_RATE requests a second (500) over 50
+// connections, must lose nothing, while every node's rules are read to
+// measure how long each kube-proxy takes to drop a terminating pod; so must
+// a pod deletion and a pair of evictions, a node drained with kubectl, and
+// two nodes drained one after the other; a container killed with SIGKILL
+// costs what an abrupt crash costs (reported) and is restarted; a node
+// whose link is cut costs what the node lifecycle's grace period costs
+// (reported, HTTP only); and the same rollouts with the protections
+// removed must lose requests, or the test could not fail.
 func TestNodeRollouts(t *testing.T) {
 	requireNode(t)
 	rate := envInt(t, "ZDGEN_NODE_RATE", 500)
@@ -51,6 +56,7 @@ func TestNodeRollouts(t *testing.T) {
 			defer recordRollouts(res)
 
 			d := deploy(t, svc, "rollouts-"+p.protocol, false)
+			res.Spread = checkSpread(t, d)
 			// The rollout limit: preStop + drain + shutdown per old pod, a
 			// startup and a readiness window per new one, for each of the
 			// batches maxSurge allows, with room for a busy machine.
@@ -58,6 +64,7 @@ func TestNodeRollouts(t *testing.T) {
 
 			t.Run("rollouts", func(t *testing.T) {
 				l := startLoad(t, d, rate, conns)
+				probe := startLagProbe(t, d)
 				for i := range rollouts {
 					took := d.rollout(t, limit)
 					res.RolloutSeconds = append(res.RolloutSeconds, took.Seconds())
@@ -66,6 +73,8 @@ func TestNodeRollouts(t *testing.T) {
 				d.waitAvailable(t, limit) // the last old pods gone, the load still on
 				time.Sleep(2 * time.Second)
 				inCluster, onNode := l.stop(t)
+				res.Lag = probe.result(t)
+				checkLag(t, res.Lag)
 				res.Protected = []report{inCluster, onNode}
 				if f := failures(inCluster, onNode); f != "" {
 					t.Errorf("requests failed during %d rollouts: %s", rollouts, f)
@@ -94,6 +103,57 @@ func TestNodeRollouts(t *testing.T) {
 				res.Killed = []report{inCluster, onNode}
 				t.Logf("a container killed with SIGKILL cost %d requests in the cluster and %d on the node (no preStop, no drain: an abrupt crash)",
 					inCluster.Failed, onNode.Failed)
+			})
+
+			t.Run("drain", func(t *testing.T) {
+				if len(d.n.nodes) < 2 {
+					t.Skip("one node: nowhere to drain to")
+				}
+				l := startLoad(t, d, rate, conns)
+				res.Drains = append(res.Drains, d.drain(t, d.drainable(t)[0], limit))
+				time.Sleep(2 * time.Second)
+				inCluster, onNode := l.stop(t)
+				res.Drained = []report{inCluster, onNode}
+				if f := failures(inCluster, onNode); f != "" {
+					t.Errorf("requests failed through a node drain: %s", f)
+				}
+			})
+
+			t.Run("upgrade", func(t *testing.T) {
+				if len(d.n.nodes) < 3 {
+					t.Skip("fewer than three nodes: one node to drain at most")
+				}
+				// A cluster upgrade: one node after the other, each back in
+				// service before the next is drained.
+				l := startLoad(t, d, rate, conns)
+				for _, name := range d.drainable(t)[:2] {
+					res.Upgrade = append(res.Upgrade, d.drain(t, name, limit))
+				}
+				time.Sleep(2 * time.Second)
+				inCluster, onNode := l.stop(t)
+				res.Upgraded = []report{inCluster, onNode}
+				if f := failures(inCluster, onNode); f != "" {
+					t.Errorf("requests failed through two nodes drained one after the other: %s", f)
+				}
+			})
+
+			t.Run("node-lost", func(t *testing.T) {
+				if p.protocol != "http" || len(d.n.nodes) < 3 {
+					t.Skip("measured once, for HTTP, on three nodes")
+				}
+				// The drains left the pods where they could go: a pod of
+				// the service is moved onto the node to cut, if need be.
+				target := d.cuttable(t)
+				d.settle(t)
+				l := startLoad(t, d, rate, conns)
+				loss := d.loseNode(t, target)
+				inCluster, onNode := l.stop(t)
+				loss.Lost, loss.Total = inCluster.Failed+onNode.Failed, inCluster.Total+onNode.Total
+				res.NodeLost = &loss
+				t.Logf("%s", loss)
+				if loss.Lost == 0 {
+					t.Errorf("a node cut off under load lost no request: the test did not cut it")
+				}
 			})
 
 			t.Run("naive", func(t *testing.T) {
@@ -173,7 +233,9 @@ func killContainer(t *testing.T, d *deployment) {
 	t.Helper()
 	pod := d.ready(t)[0]
 	id := strings.TrimPrefix(pod.Status.ContainerStatuses[0].ContainerID, "containerd://")
-	out, err := exec.Command("ctr", "--address", d.n.containerd, "-n", "k8s.io", "tasks", "ls").Output()
+	// The containerd of the pod's node knows the container.
+	sock := d.n.byName(t, pod.Spec.NodeName).Containerd
+	out, err := exec.Command("ctr", "--address", sock, "-n", "k8s.io", "tasks", "ls").Output()
 	if err != nil {
 		t.Fatalf("ctr tasks ls: %v", err)
 	}
@@ -222,6 +284,14 @@ type rolloutResult struct {
 	Faults         []report  `json:"faults"`
 	Killed         []report  `json:"killed"`
 	Naive          []report  `json:"naive"`
+
+	Spread   map[string]int `json:"spread"` // replicas per node after the first rollout
+	Lag      []nodeLag      `json:"lag"`
+	Drains   []drainResult  `json:"drains"`
+	Drained  []report       `json:"drained"`
+	Upgrade  []drainResult  `json:"upgrade"`
+	Upgraded []report       `json:"upgraded"`
+	NodeLost *nodeLoss      `json:"nodeLost,omitempty"`
 }
 
 func (r *rolloutResult) String() string {
