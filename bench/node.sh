@@ -3,8 +3,8 @@
 # nodes of test/cluster/run.sh up once, runs its tests (both protocols: the
 # probe and preStop forms with each pod's termination timed, 10 rolling
 # restarts under load with every node's propagation lag measured, a
-# deletion and an eviction, a SIGKILL, a node drain, two nodes drained one
-# after the other, a node cut off, and the naive rollouts), then steps the
+# deletion and an eviction, a SIGKILL, two nodes drained one after the
+# other, a node cut off, and the naive rollouts), then steps the
 # rate up (3 rollouts at each) to find the highest rate that still loses
 # nothing, and writes the "Real cluster" section of BENCHMARKS.md.
 #
@@ -68,7 +68,7 @@ nodes=$(jq -r '.nodes | map("\(.name) (\(.proxyMode))") | join(", ")' "$t")
 drains=$(jq -r '.rollouts[] |
   def sum(f): map(f) | add;
   def d: "\(.node): \(.pods) pods, \(.seconds * 10 | round / 10) s, \(.refusals) refused";
-  "| \(.protocol) | \(.drains | map(d) | join("; ")) | \(.drained | sum(.total)) / \(.drained | sum(.failed)) | \(.upgrade | map(d) | join("; ")) | \(.upgraded | sum(.total)) / \(.upgraded | sum(.failed)) |"' "$t")
+  "| \(.protocol) | \(.drains | map(d) | join("; ")) | \(.drained | sum(.total)) / \(.drained | sum(.failed)) |"' "$t")
 lags=$(jq -r '.rollouts[] | .protocol as $p | .lag[] |
   "| \($p) | \(.node) | \(.proxyMode) | \(.endpoints) | \(.maxSeconds * 100 | round / 100) s | \(.medianSeconds * 100 | round / 100) s |"' "$t")
 lost=$(jq -r '.rollouts[] | select(.nodeLost) | .protocol as $p | .nodeLost |
@@ -110,13 +110,13 @@ Cluster start, from nothing to every node Ready: **${ready} s**.
 |---|---|---|---|---|---|---|
 ${rows}
 
-Node drains under the same load, with \`kubectl drain\` (cordon, evictions
-through the Eviction API honouring the PodDisruptionBudget, refusals
-retried), then uncordon once the replacements are ready elsewhere; a
-cluster upgrade drains two nodes one after the other:
+Node drains under the same load, as a cluster upgrade does them: two
+nodes one after the other with \`kubectl drain\` (cordon, evictions through
+the Eviction API honouring the PodDisruptionBudget, refusals retried),
+each uncordoned once its pods' replacements are ready elsewhere:
 
-| protocol | drain | requests / failed | two drains in a row | requests / failed |
-|---|---|---|---|---|
+| protocol | drains (node: the service's pods on it, time, evictions refused) | requests / failed |
+|---|---|---|
 ${drains}
 
 Propagation lag, per node, over the 10 rolling restarts: from the moment
