@@ -30,6 +30,15 @@ type clusterResult struct {
 	Rollouts []struct {
 		DurationNs time.Duration `json:"durationNs"`
 	} `json:"rollouts"`
+	Disruption *struct {
+		Kind   string `json:"kind"`
+		Rounds []struct {
+			Node            string        `json:"node"`
+			DurationNs      time.Duration `json:"durationNs"`
+			Evictions       int           `json:"evictions"`
+			TooManyRequests int           `json:"tooManyRequests"`
+		} `json:"rounds"`
+	} `json:"disruption"`
 	Problems []string `json:"problems"`
 	Cluster  struct {
 		Namespace string `json:"namespace"`
@@ -72,10 +81,13 @@ func namespaceGone(t *testing.T, n *node, ns string) {
 }
 
 // TestNodeRehearseCluster runs `zdgen rehearse --cluster` against the real
-// node, for both examples: three rollouts at 500 requests a second pass
-// with no failed request; --naive fails with failed requests; an image the
-// node does not have ends with exit 2 naming the kubelet's reason within a
-// minute. Each run's namespace is gone afterwards. The gRPC service is
+// cluster, for both examples: three rollouts at 500 requests a second pass
+// with no failed request; so does a node drain (--disrupt drain: the node
+// with the most of the service's pods cordoned, its pods evicted, the node
+// uncordoned); --naive with two drains fails with failed requests; an
+// image the nodes do not have ends with exit 2 naming the kubelet's reason
+// within a minute. Each run's namespace is gone afterwards, and no node is
+// left cordoned. The gRPC service is
 // autoscaled (2-4) behind a gateway route: its Deployment has no replicas,
 // so the rehearsal runs minReplicas pods, and leaves the autoscaler and
 // the route out (the node has neither a metrics server nor a gateway),
@@ -124,18 +136,44 @@ func TestNodeRehearseCluster(t *testing.T) {
 				namespaceGone(t, n, ns)
 			})
 
-			t.Run("naive", func(t *testing.T) {
-				ns := "rehearse-cluster-naive-" + p.protocol
-				code, out, errOut, _ := rehearseCluster(t, n, svc, append(append(images, load...), "--naive", "--namespace", ns)...)
+			t.Run("drain", func(t *testing.T) {
+				ns := "rehearse-cluster-drain-" + p.protocol
+				code, out, errOut, _ := rehearseCluster(t, n, svc, append(append(images, "--rate", "500", "--conns", "50", "--json"),
+					"--disrupt", "drain", "--rollouts", "1", "--namespace", ns)...)
 				var res clusterResult
 				if err := json.Unmarshal(out, &res); err != nil {
 					t.Fatalf("exit %d, no JSON result: %v\n%s\n%s", code, err, out, errOut)
 				}
-				t.Logf("naive: %d requests, %d failed", res.Load.Total, res.Load.Failed)
-				if code != 1 || res.Load.Failed == 0 {
-					t.Errorf("--naive: exit %d with %d of %d failed; want exit 1 with failed requests", code, res.Load.Failed, res.Load.Total)
+				if code != 0 || !res.Passed || res.Load.Failed != 0 || len(res.Problems) > 0 {
+					t.Errorf("exit %d, passed %v, %d of %d failed, problems %q; want exit 0 and nothing failed", code, res.Passed, res.Load.Failed, res.Load.Total, res.Problems)
+				}
+				if res.Disruption == nil || res.Disruption.Kind != "drain" || len(res.Disruption.Rounds) != 1 {
+					t.Fatalf("disruption %+v; want one drain", res.Disruption)
+				}
+				r := res.Disruption.Rounds[0]
+				t.Logf("drain: %d requests, %d failed; node %s drained in %s, %d evictions, %d refused with 429",
+					res.Load.Total, res.Load.Failed, r.Node, r.DurationNs.Round(100*time.Millisecond), r.Evictions, r.TooManyRequests)
+				if r.Node == "" || r.Evictions < 1 {
+					t.Errorf("drained %q with %d evictions; want a node and at least one eviction", r.Node, r.Evictions)
 				}
 				namespaceGone(t, n, ns)
+				noneCordoned(t, n)
+			})
+
+			t.Run("naive-drain", func(t *testing.T) {
+				ns := "rehearse-cluster-naive-" + p.protocol
+				code, out, errOut, _ := rehearseCluster(t, n, svc, append(append(images, "--rate", "500", "--conns", "50", "--json"),
+					"--naive", "--disrupt", "drain", "--rollouts", "2", "--namespace", ns)...)
+				var res clusterResult
+				if err := json.Unmarshal(out, &res); err != nil {
+					t.Fatalf("exit %d, no JSON result: %v\n%s\n%s", code, err, out, errOut)
+				}
+				t.Logf("naive, two drains: %d requests, %d failed", res.Load.Total, res.Load.Failed)
+				if code != 1 || res.Load.Failed == 0 {
+					t.Errorf("--naive --disrupt drain: exit %d with %d of %d failed; want exit 1 with failed requests", code, res.Load.Failed, res.Load.Total)
+				}
+				namespaceGone(t, n, ns)
+				noneCordoned(t, n)
 			})
 
 			t.Run("missing-image", func(t *testing.T) {
@@ -154,6 +192,20 @@ func TestNodeRehearseCluster(t *testing.T) {
 				namespaceGone(t, n, ns)
 			})
 		})
+	}
+}
+
+// noneCordoned fails the test if a node is left unschedulable.
+func noneCordoned(t *testing.T, n *node) {
+	t.Helper()
+	list, err := n.client.CoreV1().Nodes().List(ctx(t), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range list.Items {
+		if nd.Spec.Unschedulable {
+			t.Errorf("node %s is left cordoned", nd.Name)
+		}
 	}
 }
 
