@@ -22,6 +22,15 @@ const (
 	EvLog          = "log"     // a shutdown phase or warning the service logged
 	EvProblem      = "problem" // something a zero-downtime rollout must not do
 	EvKube         = "event"   // a Kubernetes event (a rehearsal on a cluster)
+	// A rehearsal on a cluster that drains a node or evicts pods instead
+	// of rolling them (its Disruption).
+	EvDisruptStart = "disrupt-start"
+	EvDisruptDone  = "disrupt-done"
+	EvCordon       = "cordon"        // the node to drain takes no new pods
+	EvUncordon     = "uncordon"      // the drained node takes pods again
+	EvEvicted      = "evicted"       // the Eviction API accepted the pod's eviction
+	EvEvictRefused = "evict-refused" // 429: the PodDisruptionBudget allows no disruption now
+	EvGone         = "gone"          // an evicted pod no longer exists
 )
 
 // Event is one thing that happened, stamped with the time since the

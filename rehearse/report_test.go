@@ -227,3 +227,42 @@ func TestReportNamesTheCluster(t *testing.T) {
 		t.Errorf("the JSON result carries the stand-in's proxy counters: %s", data)
 	}
 }
+
+// TestReportShowsDrains: a cluster rehearsal that drained a node shows
+// each drain as a rollout is shown, a line at its start (the cordon) and
+// its end (every replica back; the uncordon) across the panels, marks the
+// evictions and the refused ones on the pod lanes, and lists the drains
+// in the table instead of rollouts.
+func TestReportShowsDrains(t *testing.T) {
+	r := sampleResult()
+	r.Rollouts = nil
+	r.Cluster = &ClusterInfo{Namespace: "zdgen-rehearse-abc123", Image: "greeter:1", LoadImage: "greeter-loadtest:1"}
+	r.Disruption = &Disruption{Kind: "drain", Rounds: []DisruptionRound{
+		{Node: "worker-2", StartNs: 2 * time.Second, DurationNs: time.Second, Evictions: 1, TooManyRequests: 2},
+	}}
+	r.Events = append(r.Events,
+		Event{At: 2 * time.Second, Kind: EvCordon, Detail: "node worker-2 cordoned"},
+		Event{At: 2100 * time.Millisecond, Pod: "greeter-r1-1", Kind: EvEvictRefused},
+		Event{At: 2200 * time.Millisecond, Pod: "greeter-r1-1", Kind: EvEvictRefused},
+		Event{At: 2300 * time.Millisecond, Pod: "greeter-r1-1", Kind: EvEvicted},
+		Event{At: 3700 * time.Millisecond, Pod: "greeter-r1-1", Kind: EvGone},
+		Event{At: 3 * time.Second, Kind: EvUncordon, Detail: "node worker-2 uncordoned"})
+	dom := renderInChromium(t, r)
+	if n := strings.Count(dom, `class="disruption"`); n != 2 {
+		t.Errorf("%d drain lines, want 2 (cordon and uncordon)", n)
+	}
+	if n := strings.Count(dom, `class="rollout"`); n != 0 {
+		t.Errorf("%d rollout lines in a rehearsal that drained instead", n)
+	}
+	if !strings.Contains(dom, ">drain 1</text>") || !strings.Contains(dom, "cordon worker-2 at 2.00 s") || !strings.Contains(dom, "uncordon worker-2 at 3.00 s") {
+		t.Error("the drain's lines are not labelled with its cordon and uncordon")
+	}
+	for kind, fill := range map[string]string{EvEvicted: "#e65100", EvEvictRefused: "#f9a825"} {
+		if !strings.Contains(dom, `data-kind="`+kind+`" cx=`) || !strings.Contains(dom, `fill="`+fill+`"><title>`+kind) {
+			t.Errorf("no %s marker filled %s on the pod's lane", kind, fill)
+		}
+	}
+	if !strings.Contains(dom, "<th>drains</th><td>node worker-2: 1 evicted, 2 refused (429) and retried, 1s</td>") || strings.Contains(dom, "<th>rollouts</th>") {
+		t.Error("the table does not list the drain instead of rollouts")
+	}
+}

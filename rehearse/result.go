@@ -23,7 +23,10 @@ type Result struct {
 	Load        LoadReport    `json:"load"`
 	LoadStartNs time.Duration `json:"loadStartNs"`
 	Rollouts    []Rollout     `json:"rollouts"`
-	Proxy       ProxyStats    `json:"proxy,omitzero"` // a local rehearsal's
+	// Disruption is a cluster rehearsal's drains or evictions, when it
+	// disrupted the pods by those instead of rollouts; nil otherwise.
+	Disruption *Disruption `json:"disruption,omitempty"`
+	Proxy      ProxyStats  `json:"proxy,omitzero"` // a local rehearsal's
 	// Cluster says where a rehearsal on a Kubernetes cluster ran; nil for
 	// a local one.
 	Cluster  *ClusterInfo `json:"cluster,omitempty"`
@@ -46,6 +49,29 @@ type Rollout struct {
 	Revision   int           `json:"revision"`
 	StartNs    time.Duration `json:"startNs"`
 	DurationNs time.Duration `json:"durationNs"`
+}
+
+// Disruption is how a rehearsal on a cluster disrupted the pods instead
+// of rolling them: Kind "drain", a node drained as kubectl drain does, or
+// "evict", every pod evicted one by one; each round is one drain, or one
+// pass over the pods.
+type Disruption struct {
+	Kind   string            `json:"kind"`
+	Rounds []DisruptionRound `json:"rounds"`
+}
+
+// DisruptionRound is one drain or pass of evictions on the events' clock:
+// from its start until the Deployment had every replica available again.
+// A drain's node is uncordoned right after.
+type DisruptionRound struct {
+	Node       string        `json:"node,omitempty"` // the node drained; "" for evict
+	StartNs    time.Duration `json:"startNs"`
+	DurationNs time.Duration `json:"durationNs"`
+	Evictions  int           `json:"evictions"` // pods evicted
+	// TooManyRequests counts the evictions the API server refused with
+	// 429 because the PodDisruptionBudget allowed no disruption then;
+	// each was asked again 5 s later, as kubectl drain does.
+	TooManyRequests int `json:"tooManyRequests"`
 }
 
 // ProxyStats are the Service stand-in's counters.
