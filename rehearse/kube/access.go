@@ -31,10 +31,11 @@ func (p permission) String() string {
 	return p.verb + " " + r
 }
 
-// permissions lists what the rehearsal does, in the order it does it.
-// Namespaced ones are asked for in the namespace it will create, where
-// no RoleBinding can exist yet: they must come from a ClusterRoleBinding.
-func permissions(a *applied) []permission {
+// permissions lists what the rehearsal does, in the order it does it,
+// disrupting the pods as disrupt says. Namespaced ones are asked for in
+// the namespace it will create, where no RoleBinding can exist yet: they
+// must come from a ClusterRoleBinding.
+func permissions(a *applied, disrupt string) []permission {
 	ps := []permission{
 		{verb: "create", resource: "namespaces"},
 		{verb: "get", resource: "namespaces"},
@@ -61,6 +62,17 @@ func permissions(a *applied) []permission {
 		if resource == "deployments" || resource == "services" {
 			ps = append(ps, permission{verb: "get", group: group, resource: resource, namespaced: true})
 		}
+	}
+	if disrupt == DisruptDrain {
+		// Nodes are cluster-scoped: listed to choose one, then cordoned
+		// and uncordoned.
+		ps = append(ps,
+			permission{verb: "list", resource: "nodes"},
+			permission{verb: "get", resource: "nodes"},
+			permission{verb: "patch", resource: "nodes"})
+	}
+	if disrupt == DisruptDrain || disrupt == DisruptEvict {
+		ps = append(ps, permission{verb: "create", resource: "pods", subresource: "eviction", namespaced: true})
 	}
 	return append(ps,
 		permission{verb: "create", group: "batch", resource: "jobs", namespaced: true},

@@ -47,7 +47,9 @@ func apiServerApplies(t *testing.T, kubeconfig, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkAccess(ctx, c, o.Namespace, permissions(a)); err != nil {
+	// A drain's permissions are the most: every other disruption's and
+	// the nodes'.
+	if err := checkAccess(ctx, c, o.Namespace, permissions(a, DisruptDrain)); err != nil {
 		t.Fatalf("an administrator: %v", err)
 	}
 	cfg, name, err := restConfig(o)
@@ -59,7 +61,7 @@ func apiServerApplies(t *testing.T, kubeconfig, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = checkAccess(ctx, nobody, o.Namespace, permissions(a))
+	err = checkAccess(ctx, nobody, o.Namespace, permissions(a, DisruptDrain))
 	if !rehearse.IsInputError(err) || !strings.Contains(err.Error(), "create namespaces cluster-wide") {
 		t.Errorf("a user with no permission: %v", err)
 	}

@@ -2,9 +2,10 @@
 // generated repository's own deploy/k8s manifests into a namespace of its
 // own, runs the repository's load-test client in the cluster as a Job
 // against the Service, restarts the Deployment N times under that load as
-// `kubectl rollout restart` does, and judges the run as a local rehearsal
-// does: every request succeeded, and no pod was killed at its grace
-// deadline or restarted.
+// `kubectl rollout restart` does (or drains a node of its pods as
+// `kubectl drain` does, or evicts each pod), and judges the run as a
+// local rehearsal does: every request succeeded, and no pod was killed at
+// its grace deadline or restarted.
 //
 // Manifests, option checks, the timing model and the report page are
 // package rehearse's; this package adds the cluster.
@@ -45,7 +46,26 @@ type Options struct {
 	LoadImage  string // the load-test client's image (the Dockerfile's loadtest stage)
 	PullPolicy string // "": the Deployment's; Always, IfNotPresent or Never
 	Keep       bool   // leave the namespace in place
+	// Disrupt is how the pods are disrupted, Rollouts times:
+	// DisruptRollout (also ""), DisruptDrain or DisruptEvict.
+	Disrupt string
 }
+
+// The ways a rehearsal on a cluster disrupts the service's pods under
+// load (zdgen rehearse --disrupt).
+const (
+	// DisruptRollout restarts the Deployment as kubectl rollout restart.
+	DisruptRollout = "rollout"
+	// DisruptDrain drains the node holding most of the pods as kubectl
+	// drain does, touching no other workload: cordon, evict the pods
+	// there, wait for their replacements elsewhere, uncordon.
+	DisruptDrain = "drain"
+	// DisruptEvict evicts every pod in turn, each replacement waited for.
+	DisruptEvict = "evict"
+)
+
+// Disruptions are Options.Disrupt's values, for the flag's completion.
+var Disruptions = []string{DisruptRollout, DisruptDrain, DisruptEvict}
 
 // check validates what needs no repository and no cluster.
 func (o *Options) check() error {
@@ -71,6 +91,11 @@ func (o *Options) check() error {
 	case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
 	default:
 		problems = append(problems, fmt.Sprintf("--pull-policy %q: want Always, IfNotPresent or Never", o.PullPolicy))
+	}
+	switch o.Disrupt {
+	case "", DisruptRollout, DisruptDrain, DisruptEvict:
+	default:
+		problems = append(problems, fmt.Sprintf("--disrupt %q: want rollout, drain or evict", o.Disrupt))
 	}
 	if o.Namespace != "" {
 		if errs := validNamespace(o.Namespace); errs != "" {
@@ -133,6 +158,10 @@ type cluster struct {
 	noPause  bool // tests: no quiet periods
 	// rolloutLimit replaces the limit derived from the plan (tests).
 	rolloutLimit time.Duration
+	// evictRetry is how long an eviction the PodDisruptionBudget refused
+	// waits before it is asked again: 5 s, as kubectl drain; tests
+	// shorten it.
+	evictRetry time.Duration
 }
 
 // connect loads the kubeconfig as kubectl does (--kubeconfig, else
@@ -174,7 +203,7 @@ func connectConfig(ctx context.Context, cfg *rest.Config, name string) (*cluster
 	if err != nil {
 		return nil, &rehearse.InputError{Err: fmt.Errorf("kubeconfig: %w", err)}
 	}
-	c := &cluster{client: client, context: name, server: cfg.Host, poll: 250 * time.Millisecond, pullWait: 60 * time.Second}
+	c := &cluster{client: client, context: name, server: cfg.Host, poll: 250 * time.Millisecond, pullWait: 60 * time.Second, evictRetry: 5 * time.Second}
 	c.logs = func(ctx context.Context, ns, pod string) (io.ReadCloser, error) {
 		limit := int64(maxLog)
 		return client.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Follow: true, LimitBytes: &limit}).Stream(ctx)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -32,7 +34,11 @@ const example = "../../examples/http-greeter"
 // the kubelet: the Service gets a ClusterIP, the Deployment's pods run and
 // become ready, each restart replaces them (bumping the generation as the
 // API server does), the load Job's pod runs, and deleting the Job ends its
-// log with a report.
+// log with a report. An eviction deletes the pod, and the stand-in
+// replaces it; pods are placed on the test's nodes, if it made any, as a
+// scheduler would: on the schedulable node the pod's node affinity
+// allows with the fewest pods like it (the Deployment's anti-affinity),
+// the first by name on a tie.
 type fakeCluster struct {
 	t  *testing.T
 	cs *fake.Clientset
@@ -51,13 +57,14 @@ type fakeCluster struct {
 	logW      *io.PipeWriter
 	logR      *io.PipeReader
 	nsDeletes int
-	dir       string // the repository rehearsed; example unless set
+	dir       string   // the repository rehearsed; example unless set
+	evicted   []string // the pods evicted, in order
 }
 
 func newFake(t *testing.T) *fakeCluster {
 	f := &fakeCluster{t: t, cs: fake.NewClientset()}
 	f.logR, f.logW = io.Pipe()
-	f.c = &cluster{client: f.cs, context: "fake", poll: 5 * time.Millisecond, pullWait: 5 * time.Second, noPause: true,
+	f.c = &cluster{client: f.cs, context: "fake", poll: 5 * time.Millisecond, pullWait: 5 * time.Second, noPause: true, evictRetry: 5 * time.Millisecond,
 		logs: func(ctx context.Context, ns, pod string) (io.ReadCloser, error) { return f.logR, nil }}
 	f.cs.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		r := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview).DeepCopy()
@@ -130,7 +137,81 @@ func newFake(t *testing.T) *fakeCluster {
 		f.mu.Unlock()
 		return false, nil, nil
 	})
+	f.cs.PrependReactor("create", "pods/eviction", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		// The pod stops and is gone at once; the Deployment counts one
+		// replica fewer until the stand-in replaces it. A reactor runs
+		// under the clientset's lock: it uses the tracker.
+		ns, name := a.GetNamespace(), a.(k8stesting.CreateAction).GetObject().(*policyv1.Eviction).Name
+		p, err := f.cs.Tracker().Get(corev1.SchemeGroupVersion.WithResource("pods"), ns, name)
+		if err != nil {
+			return true, nil, err
+		}
+		f.stop(p.(*corev1.Pod))
+		f.mu.Lock()
+		f.evicted = append(f.evicted, name)
+		f.mu.Unlock()
+		gvr := appsv1.SchemeGroupVersion.WithResource("deployments")
+		deps, err := f.cs.Tracker().List(gvr, appsv1.SchemeGroupVersion.WithKind("Deployment"), ns)
+		if err != nil {
+			return true, nil, err
+		}
+		for _, d := range deps.(*appsv1.DeploymentList).Items {
+			d.Status.AvailableReplicas--
+			_ = f.cs.Tracker().Update(gvr, &d, ns)
+		}
+		return true, nil, nil
+	})
 	return f
+}
+
+// stop ends the pod's container (with the exit code the test set) and
+// deletes the pod.
+func (f *fakeCluster) stop(p *corev1.Pod) {
+	f.mu.Lock()
+	exit := f.exitCode
+	f.mu.Unlock()
+	p = p.DeepCopy()
+	p.Status.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exit, Reason: map[bool]string{true: "Completed", false: "Error"}[exit == 0]}}
+	gvr := corev1.SchemeGroupVersion.WithResource("pods")
+	_ = f.cs.Tracker().Update(gvr, p, p.Namespace)
+	_ = f.cs.Tracker().Delete(gvr, p.Namespace, p.Name)
+}
+
+// addNodes makes nodes, each labelled with a hostname other than its
+// name, as a cloud's nodes can be.
+func (f *fakeCluster) addNodes(names ...string) {
+	f.t.Helper()
+	for _, name := range names {
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{corev1.LabelHostname: "host-" + name}}}
+		if _, err := f.cs.CoreV1().Nodes().Create(context.Background(), n, metav1.CreateOptions{}); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+// create places the pod, as the scheduler would, and creates it.
+func (f *fakeCluster) create(ctx context.Context, p *corev1.Pod, affinity *corev1.Affinity) {
+	nodes, _ := f.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	pods, _ := f.cs.CoreV1().Pods(p.Namespace).List(ctx, metav1.ListOptions{})
+	held := map[string]int{}
+	for _, q := range pods.Items {
+		if labels.SelectorFromSet(p.Labels).Matches(labels.Set(q.Labels)) {
+			held[q.Spec.NodeName]++
+		}
+	}
+	var avoid []string // the only affinity the rehearsal sets: NotIn hostnames
+	if affinity != nil {
+		avoid = affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Values
+	}
+	for _, n := range nodes.Items {
+		if n.Spec.Unschedulable || slices.Contains(avoid, n.Labels[corev1.LabelHostname]) {
+			continue
+		}
+		if p.Spec.NodeName == "" || held[n.Name] < held[p.Spec.NodeName] || held[n.Name] == held[p.Spec.NodeName] && n.Name < p.Spec.NodeName {
+			p.Spec.NodeName = n.Name
+		}
+	}
+	_, _ = f.cs.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{})
 }
 
 // controllers is the stand-in's loop.
@@ -153,28 +234,39 @@ func (f *fakeCluster) controllers(ctx context.Context) {
 			}
 			deps, _ := f.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
 			for _, d := range deps.Items {
+				f.mu.Lock()
+				stall, waiting := f.stall && d.Generation > 0, f.waiting
+				f.mu.Unlock()
+				sel := labels.SelectorFromSet(d.Spec.Selector.MatchLabels)
+				old, _ := f.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+				newPod := func() *corev1.Pod {
+					seq++
+					return pod(ns, fmt.Sprintf("%s-%d", d.Name, seq), d.Spec.Template.Labels, d.Spec.Template.Spec.Containers[0].Image, waiting)
+				}
+				rolledOut := d.Status.Replicas > 0 && d.Status.ObservedGeneration >= d.Generation
+				if rolledOut {
+					// Evicted pods are replaced, as the ReplicaSet
+					// controller does.
+					for range int(*d.Spec.Replicas) - len(old.Items) {
+						f.create(ctx, newPod(), nil)
+					}
+				}
 				if complete(&d) && d.Status.ObservedGeneration >= d.Generation {
 					continue
 				}
-				f.mu.Lock()
-				stall, exit, waiting := f.stall && d.Generation > 0, f.exitCode, f.waiting
-				f.mu.Unlock()
 				if stall {
 					continue
 				}
-				sel := labels.SelectorFromSet(d.Spec.Selector.MatchLabels)
-				old, _ := f.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 				if waiting != "" && len(old.Items) > 0 {
 					continue
 				}
-				for _, p := range old.Items {
-					p.Status.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exit, Reason: map[bool]string{true: "Completed", false: "Error"}[exit == 0]}}
-					_, _ = f.cs.CoreV1().Pods(ns).UpdateStatus(ctx, &p, metav1.UpdateOptions{})
-					_ = f.cs.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{})
-				}
-				for range *d.Spec.Replicas {
-					seq++
-					_, _ = f.cs.CoreV1().Pods(ns).Create(ctx, pod(ns, fmt.Sprintf("%s-%d", d.Name, seq), d.Spec.Template.Labels, d.Spec.Template.Spec.Containers[0].Image, waiting), metav1.CreateOptions{})
+				if !rolledOut {
+					for _, p := range old.Items {
+						f.stop(&p)
+					}
+					for range *d.Spec.Replicas {
+						f.create(ctx, newPod(), nil)
+					}
 				}
 				if waiting != "" {
 					continue
@@ -194,7 +286,7 @@ func (f *fakeCluster) controllers(ctx context.Context) {
 				jobPods, _ := f.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(job.Spec.Template.Labels).String()})
 				if len(jobPods.Items) == 0 {
 					img := job.Spec.Template.Spec.Containers[0].Image
-					_, _ = f.cs.CoreV1().Pods(ns).Create(ctx, pod(ns, job.Name+"-x", job.Spec.Template.Labels, img, map[bool]string{true: "ErrImagePull"}[strings.Contains(img, "missing")]), metav1.CreateOptions{})
+					f.create(ctx, pod(ns, job.Name+"-x", job.Spec.Template.Labels, img, map[bool]string{true: "ErrImagePull"}[strings.Contains(img, "missing")]), job.Spec.Template.Spec.Affinity)
 				}
 			}
 		}
@@ -472,14 +564,14 @@ func TestNaiveRemovesProtections(t *testing.T) {
 
 func TestOptionsAreCheckedFirst(t *testing.T) {
 	o := options()
-	o.Image, o.Rate, o.PullPolicy, o.Namespace = "", -1, "Sometimes", "Not_A_Name"
+	o.Image, o.Rate, o.PullPolicy, o.Namespace, o.Disrupt = "", -1, "Sometimes", "Not_A_Name", "reboot"
 	lag := time.Second
 	o.Lag = &lag
 	_, err := Run(context.Background(), example, o)
 	if !rehearse.IsInputError(err) {
 		t.Fatalf("bad options: got %v, want an input error", err)
 	}
-	for _, want := range []string{"--rate -1", "--image: required", "--pull-policy \"Sometimes\"", "--namespace \"Not_A_Name\"", "--lag"} {
+	for _, want := range []string{"--rate -1", "--image: required", "--pull-policy \"Sometimes\"", "--namespace \"Not_A_Name\"", "--lag", "--disrupt \"reboot\": want rollout, drain or evict"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error does not name %s:\n%v", want, err)
 		}

@@ -28,6 +28,7 @@ const loadJobName = "zdgen-loadtest"
 type loadJob struct {
 	c       *cluster
 	ns, pod string
+	node    string // where its pod runs: never a node to drain
 	log     chan logResult
 	deleted bool
 }
@@ -43,9 +44,10 @@ type logResult struct {
 const loadGrace = 45
 
 // startLoad starts the load client as a Job calling the Service's
-// ClusterIP (no DNS needed) and returns once its pod runs and its log is
-// followed. An image the node cannot pull is an input error.
-func startLoad(ctx context.Context, c *cluster, wat *watcher, a *applied, w *rehearse.Workload, o Options) (*loadJob, error) {
+// ClusterIP (no DNS needed), its pod kept off the node avoid (unless
+// nil), and returns once its pod runs and its log is followed. An image
+// the node cannot pull is an input error.
+func startLoad(ctx context.Context, c *cluster, wat *watcher, a *applied, w *rehearse.Workload, o Options, avoid *corev1.Node) (*loadJob, error) {
 	ns := wat.ns
 	var svc *corev1.Service
 	// The API server allocates the cluster IP as it creates the Service;
@@ -71,6 +73,9 @@ func startLoad(ctx context.Context, c *cluster, wat *watcher, a *applied, w *reh
 	}
 	addr := net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(svc.Spec.Ports[0].Port)))
 	job := loadJobSpec(ns, addr, a, w, o)
+	if avoid != nil {
+		job.Spec.Template.Spec.Affinity = keepOff(avoid)
+	}
 	// Returned from here on, also on an interruption that may have come
 	// after the server created the Job: the cleanup deletes it.
 	l := &loadJob{c: c, ns: ns, log: make(chan logResult, 1)}
@@ -87,7 +92,7 @@ func startLoad(ctx context.Context, c *cluster, wat *watcher, a *applied, w *reh
 		for _, p := range pods {
 			switch p.Status.Phase {
 			case corev1.PodRunning:
-				l.pod = p.Name
+				l.pod, l.node = p.Name, p.Spec.NodeName
 			case corev1.PodFailed, corev1.PodSucceeded:
 				return l, fmt.Errorf("the load client's pod %s ended before the rollouts: %s", p.Name, terminated(p))
 			}
@@ -170,6 +175,21 @@ func loadJobSpec(ns, addr string, a *applied, w *rehearse.Workload, o Options) *
 		},
 	}
 	return job
+}
+
+// keepOff is a node affinity that keeps a pod off the node: by its
+// kubernetes.io/hostname label, which the kubelet sets, or by its name on
+// a node without one.
+func keepOff(node *corev1.Node) *corev1.Affinity {
+	var term corev1.NodeSelectorTerm
+	if host, ok := node.Labels[corev1.LabelHostname]; ok {
+		term.MatchExpressions = []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpNotIn, Values: []string{host}}}
+	} else {
+		term.MatchFields = []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpNotIn, Values: []string{node.Name}}}
+	}
+	return &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{term}},
+	}}
 }
 
 // stop deletes the Job: its pod gets SIGTERM, the client waits for its

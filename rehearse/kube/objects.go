@@ -39,6 +39,7 @@ type applied struct {
 	objs       []runtime.Object
 	deployment *appsv1.Deployment
 	service    *corev1.Service
+	budget     *policyv1.PodDisruptionBudget // nil without one
 }
 
 // objects copies the repository's objects into namespace ns, with the
@@ -89,6 +90,8 @@ func objects(w *rehearse.Workload, o Options, ns string) (*applied, error) {
 			if a.service == nil {
 				a.service = obj
 			}
+		case *policyv1.PodDisruptionBudget:
+			a.budget = obj
 		}
 		a.objs = append(a.objs, obj)
 	}

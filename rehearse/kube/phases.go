@@ -13,8 +13,8 @@ import (
 const quiet = 3 * time.Second
 
 // phases runs the rehearsal once the objects are applied: the pods start,
-// the load client starts, the rollouts run under load, the old pods
-// terminate, and the load client reports.
+// the load client starts, the rollouts (or drains, or evictions) run
+// under load, the old pods terminate, and the load client reports.
 func (r *rehearsal) phases(ctx context.Context, res *rehearse.Result) error {
 	if err := r.startPods(ctx); err != nil {
 		return err
@@ -22,7 +22,11 @@ func (r *rehearsal) phases(ctx context.Context, res *rehearse.Result) error {
 	if err := r.load(ctx, res); err != nil {
 		return err
 	}
-	if err := r.rollouts(ctx, res); err != nil {
+	disrupt := r.rollouts
+	if r.o.Disrupt == DisruptDrain || r.o.Disrupt == DisruptEvict {
+		disrupt = r.disruptions
+	}
+	if err := disrupt(ctx, res); err != nil {
 		return err
 	}
 	if err := r.settle(ctx); err != nil {
@@ -48,17 +52,25 @@ func (r *rehearsal) startPods(ctx context.Context) error {
 	return r.c.pause(ctx, r.lag)
 }
 
-// load starts the load client's Job, then waits a quiet period.
+// load starts the load client's Job, then waits a quiet period. Before a
+// drain it chooses the first node to drain, and keeps the load client
+// off it: a real drain would evict the client too, and end the
+// measurement.
 func (r *rehearsal) load(ctx context.Context, res *rehearse.Result) error {
-	r.phase.Set("starting the load client")
 	var err error
+	if r.o.Disrupt == DisruptDrain {
+		if r.first, err = r.pickNode(ctx, ""); err != nil {
+			return fmt.Errorf("drain 1: %w", err)
+		}
+	}
+	r.phase.Set("starting the load client")
 	// Kept also with an error: the Job may exist, and the cleanup deletes it.
-	r.lj, err = startLoad(ctx, r.c, r.wat, r.a, r.w, r.o)
+	r.lj, err = startLoad(ctx, r.c, r.wat, r.a, r.w, r.o, r.first)
 	if err != nil {
 		return err
 	}
 	res.LoadStartNs = r.tl.Since()
-	r.phase.Set("load, before the first rollout")
+	r.phase.Set("load, before the first " + r.o.round())
 	return r.c.pause(ctx, quiet)
 }
 
@@ -87,10 +99,10 @@ func (r *rehearsal) rollouts(ctx context.Context, res *rehearse.Result) error {
 // late failures are counted too.
 func (r *rehearsal) settle(ctx context.Context) error {
 	r.phase.Set("old pods terminating")
-	if err := waitSettled(ctx, r.c, r.wat, r.w.Replicas, r.w.Grace+10*time.Second); err != nil {
+	if err := waitSettled(ctx, r.c, r.wat, r.w.Replicas, r.w.Grace+10*time.Second, r.o.round()); err != nil {
 		return err
 	}
-	r.phase.Set("load, after the last rollout")
+	r.phase.Set("load, after the last " + r.o.round())
 	return r.c.pause(ctx, r.lag+quiet)
 }
 

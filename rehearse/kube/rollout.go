@@ -94,8 +94,9 @@ func wanted(d *appsv1.Deployment) int32 {
 }
 
 // waitSettled waits until the watch sees the Deployment's replicas ready
-// and no pod of it terminating.
-func waitSettled(ctx context.Context, c *cluster, wat *watcher, replicas int, limit time.Duration) error {
+// and no pod of it terminating, after the last rollout (or what names the
+// last disruption).
+func waitSettled(ctx context.Context, c *cluster, wat *watcher, replicas int, limit time.Duration, what string) error {
 	end := time.Now().Add(limit)
 	for {
 		ready, _, term := wat.counts()
@@ -103,7 +104,7 @@ func waitSettled(ctx context.Context, c *cluster, wat *watcher, replicas int, li
 			return nil
 		}
 		if time.Now().After(end) {
-			return fmt.Errorf("%d pods still terminating %s after the last rollout (terminationGracePeriodSeconds %s): %s", term, limit, limit-10*time.Second, wat.waiting(wat.selector))
+			return fmt.Errorf("%d pods still terminating %s after the last %s (terminationGracePeriodSeconds %s): %s", term, limit, what, limit-10*time.Second, wat.waiting(wat.selector))
 		}
 		if err := c.sleep(ctx); err != nil {
 			return err

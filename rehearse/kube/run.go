@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/zdgen/zdgen/rehearse"
@@ -61,6 +62,12 @@ type rehearsal struct {
 	wat   *watcher
 	lj    *loadJob // nil until the load client's Job may exist
 	phase rehearse.Phase
+	// first is a drain's first node, chosen before the load client
+	// starts so that the client keeps off it.
+	first *corev1.Node
+	// cordoned is the node this rehearsal may have cordoned and not yet
+	// uncordoned: the cleanup uncordons it, whatever happened.
+	cordoned string
 }
 
 // newRehearsal names the namespace, prepares the objects to apply and
@@ -74,8 +81,13 @@ func newRehearsal(ctx context.Context, c *cluster, w *rehearse.Workload, o Optio
 	if err != nil {
 		return nil, err
 	}
-	if err := checkAccess(ctx, c, ns, permissions(a)); err != nil {
+	if err := checkAccess(ctx, c, ns, permissions(a, o.Disrupt)); err != nil {
 		return nil, err
+	}
+	if o.Disrupt == DisruptDrain {
+		if err := checkNodes(ctx, c, a, o.Rollouts); err != nil {
+			return nil, err
+		}
 	}
 	limit := rolloutTimeout(w)
 	if c.rolloutLimit > 0 {
@@ -104,10 +116,10 @@ func (r *rehearsal) status() rehearse.Status {
 	return rehearse.Status{Elapsed: r.tl.Since(), Phase: r.phase.String(), Ready: ready, Starting: starting, Terminating: term, Namespace: r.ns}
 }
 
-// cleanUp deletes the load client's Job and the namespace (unless
-// o.Keep), also after an interruption, and returns the run's error. A
-// cleanup that fails is reported: with the run's error, or as a problem
-// of its result (exit 1).
+// cleanUp uncordons the node a drain cordoned, deletes the load client's
+// Job and the namespace (unless o.Keep), also after an interruption, and
+// returns the run's error. A cleanup that fails is reported: with the
+// run's error, or as a problem of its result (exit 1).
 func (r *rehearsal) cleanUp(ctx context.Context, res *rehearse.Result, err error) error {
 	report := func(cerr error) {
 		switch {
@@ -120,6 +132,15 @@ func (r *rehearsal) cleanUp(ctx context.Context, res *rehearse.Result, err error
 		}
 	}
 	cleanup := context.WithoutCancel(ctx)
+	// Never left cordoned, --keep or not: the node is the cluster's, not
+	// the rehearsal's.
+	if node := r.cordoned; node != "" {
+		uctx, cancel := context.WithTimeout(cleanup, 30*time.Second)
+		if uerr := r.uncordon(uctx); uerr != nil {
+			report(fmt.Errorf("node %s may be left cordoned (kubectl uncordon %s): %w", node, node, uerr))
+		}
+		cancel()
+	}
 	// Nothing keeps calling the service once the rehearsal is over,
 	// even in a namespace that is kept.
 	if r.lj != nil {
