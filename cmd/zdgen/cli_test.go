@@ -1078,8 +1078,9 @@ func TestVersionFromBuildInfo(t *testing.T) {
 }
 
 // Shell completion offers the values an answer takes: the Kubernetes
-// versions zdgen supports, autoscale's forms, rehearse's pull policies,
-// and upgrade --set's keys, then a key's values where they are few.
+// versions zdgen supports, autoscale's forms, rehearse's pull policies
+// and disruptions, and upgrade --set's keys, then a key's values where
+// they are few.
 func TestCompletionValues(t *testing.T) {
 	complete := func(args ...string) []string {
 		t.Helper()
@@ -1103,6 +1104,7 @@ func TestCompletionValues(t *testing.T) {
 		{[]string{"new", "svc", "--k8s-version", ""}, []string{fmt.Sprintf("1.%d", spec.MinK8sMinor), fmt.Sprintf("1.%d", spec.DefaultK8sMinor), fmt.Sprintf("1.%d", spec.MaxK8sMinor)}},
 		{[]string{"new", "svc", "--autoscale", ""}, []string{"off", "2-10"}},
 		{[]string{"rehearse", "--cluster", "--pull-policy", ""}, []string{"Always", "IfNotPresent", "Never"}},
+		{[]string{"rehearse", "--cluster", "--disrupt", ""}, []string{"rollout", "drain", "evict"}},
 		{[]string{"upgrade", "--set", ""}, []string{"replicas=", "autoscale=", "k8s-version=", "overlay-version="}},
 		{[]string{"upgrade", "--set", "prestop="}, []string{"prestop=auto", "prestop=sleep", "prestop=exec", "prestop=none"}},
 		{[]string{"upgrade", "--set", "k8s-version=1.3"}, []string{"k8s-version=1.30", "k8s-version=1.35"}},

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/zdgen/zdgen/rehearse"
+	"github.com/zdgen/zdgen/rehearse/kube"
 )
 
 type rehearseOptions struct {
@@ -76,6 +77,21 @@ networkpolicies; create and delete jobs; get, list and watch pods; get
 pods/log; list and watch events. An image the node cannot pull ends it
 with the kubelet's reason (ErrImagePull, ErrImageNeverPull, ...).
 
+--disrupt says how the pods are disrupted under load, --rollouts times:
+rollout, the restarts above; drain, what kubectl drain does to the
+service, no other workload touched: it cordons the node holding most of
+its pods (ties: by name; the load client is kept off it, and later
+drains choose among the nodes but the load client's), evicts the pods
+there through the Eviction API (a 429 from the PodDisruptionBudget asked
+again every 5 s, and counted), waits until they are gone and the
+Deployment is available again, and uncordons the node, always, also on
+an error, Ctrl-C or with --keep; evict, every pod evicted in turn, each
+waited for, no node cordoned. A drain needs two nodes the pods can be
+scheduled on, and three for a second drain. Both need to create
+pods/eviction; drain also to list, get and patch nodes (cluster-wide).
+--json has each drain's node, evictions, 429s and duration under
+"disruption".
+
 Flags are checked before anything is built: --rate a finite number above
 0, --conns within this process's open-file limit, --work-ms up to the
 service's WORK_MAX, --report in a directory that exists.
@@ -85,7 +101,8 @@ killed at its grace deadline or restarted; 2 nothing was rehearsed: bad
 usage, manifests that break the timing model (the message names the rule)
 or run a command their image cannot, a repository that does not build, no
 go toolchain; with --cluster also an unreachable cluster, a missing
-permission (named), an image the node cannot pull; 130 interrupted. With --json the result's "passed" field
+permission (named), an image the node cannot pull, a drain with too few
+nodes; 130 interrupted. With --json the result's "passed" field
 says the same as exit 0.`,
 		Example: `  # In a generated repository:
   zdgen rehearse
@@ -98,6 +115,10 @@ says the same as exit 0.`,
 
   # On your staging cluster, with images its nodes can pull:
   zdgen rehearse --cluster --context staging \
+    --image registry.example.com/orders:v1.2.0 --load-image registry.example.com/orders-loadtest:v1.2.0
+
+  # The same, draining a node of the service's pods instead of rolling them:
+  zdgen rehearse --cluster --disrupt drain --rollouts 1 --context staging \
     --image registry.example.com/orders:v1.2.0 --load-image registry.example.com/orders-loadtest:v1.2.0`,
 		Args: atMostOne("DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -114,7 +135,7 @@ says the same as exit 0.`,
 	f := cmd.Flags()
 	f.Float64Var(&o.rate, "rate", 500, "requests per second, in total")
 	f.IntVar(&o.conns, "conns", 50, "keep-alive connections")
-	f.IntVar(&o.rollouts, "rollouts", 3, "rolling updates under load")
+	f.IntVar(&o.rollouts, "rollouts", 3, "rolling updates under load (with --disrupt drain or evict: drains, or passes of evictions)")
 	f.IntVar(&o.replicas, "replicas", 0, "replicas (default: the Deployment's, or its autoscaler's minReplicas)")
 	f.DurationVar(&o.lag, "lag", 0, "endpoint propagation lag of the Service stand-in (default: the answers' propagation-lag)")
 	f.IntVar(&o.workMS, "work-ms", 10, "how long each request works, in milliseconds")
@@ -182,9 +203,13 @@ func writeRehearsal(w io.Writer, r *rehearse.Result, report string) {
 	}
 	fmt.Fprintf(w, "%s (%s), %s: %d replicas, maxSurge %d, lag %s, grace %s\n", r.Service, r.Protocol, mode, r.Replicas, r.MaxSurge, r.LagNs, r.GraceNs)
 	l := r.Load
-	fmt.Fprintf(w, "load: %g requests/s over %d connections, %d rollouts\n", r.Rate, r.Conns, len(r.Rollouts))
-	for _, ro := range r.Rollouts {
-		fmt.Fprintf(w, "  rollout to revision %d: %s\n", ro.Revision, ro.DurationNs.Round(10*time.Millisecond))
+	if d := r.Disruption; d != nil {
+		writeDisruption(w, r, d)
+	} else {
+		fmt.Fprintf(w, "load: %g requests/s over %d connections, %d rollouts\n", r.Rate, r.Conns, len(r.Rollouts))
+		for _, ro := range r.Rollouts {
+			fmt.Fprintf(w, "  rollout to revision %d: %s\n", ro.Revision, ro.DurationNs.Round(10*time.Millisecond))
+		}
 	}
 	fmt.Fprintf(w, "requests: %d, ok %d, failed %d\n", l.Total, l.OK, l.Failed)
 	if l.Failed > 0 {
@@ -217,6 +242,25 @@ func writeRehearsal(w io.Writer, r *rehearse.Result, report string) {
 		fmt.Fprintf(w, "RESULT: FAIL (%d failed requests with the protections off: this is what they buy)\n", l.Failed)
 	default:
 		fmt.Fprintf(w, "RESULT: FAIL (%d failed requests, %d problems)\n", l.Failed, len(r.Problems))
+	}
+}
+
+// writeDisruption says what a cluster rehearsal did instead of rollouts:
+// each drain (its node) or pass of evictions, with its evictions and the
+// ones the PodDisruptionBudget refused first.
+func writeDisruption(w io.Writer, r *rehearse.Result, d *rehearse.Disruption) {
+	name, names := "eviction pass", "eviction passes"
+	if d.Kind == kube.DisruptDrain {
+		name, names = "drain", "drains"
+	}
+	fmt.Fprintf(w, "load: %g requests/s over %d connections, %d %s\n", r.Rate, r.Conns, len(d.Rounds), names)
+	for i, round := range d.Rounds {
+		of := ""
+		if round.Node != "" {
+			of = " of node " + round.Node
+		}
+		fmt.Fprintf(w, "  %s %d%s: %s; evictions %d, refused (429) and asked again %d\n",
+			name, i+1, of, round.DurationNs.Round(10*time.Millisecond), round.Evictions, round.TooManyRequests)
 	}
 }
 

@@ -21,10 +21,11 @@ type clusterFlags struct {
 	loadImage  string
 	pullPolicy string
 	keep       bool
+	disrupt    string
 }
 
 // clusterOnly are the flags that mean something only with --cluster.
-var clusterOnly = []string{"kubeconfig", "context", "namespace", "image", "load-image", "pull-policy", "keep"}
+var clusterOnly = []string{"kubeconfig", "context", "namespace", "image", "load-image", "pull-policy", "keep", "disrupt"}
 
 func addClusterFlags(cmd *cobra.Command, c *clusterFlags) {
 	f := cmd.Flags()
@@ -36,7 +37,9 @@ func addClusterFlags(cmd *cobra.Command, c *clusterFlags) {
 	f.StringVar(&c.loadImage, "load-image", "", "with --cluster: the load client's image (the Dockerfile's loadtest stage; required)")
 	f.StringVar(&c.pullPolicy, "pull-policy", "", "with --cluster: imagePullPolicy for both images: Always, IfNotPresent or Never (default: the Deployment's)")
 	f.BoolVar(&c.keep, "keep", false, "with --cluster: keep the namespace afterwards, to look around (the load client is stopped all the same)")
+	f.StringVar(&c.disrupt, "disrupt", kube.DisruptRollout, "with --cluster: how the pods are disrupted, --rollouts times: rollout (kubectl rollout restart), drain (kubectl drain of the node holding most of them) or evict (each pod evicted in turn)")
 	_ = cmd.RegisterFlagCompletionFunc("pull-policy", cobra.FixedCompletions([]string{"Always", "IfNotPresent", "Never"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("disrupt", cobra.FixedCompletions(kube.Disruptions, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // unused refuses cluster flags without --cluster: they would be ignored.
@@ -70,6 +73,7 @@ func runRehearseCluster(cmd *cobra.Command, e env, dir string, o rehearseOptions
 		},
 		Kubeconfig: o.cluster.kubeconfig, Context: o.cluster.context, Namespace: o.cluster.namespace,
 		Image: o.cluster.image, LoadImage: o.cluster.loadImage, PullPolicy: o.cluster.pullPolicy, Keep: o.cluster.keep,
+		Disrupt: o.cluster.disrupt,
 	})
 	progress.done()
 	return finishRehearsal(cmd, res, err, o)

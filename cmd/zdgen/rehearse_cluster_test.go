@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zdgen/zdgen/rehearse"
 )
@@ -22,6 +23,8 @@ func TestRehearseClusterUsageErrors(t *testing.T) {
 	}{
 		{[]string{"rehearse", dir, "--image", "greeter:1"}, "--image: only with --cluster"},
 		{[]string{"rehearse", dir, "--keep", "--namespace", "x"}, "--namespace, --keep: only with --cluster"},
+		{[]string{"rehearse", dir, "--disrupt", "drain"}, "--disrupt: only with --cluster"},
+		{append([]string{"rehearse", dir, "--cluster", "--kubeconfig", kubeconfig, "--disrupt", "reboot"}, images...), `--disrupt "reboot": want rollout, drain or evict`},
 		{[]string{"rehearse", dir, "--cluster", "--kubeconfig", kubeconfig}, "--image: required"},
 		{append([]string{"rehearse", dir, "--cluster", "--kubeconfig", kubeconfig, "--lag", "1s"}, images...), "--lag"},
 		{append([]string{"rehearse", dir, "--cluster", "--kubeconfig", kubeconfig, "--pull-policy", "Maybe"}, images...), "--pull-policy"},
@@ -108,5 +111,62 @@ func TestWriteRehearsalNamesTheCluster(t *testing.T) {
 	if !strings.Contains(out, `cluster: context "kind-kind", namespace zdgen-rehearse-abc123 (deleted), image greeter:dev, load client greeter-loadtest:dev`) ||
 		strings.Contains(out, "proxy:") || !strings.Contains(out, "RESULT: PASS") {
 		t.Errorf("text result:\n%s", out)
+	}
+}
+
+// TestRehearseHelpExplainsDisrupt: --help says what each --disrupt does,
+// what a drain needs of the cluster and the permissions it adds, and
+// shows an example.
+func TestRehearseHelpExplainsDisrupt(t *testing.T) {
+	code, out, errOut := zdgen(t, nil, "rehearse", "--help")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	flat := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"--disrupt string with --cluster: how the pods are disrupted, --rollouts times: rollout (kubectl rollout restart), drain (kubectl drain of the node holding most of them) or evict (each pod evicted in turn) (default \"rollout\")",
+		"it cordons the node holding most of its pods",
+		"uncordons the node, always, also on an error, Ctrl-C or with --keep",
+		"A drain needs two nodes the pods can be scheduled on, and three for a second drain",
+		"Both need to create pods/eviction; drain also to list, get and patch nodes (cluster-wide)",
+		"zdgen rehearse --cluster --disrupt drain --rollouts 1",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("rehearse --help does not say %q", want)
+		}
+	}
+}
+
+// TestWriteRehearsalShowsDrains: the text result of a rehearsal that
+// drained nodes lists each drain, its node, evictions and refusals, in
+// place of rollouts.
+func TestWriteRehearsalShowsDrains(t *testing.T) {
+	r := &rehearse.Result{Service: "greeter", Protocol: "http", Replicas: 3, Rate: 500, Conns: 50,
+		Cluster: &rehearse.ClusterInfo{Namespace: "zdgen-rehearse-abc123"},
+		Disruption: &rehearse.Disruption{Kind: "drain", Rounds: []rehearse.DisruptionRound{
+			{Node: "worker-2", DurationNs: 41234 * time.Millisecond, Evictions: 2, TooManyRequests: 3},
+			{Node: "worker-1", DurationNs: 20 * time.Second, Evictions: 1},
+		}}}
+	r.Load.Total, r.Load.OK = 100, 100
+	var b strings.Builder
+	writeRehearsal(&b, r, "")
+	out := b.String()
+	for _, want := range []string{
+		"load: 500 requests/s over 50 connections, 2 drains\n",
+		"  drain 1 of node worker-2: 41.23s; evictions 2, refused (429) and asked again 3\n",
+		"  drain 2 of node worker-1: 20s; evictions 1, refused (429) and asked again 0\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text result lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "rollout") {
+		t.Errorf("text result of drains speaks of rollouts:\n%s", out)
+	}
+	r.Disruption = &rehearse.Disruption{Kind: "evict", Rounds: []rehearse.DisruptionRound{{DurationNs: time.Second, Evictions: 3}}}
+	b.Reset()
+	writeRehearsal(&b, r, "")
+	if out := b.String(); !strings.Contains(out, "1 eviction passes\n  eviction pass 1: 1s; evictions 3, refused (429) and asked again 0\n") {
+		t.Errorf("text result of evictions:\n%s", out)
 	}
 }
