@@ -94,7 +94,7 @@ func startLoad(ctx context.Context, c *cluster, wat *watcher, a *applied, w *reh
 			case corev1.PodRunning:
 				l.pod, l.node = p.Name, p.Spec.NodeName
 			case corev1.PodFailed, corev1.PodSucceeded:
-				return l, fmt.Errorf("the load client's pod %s ended before the rollouts: %s", p.Name, terminated(p))
+				return l, fmt.Errorf("the load client's pod %s ended before the rollouts or drains: %s", p.Name, terminated(p))
 			}
 		}
 		if l.pod != "" {
