@@ -31,7 +31,7 @@ say() { printf '== %s\n' "$*" >&2; }
 cat >"$work/inner.sh" <<'EOF'
 #!/usr/bin/env bash
 set -uo pipefail
-ZDGEN_NODE_RESULTS=$BENCH_WORK/tests.json go test -count=1 -v -timeout 40m -run '^TestNode' ./test/cluster \
+ZDGEN_NODE_LOSS=1 ZDGEN_NODE_RESULTS=$BENCH_WORK/tests.json go test -count=1 -v -timeout 40m -run '^TestNode' ./test/cluster \
   >"$BENCH_WORK/tests.log" 2>&1
 echo $? >"$BENCH_WORK/tests.rc"
 for rate in $RATES; do

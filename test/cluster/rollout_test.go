@@ -42,7 +42,7 @@ func envInt(t *testing.T, key string, def int) int {
 // kubectl one after the other; a container killed with SIGKILL
 // costs what an abrupt crash costs (reported) and is restarted; a node
 // whose link is cut costs what the node lifecycle's grace period costs
-// (reported, HTTP only); and the same rollouts with the protections
+// (reported, HTTP only, with ZDGEN_NODE_LOSS set); and the same rollouts with the protections
 // removed must lose requests, or the test could not fail.
 func TestNodeRollouts(t *testing.T) {
 	requireNode(t)
@@ -125,9 +125,11 @@ func TestNodeRollouts(t *testing.T) {
 				}
 			})
 
-			// Measured once: a node cut off costs the same whatever the
-			// protocol.
-			if p.protocol == "http" {
+			// Measured once (a node cut off costs the same whatever the
+			// protocol), by bench/node.sh: a measurement, not a claim, it
+			// spends a minute waiting for the node lifecycle's grace
+			// period, which CI's time budget does not have.
+			if p.protocol == "http" && os.Getenv("ZDGEN_NODE_LOSS") != "" {
 				t.Run("node-lost", func(t *testing.T) {
 					if len(d.n.nodes) < 3 {
 						t.Skip("fewer than three nodes: none to cut but the load client's")
