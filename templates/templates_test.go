@@ -53,6 +53,24 @@ func TestFrozenReleasesNeverChange(t *testing.T) {
 	}
 }
 
+// TestReleaseWindow holds the binary to the current templates and at most
+// Window frozen releases before them.
+func TestReleaseWindow(t *testing.T) {
+	vs := Releases()
+	frozen := len(vs) - 1
+	if frozen <= Window {
+		return
+	}
+	var drop []string
+	for _, v := range vs[:frozen-Window] {
+		drop = append(drop, "releases/"+v+".txtar")
+	}
+	t.Errorf("the binary carries %d frozen releases (%s), more than the window of %d: "+
+		"delete the oldest (%s) and their frozenSums entries, move the tests that start from them to the oldest release kept, "+
+		"and keep the window at %d (CONTRIBUTING.md, Release)",
+		frozen, strings.Join(vs[:frozen], ", "), Window, strings.Join(drop, ", "), Window)
+}
+
 func TestReleasesAndForVersion(t *testing.T) {
 	vs := Releases()
 	if !slices.Contains(vs, "0.1.0") || vs[len(vs)-1] != Version {
