@@ -15,7 +15,7 @@ import (
 // import (outside its tests). Work flows one way — spec, render, write —
 // with upgrade and rehearse beside it, and only the command sees them all.
 // A new import that crosses a room is a design change: make it here, on
-// purpose, with the README's Architecture section.
+// purpose, with CONTRIBUTING.md's Architecture section.
 var rooms = map[string][]string{
 	"templates":             nil,
 	"generator/spec":        nil,

@@ -77,7 +77,7 @@ type Answers struct {
 	// Actions workflow) or none.
 	CI string `json:"ci"`
 
-	// The timing model's inputs (README: "The timing model").
+	// The timing model's inputs (docs/timing-model.md).
 	PropagationLag Duration `json:"propagation-lag"` // L: how long routers take to stop sending to a terminating pod
 	MaxRequest     Duration `json:"max-request"`     // R: the longest request the service must finish
 	StartupTime    Duration `json:"startup-time"`    // S: the longest the service may take to become ready

@@ -19,7 +19,7 @@ func plan(t *testing.T, kv ...string) *Plan {
 	return p
 }
 
-// Each row is one rule of the timing model (README: "The timing model").
+// Each row is one rule of the timing model (docs/timing-model.md).
 func TestPlanRules(t *testing.T) {
 	for _, c := range []struct {
 		name  string
