@@ -66,7 +66,7 @@ func TestExecHookJudgedAgainstTheImage(t *testing.T) {
 			setPreStopExec(t, dir, tc.command)
 			w, err := Load(dir)
 			if tc.want != nil {
-				if !IsInputError(err) {
+				if !spec.IsInputError(err) {
 					t.Fatalf("Load = %v, want an input error (in a cluster the hook cannot run)", err)
 				}
 				for _, s := range tc.want {
@@ -100,7 +100,7 @@ func TestExecProbeJudgedAgainstTheImage(t *testing.T) {
             exec:
               command: ["cat", "/tmp/ready"]`)
 	_, err := Load(dir)
-	if !IsInputError(err) || !strings.Contains(err.Error(), "readinessProbe") || !strings.Contains(err.Error(), "gcr.io/distroless/static-debian12:nonroot") {
+	if !spec.IsInputError(err) || !strings.Contains(err.Error(), "readinessProbe") || !strings.Contains(err.Error(), "gcr.io/distroless/static-debian12:nonroot") {
 		t.Errorf("Load = %v, want an input error naming the readiness probe and the image", err)
 	}
 }

@@ -44,18 +44,13 @@ import (
 
 // InputError is a repository the rehearsal cannot run: a missing or
 // malformed manifest, or manifests that break a rule of the timing model.
-// The command exits 2 on it, as zdgen does on bad answers.
+// It is bad input (spec.IsInputError): the repository, not the run, is at
+// fault, and the command exits 2 on it, as zdgen does on bad answers.
 type InputError struct{ Err error }
 
 func (e *InputError) Error() string { return e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }
-
-// IsInputError reports whether err means the repository, not the run, is
-// at fault.
-func IsInputError(err error) bool {
-	var ie *InputError
-	return errors.As(err, &ie)
-}
+func (*InputError) BadInput()       {}
 
 func inputErrorf(format string, args ...any) error {
 	return &InputError{fmt.Errorf(format, args...)}

@@ -91,7 +91,7 @@ func TestCheckNamesTheRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = w.Check(5 * time.Second)
-	if !IsInputError(err) {
+	if !spec.IsInputError(err) {
 		t.Fatalf("Check = %v, want an input error", err)
 	}
 	for _, want := range []string{"terminationGracePeriodSeconds 12s is too short", "preStop 5s + drain 2s + shutdown timeout 10s + margin 5s = 22s", "the grace clock starts before preStop"} {
@@ -120,12 +120,12 @@ func TestLoadRejects(t *testing.T) {
 			dir := copyRepo(t, "http-greeter")
 			editDeployment(t, dir, tc.old, tc.new)
 			_, err := Load(dir)
-			if !IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
+			if !spec.IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Load = %v, want an input error saying %q", err, tc.want)
 			}
 		})
 	}
-	if _, err := Load(t.TempDir()); !IsInputError(err) || !strings.Contains(err.Error(), "not a zdgen repository") {
+	if _, err := Load(t.TempDir()); !spec.IsInputError(err) || !strings.Contains(err.Error(), "not a zdgen repository") {
 		t.Errorf("Load(empty dir) = %v", err)
 	}
 }
@@ -166,7 +166,7 @@ func TestUnsetEnvIsTheServiceDefault(t *testing.T) {
 		t.Errorf("unset DRAIN_DELAY and SHUTDOWN_TIMEOUT read as %s and %s, want the service's defaults 2s and 10s", w.Drain, w.Shutdown)
 	}
 	err = w.Check(5 * time.Second)
-	if !IsInputError(err) || !strings.Contains(err.Error(), "drain 2s + shutdown timeout 10s + margin 5s = 22s") {
+	if !spec.IsInputError(err) || !strings.Contains(err.Error(), "drain 2s + shutdown timeout 10s + margin 5s = 22s") {
 		t.Errorf("grace 12s without SHUTDOWN_TIMEOUT: Check = %v, want the grace rule with the defaults (22s)", err)
 	}
 }
@@ -214,7 +214,7 @@ func TestCheckCountsTheTraceFlush(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = w.Check(5 * time.Second)
-		if !IsInputError(err) {
+		if !spec.IsInputError(err) {
 			t.Fatalf("%s: Check = %v, want an input error", what, err)
 		}
 		for _, s := range want {
@@ -268,7 +268,7 @@ func TestLoadResolvesThePodsNameAndNamespace(t *testing.T) {
 		}
 	}
 	editDeployment(t, dir, "fieldPath: metadata.namespace", "fieldPath: spec.nodeName")
-	if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "POD_NAMESPACE uses valueFrom") {
+	if _, err := Load(dir); !spec.IsInputError(err) || !strings.Contains(err.Error(), "POD_NAMESPACE uses valueFrom") {
 		t.Errorf("Load with spec.nodeName = %v, want an input error naming POD_NAMESPACE", err)
 	}
 }
@@ -313,7 +313,7 @@ func TestLoadResolvesTheContainersResources(t *testing.T) {
 		{"cpu: \"1\"\n              memory: 128Mi", "memory: 128Mi", "sets no limits.cpu"},
 	} {
 		editDeployment(t, dir, c.old, c.new)
-		if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "MEMORY_LIMIT") || !strings.Contains(err.Error(), c.want) {
+		if _, err := Load(dir); !spec.IsInputError(err) || !strings.Contains(err.Error(), "MEMORY_LIMIT") || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: Load = %v, want an input error naming MEMORY_LIMIT and %s", c.new, err, c.want)
 		}
 		editDeployment(t, dir, c.new, c.old)
@@ -352,13 +352,13 @@ func TestLoadTakesTheAutoscalersMinimum(t *testing.T) {
 		}
 	}
 	edit("  minReplicas: 3\n", "  minReplicas: 3\n  minReplica: 4\n")
-	if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "minReplica") {
+	if _, err := Load(dir); !spec.IsInputError(err) || !strings.Contains(err.Error(), "minReplica") {
 		t.Errorf("an autoscaler with an unknown field: %v, want it refused naming the field", err)
 	}
 	// One that targets another object scales nothing, and the Deployment
 	// that leaves its count to it would run one pod: refused.
 	edit("    kind: Deployment\n    name: orders\n", "    kind: Deployment\n    name: other\n")
-	if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "scaleTargetRef apps/v1 Deployment other is not the Deployment") {
+	if _, err := Load(dir); !spec.IsInputError(err) || !strings.Contains(err.Error(), "scaleTargetRef apps/v1 Deployment other is not the Deployment") {
 		t.Errorf("an autoscaler of another Deployment: %v, want it refused naming its target", err)
 	}
 }
@@ -384,7 +384,7 @@ func TestLoadNamesConflictMarkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Load(dir)
-	if !IsInputError(err) {
+	if !spec.IsInputError(err) {
 		t.Fatalf("Load = %v, want an input error", err)
 	}
 	for _, want := range []string{"conflict markers", fmt.Sprintf("deploy/k8s/deployment.yaml:%d", line), "README.md:1"} {

@@ -60,11 +60,11 @@ func TestCheckTreeRefuses(t *testing.T) {
 	d := tree["deploy/k8s/deployment.yaml"]
 	d.Data = []byte(strings.Replace(string(d.Data), "terminationGracePeriodSeconds: 22", "terminationGracePeriodSeconds: 12", 1))
 	err := CheckTree(tree)
-	if !IsInputError(err) || !strings.Contains(err.Error(), "terminationGracePeriodSeconds 12s is too short") {
+	if !spec.IsInputError(err) || !strings.Contains(err.Error(), "terminationGracePeriodSeconds 12s is too short") {
 		t.Errorf("grace 12s: CheckTree = %v, want the grace rule as an input error", err)
 	}
 	delete(tree, spec.LockPath)
-	if err := CheckTree(tree); !IsInputError(err) || !strings.Contains(err.Error(), "not a zdgen repository") {
+	if err := CheckTree(tree); !spec.IsInputError(err) || !strings.Contains(err.Error(), "not a zdgen repository") {
 		t.Errorf("no %s: CheckTree = %v", spec.LockPath, err)
 	}
 }
@@ -110,10 +110,10 @@ patches:
         value: 5
 `})
 	const want = "terminationGracePeriodSeconds 5s is too short"
-	if _, _, err := LoadFor(dir, Options{WorkMS: 10}); !IsInputError(err) || !strings.Contains(err.Error(), want) {
+	if _, _, err := LoadFor(dir, Options{WorkMS: 10}); !spec.IsInputError(err) || !strings.Contains(err.Error(), want) {
 		t.Errorf("LoadFor = %v, want an input error saying %q", err, want)
 	}
-	if err := CheckTree(os.DirFS(dir)); !IsInputError(err) || !strings.Contains(err.Error(), want) {
+	if err := CheckTree(os.DirFS(dir)); !spec.IsInputError(err) || !strings.Contains(err.Error(), want) {
 		t.Errorf("CheckTree = %v, want an input error saying %q", err, want)
 	}
 }
@@ -259,7 +259,7 @@ func TestLoadForRefusesAShutdownBelowTheLongestRequest(t *testing.T) {
 	dir := generateRepo(t, map[string]string{"name": "orders"})
 	editDeployment(t, dir, "- name: SHUTDOWN_TIMEOUT\n              value: \"10s\"", "- name: SHUTDOWN_TIMEOUT\n              value: \"1s\"")
 	for _, ms := range []int{10, 3000} {
-		if _, _, err := LoadFor(dir, Options{WorkMS: ms}); !IsInputError(err) || !strings.Contains(err.Error(), "SHUTDOWN_TIMEOUT 1s is below WORK_MAX 10s") {
+		if _, _, err := LoadFor(dir, Options{WorkMS: ms}); !spec.IsInputError(err) || !strings.Contains(err.Error(), "SHUTDOWN_TIMEOUT 1s is below WORK_MAX 10s") {
 			t.Errorf("--work-ms %d: LoadFor = %v, want the shutdown rule as an input error", ms, err)
 		}
 	}
@@ -310,7 +310,7 @@ func TestCheckTreeRefusesSelectorsThatSelectNothing(t *testing.T) {
 	if err := os.WriteFile(svc, []byte(strings.Replace(string(b), "  selector:\n    app.kubernetes.io/name: orders\n", "  selector:\n    app.kubernetes.io/name: nothing\n", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := LoadFor(dir, Options{WorkMS: 10}); !IsInputError(err) || !strings.Contains(err.Error(), "Service orders") {
+	if _, _, err := LoadFor(dir, Options{WorkMS: 10}); !spec.IsInputError(err) || !strings.Contains(err.Error(), "Service orders") {
 		t.Errorf("LoadFor = %v, want the Service's selector refused", err)
 	}
 }
@@ -354,7 +354,7 @@ func TestCheckTreeNamesTheComponent(t *testing.T) {
 			}
 			addComponent(t, dir, map[string]string{"kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target:\n      kind: " + kind + "\n    patch: |-\n" + tc.patch})
 			err := CheckTree(os.DirFS(dir))
-			if !IsInputError(err) {
+			if !spec.IsInputError(err) {
 				t.Fatalf("CheckTree = %v, want an input error", err)
 			}
 			want := append([]string{"as kustomize builds it with the components overlay/x", "the component deploy/k8s/overlay/x brings it"}, tc.want...)
@@ -371,12 +371,12 @@ func TestCheckTreeNamesTheComponent(t *testing.T) {
 			}
 			if tc.rehearse == "" {
 				_, _, err = LoadFor(dir, Options{WorkMS: 10})
-				if !IsInputError(err) || !strings.Contains(err.Error(), tc.want[len(tc.want)-1]) {
+				if !spec.IsInputError(err) || !strings.Contains(err.Error(), tc.want[len(tc.want)-1]) {
 					t.Errorf("LoadFor = %v, want %q", err, tc.want[len(tc.want)-1])
 				}
 				return
 			}
-			if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), tc.rehearse) {
+			if _, err := Load(dir); !spec.IsInputError(err) || !strings.Contains(err.Error(), tc.rehearse) {
 				t.Errorf("Load = %v, want the rehearsal's %q", err, tc.rehearse)
 			}
 		})
@@ -393,7 +393,7 @@ func checkRefusesEdit(t *testing.T, tree fstest.MapFS, path, old, new string, wa
 	}
 	edit(t, tree, path, old, new)
 	err := CheckTree(tree)
-	if !IsInputError(err) {
+	if !spec.IsInputError(err) {
 		t.Fatalf("CheckTree = %v, want an input error", err)
 	}
 	for _, w := range want {
