@@ -29,6 +29,9 @@ var rooms = map[string][]string{
 	"internal/chromiumtest": nil,
 	"internal/modproxy":     nil,
 	"internal/kustomize":    nil,
+	// Tests' repositories: what zdgen generates, for the tests of
+	// rehearse.
+	"internal/repotest": {"generator", "generator/spec", "generator/write"},
 }
 
 const module = "github.com/zdgen/zdgen/"
