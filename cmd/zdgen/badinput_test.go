@@ -9,6 +9,7 @@ import (
 	"github.com/zdgen/zdgen/generator/upgrade"
 	"github.com/zdgen/zdgen/generator/write"
 	"github.com/zdgen/zdgen/rehearse"
+	"github.com/zdgen/zdgen/workload"
 )
 
 // Every kind of bad input exits 2 through one predicate,
@@ -21,6 +22,7 @@ func TestBadInputKinds(t *testing.T) {
 		err  error
 	}{
 		{"a bad answer", &spec.InputError{Field: "replicas", Value: "0", Rule: "must be 1 to 100"}},
+		{"a repository zdgen will not take", &workload.InputError{Err: errors.New("terminationGracePeriodSeconds 5s is too short")}},
 		{"a rehearsal's bad options, toolchain or cluster", &rehearse.InputError{Err: errors.New("--rate 0")}},
 		{"a lock upgrade cannot work from", &upgrade.LockError{Reason: "corrupt"}},
 		{"a repository upgrade will not start in", &upgrade.RefusedError{Reason: "uncommitted changes"}},

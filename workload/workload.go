@@ -1,17 +1,24 @@
-// Package rehearse proves that a generated service deploys with zero
-// downtime, without a cluster: it runs the service as real processes on
-// 127.0.0.1 and rolls them the way Kubernetes would, under load, behind a
-// stand-in for the Service that lags like kube-proxy.
+// Package workload reads and judges what a repository declares: the
+// answers its .zdgen.yaml records, the objects its deploy/k8s
+// kustomization builds, and the image its Dockerfile builds. It runs
+// nothing and writes nothing.
 //
 // Every timing comes from the repository's own deploy/k8s manifests, as
 // kustomize builds them (with the components an overlay adds), read into
-// k8s.io/api types: replicas (a HorizontalPodAutoscaler's
-// minReplicas when the Deployment leaves them to it), maxSurge and
-// maxUnavailable, the three
-// probes with their periods and thresholds, the preStop hook and
+// k8s.io/api types: replicas (a HorizontalPodAutoscaler's minReplicas
+// when the Deployment leaves them to it), maxSurge and maxUnavailable, the
+// three probes with their periods and thresholds, the preStop hook and
 // terminationGracePeriodSeconds. The answers in .zdgen.yaml give what the
 // manifests cannot: the endpoint propagation lag and the binary's name.
-package rehearse
+// The exec hook's and probes' commands are judged against the image the
+// Dockerfile's final stage builds (ParseDockerfile, Image).
+//
+// The judgement is the timing model's rules (Workload.Check) and the
+// selectors that must find the service's pods: zdgen new, upgrade and
+// overlay check hold a tree to it before they write (CheckTree), and
+// package rehearse, which runs the service, before it runs anything
+// (Load, LoadJudged).
+package workload
 
 import (
 	"bytes"
@@ -42,9 +49,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// InputError is a repository the rehearsal cannot run: a missing or
-// malformed manifest, or manifests that break a rule of the timing model.
-// It is bad input (spec.IsInputError): the repository, not the run, is at
+// InputError is a repository zdgen will not take: not a zdgen
+// repository, half merged, a missing or malformed manifest, manifests that
+// break a rule of the timing model, or commands the image cannot run. It
+// is bad input (spec.IsInputError): the repository, not the run, is at
 // fault, and the command exits 2 on it, as zdgen does on bad answers.
 type InputError struct{ Err error }
 
@@ -56,7 +64,8 @@ func inputErrorf(format string, args ...any) error {
 	return &InputError{fmt.Errorf(format, args...)}
 }
 
-// Workload is what the rehearsal needs to know about a repository.
+// Workload is what a repository declares about its service, as zdgen
+// judges it and a rehearsal runs it.
 type Workload struct {
 	Dir        string
 	Answers    spec.Answers // from .zdgen.yaml
@@ -84,7 +93,7 @@ type Workload struct {
 	fsys fs.FS
 	// commands are the exec hook's and probes' commands as the rehearsal
 	// runs them, keyed by commandKey.
-	commands map[string]execCommand
+	commands map[string]Command
 
 	// envDefaults are the service's own values for the variables the
 	// container may leave unset: the plan's, from the recorded answers.
@@ -139,6 +148,34 @@ func Load(dir string) (*Workload, error) {
 	w, err := load(fsys, dir, true)
 	if err != nil {
 		return nil, err
+	}
+	w.Dir = dir
+	return w, nil
+}
+
+// LoadJudged reads the repository at dir as Load does and holds the
+// workload to judge: a rehearsal's own rules (the replicas it asks for,
+// the timing model at its propagation lag). With the components of an
+// overlay, a refusal of either names the component that brings it
+// (ComponentsAtFault), as CheckTree's do.
+func LoadJudged(dir string, judge func(*Workload) error) (*Workload, error) {
+	fsys := os.DirFS(dir)
+	if err := checkMarkers(fsys); err != nil {
+		return nil, err
+	}
+	read := func(fsys fs.FS) (*Workload, error) {
+		w, err := load(fsys, dir, true)
+		if err != nil {
+			return nil, err
+		}
+		return w, judge(w)
+	}
+	w, err := read(fsys)
+	if err != nil {
+		return nil, blame(fsys, err, func(fsys fs.FS) error {
+			_, err := read(fsys)
+			return err
+		})
 	}
 	w.Dir = dir
 	return w, nil
@@ -487,7 +524,7 @@ func (w *Workload) resolve() error {
 			}
 			return fmt.Errorf("%s: the container sets no %s, which zdgen rehearse needs to run each pod on ports of its own", dep, name)
 		}
-		port, err := w.containerPort(intstr.Parse(v))
+		port, err := w.ContainerPort(intstr.Parse(v))
 		if err != nil {
 			return fmt.Errorf("%s: %s=%s: %w", dep, name, v, err)
 		}
@@ -593,10 +630,10 @@ func (w *Workload) resourceValue(ref *corev1.ResourceFieldSelector) (string, err
 // the downward API: the one kubectl applies deploy/k8s to by default.
 const localNamespace = "default"
 
-// resolveEnv is the container's environment as the kubelet gives it to a
+// PodEnv is the container's environment as the kubelet gives it to a
 // local pod named pod: the pod's name and namespace and the container's
 // resources filled in from the downward API, $(VAR) references expanded.
-func (w *Workload) resolveEnv(pod string) []corev1.EnvVar {
+func (w *Workload) PodEnv(pod string) []corev1.EnvVar {
 	defined := map[string]string{}
 	var env []corev1.EnvVar
 	for _, e := range w.Container.Env {
@@ -699,9 +736,9 @@ func (w *Workload) envDuration(name string) (time.Duration, error) {
 	return d, nil
 }
 
-// containerPort resolves a probe's or variable's port (a number or a
+// ContainerPort resolves a probe's or variable's port (a number or a
 // container port's name) to the container port number.
-func (w *Workload) containerPort(p intstr.IntOrString) (int32, error) {
+func (w *Workload) ContainerPort(p intstr.IntOrString) (int32, error) {
 	for _, cp := range w.Container.Ports {
 		if (p.Type == intstr.String && cp.Name == p.StrVal) || (p.Type == intstr.Int && cp.ContainerPort == p.IntVal) {
 			return cp.ContainerPort, nil
@@ -803,11 +840,11 @@ func (w *Workload) checkProbes() []string {
 		var err error
 		switch h := l.ProbeHandler; {
 		case h.HTTPGet != nil:
-			port, err = w.containerPort(h.HTTPGet.Port)
+			port, err = w.ContainerPort(h.HTTPGet.Port)
 		case h.GRPC != nil:
 			port = h.GRPC.Port
 		case h.TCPSocket != nil:
-			port, err = w.containerPort(h.TCPSocket.Port)
+			port, err = w.ContainerPort(h.TCPSocket.Port)
 		}
 		if err == nil && port != 0 && port != w.healthPort {
 			problems = append(problems, fmt.Sprintf(
@@ -880,7 +917,7 @@ func (w *Workload) judgeCommands() error {
 		return inputErrorf("%s runs commands in the image (%s), which zdgen judges against the image the Dockerfile builds: %w", w.deployment(), strings.Join(where, ", "), err)
 	}
 	w.Image = img
-	w.commands = map[string]execCommand{}
+	w.commands = map[string]Command{}
 	envPath, _ := w.env("PATH")
 	var problems []string
 	for i, argv := range argvs {
@@ -906,7 +943,7 @@ func (w *Workload) judgeCommands() error {
 		}
 		w.commands[commandKey(argv)] = ec
 		if where[i] == "preStop" {
-			w.PreStop = ec.preStop
+			w.PreStop = ec.PreStop
 		}
 	}
 	if len(problems) > 0 {
@@ -918,13 +955,14 @@ func (w *Workload) judgeCommands() error {
 	return nil
 }
 
-// command is how the rehearsal runs argv "in the container".
-func (w *Workload) command(argv []string) (execCommand, error) {
+// Command is how the rehearsal runs argv "in the container": as judged
+// when the workload was read, or judged now against its Image.
+func (w *Workload) Command(argv []string) (Command, error) {
 	if ec, ok := w.commands[commandKey(argv)]; ok {
 		return ec, nil
 	}
 	if w.Image == nil {
-		return execCommand{}, errors.New("not judged against the image")
+		return Command{}, errors.New("not judged against the image")
 	}
 	envPath, _ := w.env("PATH")
 	return w.Image.command(w.Answers.Name, argv, envPath)

@@ -1,4 +1,4 @@
-package rehearse
+package workload
 
 import (
 	"os"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/internal/repotest"
 )
 
 // setPreStopExec replaces the example's native sleep hook with an exec one.
@@ -156,8 +157,8 @@ ENTRYPOINT ["/app/bin/orders"]
 			t.Errorf("%v: %v", tc.argv, err)
 		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
 			t.Errorf("%v: %v, want it refused saying %q", tc.argv, err, tc.refused)
-		case err == nil && ec.service != tc.service:
-			t.Errorf("%v: runs the service's binary: %v, want %v", tc.argv, ec.service, tc.service)
+		case err == nil && ec.Service != tc.service:
+			t.Errorf("%v: runs the service's binary: %v, want %v", tc.argv, ec.Service, tc.service)
 		}
 	}
 	if p := img.servicePath("orders"); p != "/app/bin/orders" {
@@ -227,7 +228,7 @@ func TestSleepLengths(t *testing.T) {
 func TestGeneratedExecCommandsRun(t *testing.T) {
 	for _, base := range []string{"distroless", "scratch", "alpine", "debian-slim", "registry.example.com/base/go:1.4"} {
 		for _, protocol := range []string{spec.ProtocolHTTP, spec.ProtocolGRPC} {
-			dir := generateRepo(t, map[string]string{"name": "orders", "base-image": base, "protocol": protocol, "k8s-version": "1.23"})
+			dir := repotest.Dir(t, map[string]string{"name": "orders", "base-image": base, "protocol": protocol, "k8s-version": "1.23"})
 			w, err := Load(dir)
 			if err != nil {
 				t.Errorf("%s on %s: %v", protocol, base, err)
@@ -237,7 +238,7 @@ func TestGeneratedExecCommandsRun(t *testing.T) {
 				t.Errorf("%s on %s: preStop %s, %d exec commands judged; want the exec hook's 5s", protocol, base, w.PreStop, len(w.commands))
 			}
 			for _, ec := range w.commands {
-				if !ec.service {
+				if !ec.Service {
 					t.Errorf("%s on %s: a generated exec command does not run the service's binary", protocol, base)
 				}
 			}
@@ -255,7 +256,7 @@ func TestDockerfileLineRules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ec, err := img.command("orders", []string{"/orders", "sleep", "1s"}, ""); err != nil || !ec.service {
+		if ec, err := img.command("orders", []string{"/orders", "sleep", "1s"}, ""); err != nil || !ec.Service {
 			t.Errorf("%q: /orders: %v", src, err)
 		}
 	}

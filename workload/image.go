@@ -1,4 +1,4 @@
-package rehearse
+package workload
 
 import (
 	"encoding/json"
@@ -107,9 +107,7 @@ func classify(ref string) string {
 // maxDockerfile bounds what is read of a Dockerfile.
 const maxDockerfile = 1 << 20
 
-// LoadImage reads dir/Dockerfile.
-func LoadImage(dir string) (*Image, error) { return loadImage(os.DirFS(dir)) }
-
+// loadImage reads the Dockerfile of the repository in fsys.
 func loadImage(fsys fs.FS) (*Image, error) {
 	f, err := fsys.Open("Dockerfile")
 	if err != nil {
@@ -425,11 +423,12 @@ func (img *Image) servicePath(name string) string {
 	return paths[0]
 }
 
-// execCommand is how the rehearsal runs a command written for the image.
-type execCommand struct {
-	service bool          // argv[0] is the service's binary: the built one runs
-	host    string        // otherwise the program on this machine standing in for the image's
-	preStop time.Duration // how long it takes as a preStop hook, as far as it can be read
+// Command is how a rehearsal runs a command written for the image, once
+// the command is judged to exist there.
+type Command struct {
+	Service bool          // argv[0] is the service's binary: the built one runs
+	Host    string        // otherwise the program on this machine standing in for the image's
+	PreStop time.Duration // how long it takes as a preStop hook, as far as it can be read
 }
 
 // notModelled is a command whose existence in the image the rehearsal
@@ -441,9 +440,9 @@ func (e *notModelled) Error() string { return "not modelled: " + e.msg }
 // command judges argv against the image: it runs in the rehearsal only
 // if it would exist in the image. name is the service's; envPath the
 // container's PATH, if its manifest sets one.
-func (img *Image) command(name string, argv []string, envPath string) (execCommand, error) {
+func (img *Image) command(name string, argv []string, envPath string) (Command, error) {
 	if len(argv) == 0 || argv[0] == "" {
-		return execCommand{}, errors.New("an empty command")
+		return Command{}, errors.New("an empty command")
 	}
 	var candidates []string
 	if strings.Contains(argv[0], "/") {
@@ -462,48 +461,48 @@ func (img *Image) command(name string, argv []string, envPath string) (execComma
 	for _, p := range candidates {
 		if src, ok := img.files[p]; ok {
 			if path.Base(p) == name || path.Base(src) == name {
-				return execCommand{service: true, preStop: serviceSleep(argv)}, nil
+				return Command{Service: true, PreStop: serviceSleep(argv)}, nil
 			}
-			return execCommand{}, &notModelled{fmt.Sprintf("%s is %s, which the Dockerfile copies in; zdgen rehearse builds and runs only the service's binary", p, src)}
+			return Command{}, &notModelled{fmt.Sprintf("%s is %s, which the Dockerfile copies in; zdgen rehearse builds and runs only the service's binary", p, src)}
 		}
 		if dir := img.dirHolding(p); dir != "" {
 			if path.Base(p) == name {
-				return execCommand{service: true, preStop: serviceSleep(argv)}, nil
+				return Command{Service: true, PreStop: serviceSleep(argv)}, nil
 			}
-			return execCommand{}, &notModelled{fmt.Sprintf("%s may be among the files the Dockerfile copies into %s (from %s); zdgen cannot tell", p, dir, img.dirs[dir])}
+			return Command{}, &notModelled{fmt.Sprintf("%s may be among the files the Dockerfile copies into %s (from %s); zdgen cannot tell", p, dir, img.dirs[dir])}
 		}
 		if img.ships(p) {
 			return hostCommand(path.Base(p), slices.Contains(bases[baseOf(img.Kind)].shells, path.Base(p)), argv)
 		}
 	}
 	if img.Kind == "" {
-		return execCommand{}, &notModelled{fmt.Sprintf("zdgen does not know what base image %s contains, so it cannot tell whether %s is in the image (%s)", img.From, argv[0], img.copies())}
+		return Command{}, &notModelled{fmt.Sprintf("zdgen does not know what base image %s contains, so it cannot tell whether %s is in the image (%s)", img.From, argv[0], img.copies())}
 	}
-	return execCommand{}, fmt.Errorf("%s is not in the image: %s", argv[0], img.describe())
+	return Command{}, fmt.Errorf("%s is not in the image: %s", argv[0], img.describe())
 }
 
 // hostCommand is a command the base image ships, run with this machine's
 // program of the same name: a shell with -c runs its script with the
 // host's sh (bash for bash); its sleeps are the hook's length.
-func hostCommand(base string, isShell bool, argv []string) (execCommand, error) {
-	ec := execCommand{host: base}
+func hostCommand(base string, isShell bool, argv []string) (Command, error) {
+	ec := Command{Host: base}
 	if isShell {
 		if len(argv) < 3 || !strings.HasPrefix(argv[1], "-") || !strings.HasSuffix(argv[1], "c") {
-			return execCommand{}, &notModelled{fmt.Sprintf("%s runs in the image, but zdgen rehearse runs a shell only as %s -c SCRIPT", argv[0], argv[0])}
+			return Command{}, &notModelled{fmt.Sprintf("%s runs in the image, but zdgen rehearse runs a shell only as %s -c SCRIPT", argv[0], argv[0])}
 		}
-		ec.host = "sh"
+		ec.Host = "sh"
 		if base == "bash" {
-			ec.host = "bash"
+			ec.Host = "bash"
 		}
-		ec.preStop = scriptSleeps(argv[2])
+		ec.PreStop = scriptSleeps(argv[2])
 	} else if base == "sleep" {
-		ec.preStop = sleepArgs(argv[1:])
+		ec.PreStop = sleepArgs(argv[1:])
 	}
-	p, err := exec.LookPath(ec.host)
+	p, err := exec.LookPath(ec.Host)
 	if err != nil {
-		return execCommand{}, fmt.Errorf("%s is in the image, but this machine has no %s to rehearse it with", argv[0], ec.host)
+		return Command{}, fmt.Errorf("%s is in the image, but this machine has no %s to rehearse it with", argv[0], ec.Host)
 	}
-	ec.host = p
+	ec.Host = p
 	return ec, nil
 }
 

@@ -1,7 +1,6 @@
-package rehearse
+package workload
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zdgen/zdgen/generator"
 	"github.com/zdgen/zdgen/generator/spec"
-	"github.com/zdgen/zdgen/generator/write"
+	"github.com/zdgen/zdgen/internal/repotest"
 )
 
 // copyRepo copies the parts of an example the rehearsal reads, so a test
@@ -40,19 +38,11 @@ func copyRepo(t *testing.T, example string) string {
 	return dst
 }
 
+// editDeployment replaces old with new in the repository's
+// deploy/k8s/deployment.yaml, once.
 func editDeployment(t *testing.T, dir, old, new string) {
 	t.Helper()
-	path := filepath.Join(dir, "deploy", "k8s", "deployment.yaml")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(b), old) {
-		t.Fatalf("deployment.yaml has no %q", old)
-	}
-	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	repotest.Replace(t, filepath.Join(dir, "deploy", "k8s", "deployment.yaml"), old, new)
 }
 
 func TestLoadExamples(t *testing.T) {
@@ -171,32 +161,13 @@ func TestUnsetEnvIsTheServiceDefault(t *testing.T) {
 	}
 }
 
-// generateRepo writes what zdgen generates for the given answers (the
-// rest their defaults) into a temporary directory.
-func generateRepo(t *testing.T, given map[string]string) string {
-	t.Helper()
-	a, err := spec.Resolve(given)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, files, err := generator.Generate(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := write.Write(context.Background(), dir, files, false); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // With tracing the shutdown ends with the span flush, bounded by
 // TRACE_FLUSH_TIMEOUT: a grace period that covers preStop, drain and
 // shutdown but not the flush is refused, naming the flush; so is one that
 // the Deployment's own, longer TRACE_FLUSH_TIMEOUT outgrows; and without
 // the variable the service's default counts.
 func TestCheckCountsTheTraceFlush(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders", "tracing": "otlp"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders", "tracing": "otlp"})
 	w, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -241,13 +212,13 @@ func TestCheckCountsTheTraceFlush(t *testing.T) {
 // through the downward API; the local rehearsal resolves those variables
 // as the kubelet does, and still refuses any other valueFrom.
 func TestLoadResolvesThePodsNameAndNamespace(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders", "tracing": "otlp"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders", "tracing": "otlp"})
 	w, err := Load(dir)
 	if err != nil {
 		t.Fatalf("a generated tracing repository: %v", err)
 	}
 	env := map[string]string{}
-	for _, e := range w.resolveEnv("orders-1") {
+	for _, e := range w.PodEnv("orders-1") {
 		env[e.Name] = e.Value
 	}
 	if got, want := env["OTEL_RESOURCE_ATTRIBUTES"], "k8s.pod.name=orders-1,k8s.namespace.name=default"; got != want {
@@ -278,14 +249,14 @@ func TestLoadResolvesThePodsNameAndNamespace(t *testing.T) {
 // resolves it from the container's resources as the kubelet does,
 // divisor included, and refuses what only a node could answer.
 func TestLoadResolvesTheContainersResources(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders"})
 	resolved := func() (map[string]string, error) {
 		w, err := Load(dir)
 		if err != nil {
 			return nil, err
 		}
 		env := map[string]string{}
-		for _, e := range w.resolveEnv("orders-1") {
+		for _, e := range w.PodEnv("orders-1") {
 			env[e.Name] = e.Value
 		}
 		return env, nil
@@ -325,7 +296,7 @@ func TestLoadResolvesTheContainersResources(t *testing.T) {
 // against it; the autoscaler is read strictly, and one that targets
 // another object is refused.
 func TestLoadTakesTheAutoscalersMinimum(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders", "autoscale": "3-9"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders", "autoscale": "3-9"})
 	w, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -368,7 +339,7 @@ func TestLoadTakesTheAutoscalersMinimum(t *testing.T) {
 // zdgen upgrade refuses it, rather than with the YAML parser's complaint
 // about the first line it cannot read.
 func TestLoadNamesConflictMarkers(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders"})
 	editDeployment(t, dir, "  replicas: 3\n", "<<<<<<< yours\n  replicas: 4\n||||||| zdgen 0.8.0 (replicas=3)\n  replicas: 3\n=======\n  replicas: 5\n>>>>>>> zdgen 0.8.0 (replicas=5)\n")
 	b, err := os.ReadFile(filepath.Join(dir, "deploy", "k8s", "deployment.yaml"))
 	if err != nil {
