@@ -14,10 +14,10 @@
 // Dockerfile's final stage builds (ParseDockerfile, Image).
 //
 // The judgement is the timing model's rules (Workload.Check) and the
-// selectors that must find the service's pods: zdgen new, upgrade and
-// overlay check hold a tree to it before they write (CheckTree), and
-// package rehearse, which runs the service, before it runs anything
-// (Load, LoadJudged).
+// selectors that must find the service's pods: zdgen new and upgrade
+// with an overlay, and zdgen overlay check, hold a tree to it before they
+// write (CheckTree), and package rehearse, which runs the service, before
+// it runs anything (Load, LoadJudged).
 package workload
 
 import (
