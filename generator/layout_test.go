@@ -13,9 +13,10 @@ import (
 
 // rooms lists, for each package of zdgen's own, the zdgen packages it may
 // import (outside its tests). Work flows one way — spec, render, write —
-// with upgrade and rehearse beside it, and only the command sees them all.
-// A new import that crosses a room is a design change: make it here, on
-// purpose, with CONTRIBUTING.md's Architecture section.
+// with upgrade beside it; workload reads what a repository declares, and
+// rehearse runs it; only the command sees them all. A new import that
+// crosses a room is a design change: make it here, on purpose, with the
+// CONTRIBUTING.md's Architecture section.
 var rooms = map[string][]string{
 	"templates":             nil,
 	"generator/spec":        nil,
@@ -24,18 +25,23 @@ var rooms = map[string][]string{
 	"generator/overlay":     {"generator/spec", "generator/render"},
 	"generator/upgrade":     {"generator/spec", "generator/render", "generator/overlay", "generator/write", "templates"},
 	"generator":             {"generator/spec", "generator/render", "generator/overlay"},
-	"rehearse":              {"generator/spec", "internal/kustomize"},
-	"rehearse/kube":         {"generator/spec", "rehearse"},
+	"workload":              {"generator/spec", "internal/kustomize"},
+	"rehearse":              {"generator/spec", "workload"},
+	"rehearse/kube":         {"generator/spec", "rehearse", "workload"},
 	"internal/chromiumtest": nil,
 	"internal/modproxy":     nil,
 	"internal/kustomize":    nil,
+	// Tests' repositories: what zdgen generates, for the tests of
+	// workload and rehearse.
+	"internal/repotest": {"generator", "generator/spec", "generator/write"},
 }
 
 const module = "github.com/zdgen/zdgen/"
 
 // TestRoomsImportOneWay reads the imports of every non-test Go file in the
 // rooms above and fails on an import the table does not allow; in
-// particular rehearse reads the spec of a service, never its renderer.
+// particular workload and rehearse read the spec of a service, never its
+// renderer, and workload never the rehearsal.
 func TestRoomsImportOneWay(t *testing.T) {
 	root := ".."
 	for dir, allowed := range rooms {
@@ -64,12 +70,36 @@ func TestRoomsImportOneWay(t *testing.T) {
 	}
 }
 
+// TestRoomsTableIsOneWay keeps the table itself free of cycles: no room
+// may reach itself through the imports the table allows (workload may not
+// import rehearse, which imports workload).
+func TestRoomsTableIsOneWay(t *testing.T) {
+	var reaches func(from, to string, seen map[string]bool) bool
+	reaches = func(from, to string, seen map[string]bool) bool {
+		if from == to {
+			return true
+		}
+		if seen[from] {
+			return false
+		}
+		seen[from] = true
+		return slices.ContainsFunc(rooms[from], func(next string) bool { return reaches(next, to, seen) })
+	}
+	for room, allowed := range rooms {
+		for _, imp := range allowed {
+			if reaches(imp, room, map[string]bool{}) {
+				t.Errorf("%s may import %s, which may import %s back: the table has a cycle", room, imp, room)
+			}
+		}
+	}
+}
+
 // TestRoomsCoverEveryPackage keeps the table complete: a new package of
 // zdgen's (outside cmd/, examples/ and the test rigs) must say where it
 // sits.
 func TestRoomsCoverEveryPackage(t *testing.T) {
 	root := ".."
-	for _, top := range []string{"generator", "rehearse", "templates", "internal"} {
+	for _, top := range []string{"generator", "workload", "rehearse", "templates", "internal"} {
 		err := filepath.WalkDir(filepath.Join(root, top), func(p string, d os.DirEntry, err error) error {
 			if err != nil || !d.IsDir() {
 				return err

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/zdgen/zdgen/workload"
 )
 
 // build compiles the service and its load-test client, as the repository's
 // Makefile does. A build that fails is an input error.
-func build(ctx context.Context, w *Workload, dir string) (binary, loader string, err error) {
+func build(ctx context.Context, w *workload.Workload, dir string) (binary, loader string, err error) {
 	binary = filepath.Join(dir, w.Answers.Name)
 	loader = filepath.Join(dir, "loadtest")
 	for _, b := range []struct{ out, pkg string }{{binary, "./cmd/" + w.Answers.Name}, {loader, "./cmd/loadtest"}} {

@@ -50,7 +50,7 @@ func (k *kubelet) newContainer(p *Pod) (*container, error) {
 	if k.naive {
 		c.env = append(c.env, "DRAIN_DELAY=0s")
 	}
-	for _, e := range k.w.resolveEnv(p.Name) {
+	for _, e := range k.w.PodEnv(p.Name) {
 		v := e.Value
 		switch e.Name {
 		case "PORT", "HEALTH_PORT":

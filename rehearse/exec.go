@@ -18,14 +18,14 @@ import (
 // process's were. A command the image lacks was refused by Load. Its
 // process group is killed when ctx ends.
 func (k *kubelet) exec(ctx context.Context, c *container, argv []string) error {
-	ec, err := k.w.command(argv)
+	ec, err := k.w.Command(argv)
 	if err != nil {
 		return fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
 	}
 	program, env := k.binary, c.env
-	if !ec.service {
+	if !ec.Service {
 		// The host's program, found on the host's PATH.
-		program, env = ec.host, append(slices.Clip(c.env), "PATH="+os.Getenv("PATH"))
+		program, env = ec.Host, append(slices.Clip(c.env), "PATH="+os.Getenv("PATH"))
 	}
 	args := execArgs(program, argv, c.ports)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/internal/repotest"
 )
 
 // A repository generated with expose lists an HTTPRoute, a GRPCRoute or an
@@ -21,7 +22,7 @@ func TestLoadAcceptsTheFronts(t *testing.T) {
 		{spec.ProtocolHTTP, spec.ExposeIngress, "Ingress", 30 * time.Second},
 		{spec.ProtocolGRPC, spec.ExposeIngress, "Ingress", 30 * time.Second},
 	} {
-		dir := generateRepo(t, map[string]string{"name": "greeter", "protocol": c.protocol, "expose": c.expose})
+		dir := repotest.Dir(t, map[string]string{"name": "greeter", "protocol": c.protocol, "expose": c.expose})
 		w, lag, err := LoadFor(dir, Options{})
 		if err != nil {
 			t.Fatalf("%s %s: %v", c.protocol, c.expose, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/workload"
 )
 
 // LoadReport is the part of the load-test client's JSON report the
@@ -55,7 +56,7 @@ type loadTest struct {
 	exited chan struct{}
 }
 
-func startLoad(w *Workload, loader, addr string, o Options) (*loadTest, error) {
+func startLoad(w *workload.Workload, loader, addr string, o Options) (*loadTest, error) {
 	args := []string{"-qps", strconv.FormatFloat(o.Rate, 'f', -1, 64), "-c", strconv.Itoa(o.Conns), "-duration", "0", "-json"}
 	if w.Answers.Protocol == spec.ProtocolGRPC {
 		args = append(args, "-addr", addr, "-ms", strconv.Itoa(o.WorkMS))

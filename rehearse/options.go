@@ -2,13 +2,12 @@ package rehearse
 
 import (
 	"fmt"
-	"io/fs"
 	"math"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/workload"
 )
 
 // fdHeadroom is what this process keeps open besides the proxy's two
@@ -81,56 +80,41 @@ func (o *Options) Validate(local bool) error {
 // returns the workload and that lag.
 //
 // With the components of an overlay, a refusal names the component that
-// brings it (ComponentsAtFault), as CheckTree's do.
-func LoadFor(dir string, o Options) (*Workload, time.Duration, error) {
-	fsys := os.DirFS(dir)
-	if err := checkMarkers(fsys); err != nil {
+// brings it (workload.ComponentsAtFault), as workload.CheckTree's do.
+func LoadFor(dir string, o Options) (*workload.Workload, time.Duration, error) {
+	w, err := workload.LoadJudged(dir, func(w *workload.Workload) error { return judge(w, o) })
+	if err != nil {
 		return nil, 0, err
 	}
-	judge := func(fsys fs.FS) (*Workload, time.Duration, error) {
-		w, err := load(fsys, dir, true)
-		if err != nil {
-			return nil, 0, err
-		}
-		lag, err := w.judge(o)
-		return w, lag, err
+	return w, lagFor(w, o), nil
+}
+
+// lagFor is the propagation lag a rehearsal with o runs w at: o.Lag, else
+// the answers'.
+func lagFor(w *workload.Workload, o Options) time.Duration {
+	if o.Lag != nil {
+		return *o.Lag
 	}
-	w, lag, err := judge(fsys)
-	if err != nil {
-		return nil, 0, blame(fsys, err, func(fsys fs.FS) error {
-			_, _, err := judge(fsys)
-			return err
-		})
-	}
-	w.Dir = dir
-	return w, lag, nil
+	return w.Answers.PropagationLag.D()
 }
 
 // judge holds a workload to o: the replicas it asks for, the timing model
-// at its propagation lag (else the answers'), its --work-ms. It returns
-// the lag.
-func (w *Workload) judge(o Options) (time.Duration, error) {
+// at its propagation lag, its --work-ms.
+func judge(w *workload.Workload, o Options) error {
 	if o.Replicas > 0 {
 		if err := w.SetReplicas(o.Replicas); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	lag := w.Answers.PropagationLag.D()
-	if o.Lag != nil {
-		lag = *o.Lag
+	if err := w.Check(lagFor(w, o)); err != nil {
+		return err
 	}
-	if err := w.Check(lag); err != nil {
-		return 0, err
-	}
-	if err := w.checkWork(o.WorkMS); err != nil {
-		return 0, err
-	}
-	return lag, nil
+	return checkWork(w, o.WorkMS)
 }
 
 // checkWork refuses a --work-ms the service would refuse: every request
 // would fail.
-func (w *Workload) checkWork(ms int) error {
+func checkWork(w *workload.Workload, ms int) error {
 	if most := w.WorkMax.Milliseconds(); int64(ms) > most {
 		return inputErrorf("--work-ms %d: above the service's WORK_MAX (%s), which refuses longer work with 400: every request would fail; at most %d", ms, w.WorkMax, most)
 	}

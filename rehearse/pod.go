@@ -8,12 +8,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/zdgen/zdgen/workload"
 )
 
 // kubelet holds what every pod of a rehearsal shares: the manifest, the
 // built binary, and where to report.
 type kubelet struct {
-	w        *Workload
+	w        *workload.Workload
 	binary   string // the built service binary, standing in for the image's
 	naive    bool   // no preStop hook, no drain delay
 	tl       *timeline

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/workload"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -48,7 +49,7 @@ func testKubelet(t *testing.T, mode string, preStop int64, naive bool) *kubelet 
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &Workload{
+	w := &workload.Workload{
 		Answers: spec.Answers{Name: "helper"},
 		Grace:   2 * time.Second,
 		Container: corev1.Container{
@@ -200,7 +201,7 @@ func TestExecHookRunsAsTheImageWould(t *testing.T) {
 		{"gcr.io/distroless/static-debian12:nonroot", "sleep 0.1", "/bin/sh is not in the image"},
 	} {
 		k := testKubelet(t, "exit-on-term", 1, false)
-		img, err := ParseDockerfile("FROM " + tc.from + "\nCOPY --from=build /out/helper /helper\n")
+		img, err := workload.ParseDockerfile("FROM " + tc.from + "\nCOPY --from=build /out/helper /helper\n")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -134,7 +134,7 @@ func (p *Pod) runProbe(ctx context.Context, c *container, pr *corev1.Probe, time
 	h := pr.ProbeHandler
 	switch {
 	case h.HTTPGet != nil:
-		port, err := p.k.w.containerPort(h.HTTPGet.Port)
+		port, err := p.k.w.ContainerPort(h.HTTPGet.Port)
 		if err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func (p *Pod) runProbe(ctx context.Context, c *container, pr *corev1.Probe, time
 		}
 		return grpcProbe(ctx, fmt.Sprintf("127.0.0.1:%d", c.ports[h.GRPC.Port]), service)
 	case h.TCPSocket != nil:
-		port, err := p.k.w.containerPort(h.TCPSocket.Port)
+		port, err := p.k.w.ContainerPort(h.TCPSocket.Port)
 		if err != nil {
 			return err
 		}

@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/zdgen/zdgen/workload"
 )
 
 // rehearsal is a local rehearsal in progress: the Service stand-in (the
 // endpoints as the proxy sees them, and the proxy), the control plane over
 // the pods, the load client once started, and the status reports.
 type rehearsal struct {
-	w          *Workload
+	w          *workload.Workload
 	o          Options
 	lag        time.Duration
 	tl         *timeline
@@ -25,7 +27,7 @@ type rehearsal struct {
 
 // setUp starts the Service stand-in, the control plane (with no pods yet)
 // and the status reports, from now on the timeline's clock.
-func setUp(w *Workload, binary string, lag time.Duration, o Options) (*rehearsal, error) {
+func setUp(w *workload.Workload, binary string, lag time.Duration, o Options) (*rehearsal, error) {
 	r := &rehearsal{w: w, o: o, lag: lag, tl: newTimeline(o.Watch)}
 	ctx, stop := context.WithCancel(context.Background())
 	eps := newEndpoints(lag, func(addrs []string) {

@@ -3,6 +3,8 @@ package rehearse
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/zdgen/zdgen/workload"
 )
 
 // Result is what a rehearsal found.
@@ -99,7 +101,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 
 // NewResult is a rehearsal's result before it runs: the service, the
 // options and the plan's numbers it runs with, local or on a cluster.
-func NewResult(w *Workload, o Options, lag time.Duration) *Result {
+func NewResult(w *workload.Workload, o Options, lag time.Duration) *Result {
 	res := &Result{Service: w.Answers.Name, Protocol: w.Answers.Protocol, Naive: o.Naive, Rate: o.Rate, Conns: o.Conns,
 		Replicas: w.Replicas, MaxSurge: w.MaxSurge, LagNs: lag, GraceNs: w.Grace, PreStopNs: w.PreStop, DrainNs: w.Drain}
 	if o.Naive {

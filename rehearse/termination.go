@@ -60,7 +60,7 @@ func (p *Pod) preStop(c *container, deadline time.Time) {
 		detail = "exec " + strings.Join(h.Exec.Command, " ")
 		err = p.k.exec(ctx, c, h.Exec.Command)
 	case h.HTTPGet != nil:
-		port, perr := p.k.w.containerPort(h.HTTPGet.Port)
+		port, perr := p.k.w.ContainerPort(h.HTTPGet.Port)
 		if perr != nil {
 			err = perr
 			break

@@ -858,7 +858,6 @@ func TestExitCodes(t *testing.T) {
 		{fmt.Errorf("writing: %w", context.Canceled), exitInterrupted},
 		{usageError{errors.New("bad")}, exitUsage},
 		{fmt.Errorf("--config x: %w", &spec.InputError{Field: "replicas", Rule: "r"}), exitUsage},
-		{errors.New(`unknown command "x" for "zdgen"`), exitUsage},
 		{errors.New("disk full"), exitFailure},
 	} {
 		if got := exitCode(c.err); got != c.code {

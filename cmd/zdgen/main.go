@@ -25,8 +25,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
-	"github.com/zdgen/zdgen/generator/upgrade"
-	"github.com/zdgen/zdgen/generator/write"
 )
 
 // Stamped by the release build (goreleaser.yaml's ldflags). A build
@@ -82,21 +80,55 @@ const (
 // got SIGTERM) before anything was written.
 var errInterrupted = errors.New("interrupted; nothing was written")
 
-// usageError marks a bad command line.
+// usageError marks a bad command line: bad input (spec.IsInputError),
+// exit 2.
 type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
+func (usageError) BadInput()       {}
 
 // atMostOne accepts zero or one positional argument, named what in the
-// error (NAME, DIR).
+// error (NAME, DIR). Its refusal is a usage error, as every command's
+// argument check's is (usageArgs).
 func atMostOne(what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) > 1 {
-			return usageError{fmt.Errorf("%s takes at most one %s, got %d arguments", cmd.Name(), what, len(args))}
+			return fmt.Errorf("%s takes at most one %s, got %d arguments", cmd.Name(), what, len(args))
 		}
 		return nil
 	}
+}
+
+// usageArgs makes the refusal of every argument check in the tree below
+// c a usage error: cobra's own checks (cobra.NoArgs, the completion
+// commands') return plain errors.
+func usageArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
+}
+
+// unknownCommand is cobra's refusal of a command zdgen does not have
+// (`zdgen bogus`), as a usage error: cobra's Find makes it a plain error
+// before any command runs, so it is asked here first. A shell-completion
+// request is left to cobra, which adds its command only as it executes.
+func unknownCommand(root *cobra.Command, args []string) error {
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		return nil
+	}
+	if _, _, err := root.Find(args); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 // dirArg is the command's DIR argument: the current directory without one.
@@ -130,7 +162,10 @@ func run(ctx context.Context, args []string, e env) int {
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	err := boolValueAfterSpace(root, args)
+	err := unknownCommand(root, args)
+	if err == nil {
+		err = boolValueAfterSpace(root, args)
+	}
 	if err == nil {
 		err = root.ExecuteContext(ctx)
 	}
@@ -150,7 +185,7 @@ func run(ctx context.Context, args []string, e env) int {
 func boolValueAfterSpace(root *cobra.Command, args []string) error {
 	cmd, _, err := root.Find(args)
 	if err != nil {
-		return nil // cobra reports an unknown command itself
+		return nil // a shell-completion request (unknownCommand)
 	}
 	for i := 0; i+1 < len(args); i++ {
 		arg := args[i]
@@ -187,17 +222,14 @@ func flagAt(cmd *cobra.Command, arg string) (alone string, ok bool) {
 	return "", false
 }
 
+// exitCode is what the process exits with on err: interrupted, bad input
+// of any kind (one that says so: spec.IsInputError), or a failure.
 func exitCode(err error) int {
-	var ue usageError
-	var le *upgrade.LockError
-	var re *upgrade.RefusedError
 	switch {
 	case errors.Is(err, errInterrupted), errors.Is(err, errRehearsalInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.As(err, &ue), spec.IsInputError(err), errors.As(err, &le), errors.As(err, &re), errors.Is(err, write.ErrRepository):
+	case spec.IsInputError(err):
 		return exitUsage
-	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown shorthand flag"):
-		return exitUsage // cobra's own usage errors are plain errors
 	}
 	return exitFailure
 }
@@ -221,6 +253,7 @@ rolling update.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newNewCmd(e), newUpgradeCmd(e), newRehearseCmd(e), newOverlayCmd(), newVersionCmd())
 	addCompletionAndHelp(root, e.stdout)
+	usageArgs(root)
 	return root
 }
 

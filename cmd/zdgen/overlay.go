@@ -12,7 +12,7 @@ import (
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/generator/upgrade"
-	"github.com/zdgen/zdgen/rehearse"
+	"github.com/zdgen/zdgen/workload"
 )
 
 // openOverlay reads the overlay --overlay names (nil when s is empty),
@@ -157,7 +157,7 @@ func checkOverlaid(ov *overlay.Applied, files []spec.File) error {
 	if ov == nil {
 		return nil
 	}
-	if err := rehearse.CheckTree(spec.FS(files)); err != nil {
+	if err := workload.CheckTree(spec.FS(files)); err != nil {
 		return usageError{fmt.Errorf("with overlay %s%s: %w", ov.ID(), overlayFault(ov, err), err)}
 	}
 	return nil
@@ -169,7 +169,7 @@ func checkOverlaid(ov *overlay.Applied, files []spec.File) error {
 // deploy/k8s/overlay/NAME. "" when the manifests fail without them too.
 func overlayFault(ov *overlay.Applied, err error) string {
 	var dirs []string
-	for _, c := range rehearse.ComponentsAtFault(err) {
+	for _, c := range workload.ComponentsAtFault(err) {
 		name, ok := strings.CutPrefix(c, path.Base(overlay.KustomizeDir)+"/")
 		if ok && slices.Contains(ov.Record.Components, c) {
 			dirs = append(dirs, "kustomize/"+name)

@@ -13,7 +13,7 @@ import (
 	"github.com/zdgen/zdgen/generator/overlay"
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
-	"github.com/zdgen/zdgen/rehearse"
+	"github.com/zdgen/zdgen/workload"
 )
 
 func newOverlayCmd() *cobra.Command {
@@ -130,7 +130,7 @@ func checkSet(ctx context.Context, ov *overlay.Applied, given map[string]string)
 	if err != nil {
 		return "", err
 	}
-	if err := rehearse.CheckTree(spec.FS(files)); err != nil {
+	if err := workload.CheckTree(spec.FS(files)); err != nil {
 		return "", err
 	}
 	plain, err := render.Render(p)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/rehearse"
 	"github.com/zdgen/zdgen/rehearse/kube"
 )
@@ -168,7 +169,7 @@ func runRehearse(cmd *cobra.Command, e env, dir string, o rehearseOptions) error
 func finishRehearsal(cmd *cobra.Command, res *rehearse.Result, err error, o rehearseOptions) error {
 	switch {
 	case err == nil:
-	case rehearse.IsInputError(err):
+	case spec.IsInputError(err):
 		return usageError{err} // found before anything ran, interrupted or not
 	case cmd.Context().Err() != nil:
 		return errRehearsalInterrupted

@@ -645,10 +645,17 @@ func CheckFields(a Answers) error {
 	return nil
 }
 
-// IsInputError reports whether err is (or wraps) a bad answer.
+// BadInput marks a bad answer as bad input (IsInputError).
+func (*InputError) BadInput() {}
+
+// IsInputError reports whether err, or an error it wraps, is bad input
+// rather than a failure: a bad answer (*InputError), or any other kind
+// that says so with a method BadInput(): a repository zdgen cannot take,
+// a lock or repository an upgrade refuses, a bad command line. The command exits 2 on them, whatever their kind: a new
+// kind needs the method, not a change of the command.
 func IsInputError(err error) bool {
-	var ie *InputError
-	return errors.As(err, &ie)
+	var bad interface{ BadInput() }
+	return errors.As(err, &bad)
 }
 
 func errPortsEqual(port int) error {

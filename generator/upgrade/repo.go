@@ -21,6 +21,7 @@ import (
 type RefusedError struct{ Reason string }
 
 func (e *RefusedError) Error() string { return e.Reason }
+func (*RefusedError) BadInput()       {} // bad input, exit 2 (spec.IsInputError)
 
 // ReadLock reads and parses the .zdgen.yaml of the repository at dir,
 // returning it with its bytes (PlanUpgrade compares them with the new

@@ -30,6 +30,7 @@ import (
 type LockError struct{ Reason string }
 
 func (e *LockError) Error() string { return spec.LockPath + ": " + e.Reason }
+func (*LockError) BadInput()       {} // bad input, exit 2 (spec.IsInputError)
 
 // Outcome is what an upgrade does to one file.
 type Outcome string

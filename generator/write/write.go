@@ -23,8 +23,16 @@ var ErrTargetNotEmpty = errors.New("target directory is not empty")
 
 // ErrRepository is returned when the output directory is already a
 // generated repository: generating over it would reset its answers and
-// overwrite its owner's edits, which is what `zdgen upgrade` avoids.
-var ErrRepository = errors.New("holds a zdgen repository (" + spec.LockPath + "); zdgen new would reset its answers and overwrite your edits: run `zdgen upgrade` there instead (`zdgen upgrade --set key=value` changes answers)")
+// overwrite its owner's edits, which is what `zdgen upgrade` avoids. It
+// is bad input (spec.IsInputError), not a failure.
+var ErrRepository error = &badTarget{"holds a zdgen repository (" + spec.LockPath + "); zdgen new would reset its answers and overwrite your edits: run `zdgen upgrade` there instead (`zdgen upgrade --set key=value` changes answers)"}
+
+// badTarget is a target directory zdgen must not write to for what it
+// holds, whatever --force says: bad input.
+type badTarget struct{ msg string }
+
+func (e *badTarget) Error() string { return e.msg }
+func (*badTarget) BadInput()       {}
 
 // TargetError says why a target directory cannot be written.
 type TargetError struct {

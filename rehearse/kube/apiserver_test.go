@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
-	"github.com/zdgen/zdgen/rehearse"
+	"github.com/zdgen/zdgen/generator/spec"
 )
 
 // TestAPIServerApplies runs against a real API server (test/apiserver/run.sh
@@ -62,7 +62,7 @@ func apiServerApplies(t *testing.T, kubeconfig, dir string) {
 		t.Fatal(err)
 	}
 	err = checkAccess(ctx, nobody, o.Namespace, permissions(a, DisruptDrain))
-	if !rehearse.IsInputError(err) || !strings.Contains(err.Error(), "create namespaces cluster-wide") {
+	if !spec.IsInputError(err) || !strings.Contains(err.Error(), "create namespaces cluster-wide") {
 		t.Errorf("a user with no permission: %v", err)
 	}
 	t.Logf("a user with no permission: %v", err)
@@ -71,7 +71,7 @@ func apiServerApplies(t *testing.T, kubeconfig, dir string) {
 		t.Fatal(err)
 	}
 	defer c.client.CoreV1().Namespaces().Delete(context.Background(), o.Namespace, metav1.DeleteOptions{})
-	if err := createNamespace(ctx, c, o.Namespace); !rehearse.IsInputError(err) || !strings.Contains(err.Error(), "already exists") {
+	if err := createNamespace(ctx, c, o.Namespace); !spec.IsInputError(err) || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("the namespace again: %v", err)
 	}
 	for range 2 {

@@ -8,38 +8,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zdgen/zdgen/generator"
-	"github.com/zdgen/zdgen/generator/spec"
-	"github.com/zdgen/zdgen/generator/write"
+	"github.com/zdgen/zdgen/internal/repotest"
 	"github.com/zdgen/zdgen/rehearse"
 	appsv1 "k8s.io/api/apps/v1"
 )
-
-// generateRepo writes what zdgen generates for the given answers (the
-// rest their defaults) into a temporary directory.
-func generateRepo(t *testing.T, given map[string]string) string {
-	t.Helper()
-	a, err := spec.Resolve(given)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, files, err := generator.Generate(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := write.Write(context.Background(), dir, files, false); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // A whole cluster rehearsal of an autoscaled service, on the stand-in:
 // the Deployment is applied with the autoscaler's minReplicas, the
 // autoscaler is not applied, and every revision runs that many pods.
 func TestRunAutoscaledAtMinReplicas(t *testing.T) {
 	f := newFake(t)
-	f.dir = generateRepo(t, map[string]string{"name": "greeter", "autoscale": "2-6"})
+	f.dir = repotest.Dir(t, map[string]string{"name": "greeter", "autoscale": "2-6"})
 	o := options()
 	res, err := f.run(context.Background(), o)
 	if err != nil {
@@ -79,7 +58,7 @@ func TestRunAutoscaledAtMinReplicas(t *testing.T) {
 // own load must not scale the pods mid-rollout. An autoscaler that does
 // not decode strictly is still refused.
 func TestObjectsLeaveTheAutoscalerOut(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "greeter", "autoscale": "2-6"})
+	dir := repotest.Dir(t, map[string]string{"name": "greeter", "autoscale": "2-6"})
 	o := options()
 	w, err := load(dir, o)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/rehearse"
 )
 
@@ -194,7 +195,7 @@ func TestDrainBlockedByBudget(t *testing.T) {
 	f.refuseEvictions(-1)
 	f.c.rolloutLimit = 50 * time.Millisecond
 	_, err := f.run(context.Background(), drainOptions(1))
-	if err == nil || rehearse.IsInputError(err) || !strings.Contains(err.Error(), "drain 1 of 1: pod greeter-") ||
+	if err == nil || spec.IsInputError(err) || !strings.Contains(err.Error(), "drain 1 of 1: pod greeter-") ||
 		!strings.Contains(err.Error(), "not evicted within 50ms (the rollout limit): refused") || !strings.Contains(err.Error(), "by the PodDisruptionBudget greeter") {
 		t.Fatalf("a budget that never allows: got %v", err)
 	}
@@ -320,7 +321,7 @@ func TestDrainNeedsNodes(t *testing.T) {
 		n.Spec.Taints = []corev1.Taint{{Key: "node-role.kubernetes.io/control-plane", Effect: corev1.TaintEffectNoSchedule}}
 		_, _ = f.cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
 		_, err := f.run(ctx, drainOptions(tc.rounds))
-		if !rehearse.IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
+		if !spec.IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("got %v; want an input error saying %q", err, tc.want)
 		}
 		if nss, _ := f.cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); len(nss.Items) != 0 {
@@ -458,7 +459,7 @@ func TestDisruptionPermissionsAreNamed(t *testing.T) {
 			}
 			continue
 		}
-		if !rehearse.IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
+		if !spec.IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v; want an input error: %s", tc.disrupt, err, tc.want)
 		}
 		if nss, _ := f.cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{}); len(nss.Items) != 0 {

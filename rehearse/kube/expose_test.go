@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/internal/repotest"
 )
 
 // A repository generated with expose lists a route or an Ingress: the
@@ -16,7 +17,7 @@ func TestObjectsLeaveTheFrontOut(t *testing.T) {
 		{spec.ProtocolHTTP, spec.ExposeIngress, "Ingress"},
 		{spec.ProtocolGRPC, spec.ExposeIngress, "Ingress"},
 	} {
-		dir := generateRepo(t, map[string]string{"name": "greeter", "protocol": c.protocol, "expose": c.expose})
+		dir := repotest.Dir(t, map[string]string{"name": "greeter", "protocol": c.protocol, "expose": c.expose})
 		o := options()
 		w, err := load(dir, o)
 		if err != nil {

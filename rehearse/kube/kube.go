@@ -7,8 +7,9 @@
 // local rehearsal does: every request succeeded, and no pod was killed at
 // its grace deadline or restarted.
 //
-// Manifests, option checks, the timing model and the report page are
-// package rehearse's; this package adds the cluster.
+// The manifests and the timing model are package workload's, the option
+// checks, the results and the report page package rehearse's; this
+// package adds the cluster.
 package kube
 
 import (
@@ -26,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/zdgen/zdgen/rehearse"
+	"github.com/zdgen/zdgen/workload"
 )
 
 // FieldManager owns the fields zdgen applies (server-side apply).
@@ -131,7 +133,7 @@ func Run(ctx context.Context, dir string, o Options) (*rehearse.Result, error) {
 
 // load reads and judges the repository as a local rehearsal does, and
 // prepares the objects to apply.
-func load(dir string, o Options) (*rehearse.Workload, error) {
+func load(dir string, o Options) (*workload.Workload, error) {
 	// o.Lag is nil (check): the answers' propagation lag.
 	w, _, err := rehearse.LoadFor(dir, o.Options)
 	if err != nil {

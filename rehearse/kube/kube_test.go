@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/rehearse"
 )
 
@@ -424,7 +425,7 @@ func TestMissingPermissionIsNamed(t *testing.T) {
 		return a.Resource == "pods" && a.Subresource == "log"
 	}
 	_, err := f.run(context.Background(), options())
-	if !rehearse.IsInputError(err) || !strings.Contains(err.Error(), "get pods/log in namespace zdgen-rehearse-test") {
+	if !spec.IsInputError(err) || !strings.Contains(err.Error(), "get pods/log in namespace zdgen-rehearse-test") {
 		t.Fatalf("denied pods/log: got %v; want an input error naming get pods/log", err)
 	}
 	nss, _ := f.cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
@@ -437,7 +438,7 @@ func TestImagePullFailureIsAnInputError(t *testing.T) {
 	f := newFake(t)
 	f.waiting = "ErrImagePull"
 	_, err := f.run(context.Background(), options())
-	if !rehearse.IsInputError(err) || !strings.Contains(err.Error(), "ErrImagePull") || !strings.Contains(err.Error(), "greeter:test") {
+	if !spec.IsInputError(err) || !strings.Contains(err.Error(), "ErrImagePull") || !strings.Contains(err.Error(), "greeter:test") {
 		t.Fatalf("pods waiting with ErrImagePull: got %v; want an input error naming the reason and image", err)
 	}
 	f.namespaceGone("zdgen-rehearse-test")
@@ -448,7 +449,7 @@ func TestLoadImagePullFailureIsAnInputError(t *testing.T) {
 	o := options()
 	o.LoadImage = "missing/loadtest:nope"
 	_, err := f.run(context.Background(), o)
-	if !rehearse.IsInputError(err) || !strings.Contains(err.Error(), "the load client cannot start") || !strings.Contains(err.Error(), "ErrImagePull") {
+	if !spec.IsInputError(err) || !strings.Contains(err.Error(), "the load client cannot start") || !strings.Contains(err.Error(), "ErrImagePull") {
 		t.Fatalf("load image not pullable: got %v", err)
 	}
 	f.namespaceGone(o.Namespace)
@@ -459,7 +460,7 @@ func TestRolloutTimeout(t *testing.T) {
 	f.stall = true
 	f.c.rolloutLimit = 50 * time.Millisecond
 	_, err := f.run(context.Background(), options())
-	if err == nil || rehearse.IsInputError(err) || !strings.Contains(err.Error(), "rollout 1: deployment greeter not rolled out within 50ms") {
+	if err == nil || spec.IsInputError(err) || !strings.Contains(err.Error(), "rollout 1: deployment greeter not rolled out within 50ms") {
 		t.Fatalf("a rollout that never completes: got %v", err)
 	}
 	f.namespaceGone("zdgen-rehearse-test")
@@ -526,7 +527,7 @@ func TestExistingNamespaceIsNotTouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := f.run(context.Background(), o)
-	if !rehearse.IsInputError(err) || !strings.Contains(err.Error(), "already exists") {
+	if !spec.IsInputError(err) || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("existing namespace: got %v", err)
 	}
 	if f.nsDeletes != 0 {
@@ -568,7 +569,7 @@ func TestOptionsAreCheckedFirst(t *testing.T) {
 	lag := time.Second
 	o.Lag = &lag
 	_, err := Run(context.Background(), example, o)
-	if !rehearse.IsInputError(err) {
+	if !spec.IsInputError(err) {
 		t.Fatalf("bad options: got %v, want an input error", err)
 	}
 	for _, want := range []string{"--rate -1", "--image: required", "--pull-policy \"Sometimes\"", "--namespace \"Not_A_Name\"", "--lag", "--disrupt \"reboot\": want rollout, drain or evict"} {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/rehearse"
+	"github.com/zdgen/zdgen/workload"
 )
 
 // loadJobName is the load client's Job, in the rehearsal's namespace.
@@ -47,7 +48,7 @@ const loadGrace = 45
 // ClusterIP (no DNS needed), its pod kept off the node avoid (unless
 // nil), and returns once its pod runs and its log is followed. An image
 // the node cannot pull is an input error.
-func startLoad(ctx context.Context, c *cluster, wat *watcher, a *applied, w *rehearse.Workload, o Options, avoid *corev1.Node) (*loadJob, error) {
+func startLoad(ctx context.Context, c *cluster, wat *watcher, a *applied, w *workload.Workload, o Options, avoid *corev1.Node) (*loadJob, error) {
 	ns := wat.ns
 	var svc *corev1.Service
 	// The API server allocates the cluster IP as it creates the Service;
@@ -136,7 +137,7 @@ func terminated(p *corev1.Pod) string {
 
 // loadJobSpec is the load client's Job: calling addr at the rate, run
 // once (no retries), with the restricted Pod Security profile's settings.
-func loadJobSpec(ns, addr string, a *applied, w *rehearse.Workload, o Options) *batchv1.Job {
+func loadJobSpec(ns, addr string, a *applied, w *workload.Workload, o Options) *batchv1.Job {
 	args := []string{"-qps", strconv.FormatFloat(o.Rate, 'f', -1, 64), "-c", strconv.Itoa(o.Conns), "-duration", "0", "-json"}
 	if w.Answers.Protocol == spec.ProtocolGRPC {
 		args = append(args, "-addr", addr, "-ms", strconv.Itoa(o.WorkMS))

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/zdgen/zdgen/rehearse"
+	"github.com/zdgen/zdgen/workload"
 )
 
 func validNamespace(name string) string {
@@ -46,7 +47,7 @@ type applied struct {
 // service's image (and pull policy, replicas) set, and in a naive run its
 // protections taken away, as `zdgen rehearse --naive` does: no preStop
 // hook, DRAIN_DELAY=0.
-func objects(w *rehearse.Workload, o Options, ns string) (*applied, error) {
+func objects(w *workload.Workload, o Options, ns string) (*applied, error) {
 	a := &applied{}
 	for _, m := range w.Manifests {
 		if m.Err != nil {
@@ -121,7 +122,7 @@ func metaOf(obj runtime.Object) (*metav1.ObjectMeta, error) {
 	return nil, fmt.Errorf("cannot apply a %T", obj)
 }
 
-func prepareDeployment(d *appsv1.Deployment, w *rehearse.Workload, o Options) {
+func prepareDeployment(d *appsv1.Deployment, w *workload.Workload, o Options) {
 	d.Spec.Replicas = ptrTo(int32(w.Replicas))
 	c := &d.Spec.Template.Spec.Containers[0]
 	c.Image = o.Image

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/zdgen/zdgen/rehearse"
+	"github.com/zdgen/zdgen/workload"
 )
 
 // restart rolls the Deployment as `kubectl rollout restart` does: a
@@ -116,7 +116,7 @@ func waitSettled(ctx context.Context, c *cluster, wat *watcher, replicas int, li
 // batch of maxSurge new pods, their scheduling and start, the startup
 // probe's window, a readiness period and minReadySeconds; then the last
 // grace period.
-func rolloutTimeout(w *rehearse.Workload) time.Duration {
+func rolloutTimeout(w *workload.Workload) time.Duration {
 	window := func(p *corev1.Probe) time.Duration {
 		if p == nil {
 			return 0

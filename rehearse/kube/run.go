@@ -10,11 +10,12 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/zdgen/zdgen/rehearse"
+	"github.com/zdgen/zdgen/workload"
 )
 
 // run is the rehearsal on cluster c: permissions first, then a namespace
 // of its own, deleted at the end whatever happens (unless o.Keep).
-func run(ctx context.Context, c *cluster, w *rehearse.Workload, o Options) (res *rehearse.Result, err error) {
+func run(ctx context.Context, c *cluster, w *workload.Workload, o Options) (res *rehearse.Result, err error) {
 	r, err := newRehearsal(ctx, c, w, o)
 	if err != nil {
 		return nil, err
@@ -51,7 +52,7 @@ func run(ctx context.Context, c *cluster, w *rehearse.Workload, o Options) (res 
 // rehearsal is a rehearsal on a cluster in progress.
 type rehearsal struct {
 	c     *cluster
-	w     *rehearse.Workload
+	w     *workload.Workload
 	o     Options
 	ns    string
 	a     *applied
@@ -72,7 +73,7 @@ type rehearsal struct {
 
 // newRehearsal names the namespace, prepares the objects to apply and
 // checks the permissions they need, before anything is created.
-func newRehearsal(ctx context.Context, c *cluster, w *rehearse.Workload, o Options) (*rehearsal, error) {
+func newRehearsal(ctx context.Context, c *cluster, w *workload.Workload, o Options) (*rehearsal, error) {
 	ns := o.Namespace
 	if ns == "" {
 		ns = randomName()

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zdgen/zdgen/internal/repotest"
 )
 
 // A repository generated with service-monitor lists a ServiceMonitor in
@@ -13,7 +15,7 @@ import (
 // the operator's CRDs), while another kind it does not know is still
 // refused by name.
 func TestObjectsLeaveTheServiceMonitorOut(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "greeter", "service-monitor": "true"})
+	dir := repotest.Dir(t, map[string]string{"name": "greeter", "service-monitor": "true"})
 	o := options()
 	w, err := load(dir, o)
 	if err != nil {

@@ -1,4 +1,4 @@
-package rehearse
+package workload
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/zdgen/zdgen/generator/spec"
 	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 )
@@ -76,7 +77,7 @@ func ComponentsAtFault(err error) []string {
 // a handful of files, and only a refusal pays for them.
 func blame(fsys fs.FS, err error, check func(fs.FS) error) error {
 	comps := listedComponents(fsys)
-	if !IsInputError(err) || len(comps) == 0 {
+	if !spec.IsInputError(err) || len(comps) == 0 {
 		return err
 	}
 	without, werr := withComponents(fsys, nil)

@@ -1,13 +1,10 @@
-package rehearse
+package workload
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"math"
-	"os"
 	"os/exec"
 	"path"
 	"regexp"
@@ -104,192 +101,6 @@ func classify(ref string) string {
 	return ""
 }
 
-// maxDockerfile bounds what is read of a Dockerfile.
-const maxDockerfile = 1 << 20
-
-// LoadImage reads dir/Dockerfile.
-func LoadImage(dir string) (*Image, error) { return loadImage(os.DirFS(dir)) }
-
-func loadImage(fsys fs.FS) (*Image, error) {
-	f, err := fsys.Open("Dockerfile")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxDockerfile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxDockerfile {
-		return nil, fmt.Errorf("Dockerfile: longer than %d bytes", maxDockerfile)
-	}
-	img, err := ParseDockerfile(string(b))
-	if err != nil {
-		return nil, fmt.Errorf("Dockerfile: %w", err)
-	}
-	return img, nil
-}
-
-type instruction struct {
-	line      int
-	cmd, args string
-}
-
-var (
-	directiveRe = regexp.MustCompile(`^#\s*([A-Za-z]+)\s*=\s*(\S+)\s*$`)
-	archiveRe   = regexp.MustCompile(`\.(tar|tgz|tar\.\w+)$`)
-	heredocRe   = regexp.MustCompile(`(?:^|[^<])<<(-?)["']?([A-Za-z_][A-Za-z0-9_]*)["']?`)
-)
-
-// instructions splits a Dockerfile into its instructions: comments
-// dropped (also inside a continuation), continued lines joined, heredoc
-// bodies skipped.
-func instructions(src string) []instruction {
-	lines := strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
-	escape := `\`
-	for _, l := range lines { // parser directives: only at the very top
-		m := directiveRe.FindStringSubmatch(strings.TrimSpace(l))
-		if m == nil {
-			break
-		}
-		if strings.EqualFold(m[1], "escape") && m[2] == "`" {
-			escape = "`"
-		}
-	}
-	var out []instruction
-	var cur strings.Builder
-	start, continued := 0, false
-	emit := func() instruction {
-		continued = false
-		cmd, args, _ := strings.Cut(strings.TrimSpace(cur.String()), " ")
-		ins := instruction{line: start, cmd: strings.ToUpper(cmd), args: strings.TrimSpace(args)}
-		out = append(out, ins)
-		return ins
-	}
-	for i := 0; i < len(lines); i++ {
-		t := strings.TrimSpace(lines[i])
-		if t == "" || strings.HasPrefix(t, "#") {
-			continue
-		}
-		if !continued {
-			start = i + 1
-			cur.Reset()
-		}
-		if l := strings.TrimRight(lines[i], " \t"); strings.HasSuffix(l, escape) {
-			cur.WriteString(strings.TrimSuffix(l, escape))
-			cur.WriteByte(' ')
-			continued = true
-			continue
-		}
-		cur.WriteString(lines[i])
-		ins := emit()
-		if ins.cmd != "RUN" && ins.cmd != "COPY" && ins.cmd != "ADD" {
-			continue
-		}
-		for _, m := range heredocRe.FindAllStringSubmatch(ins.args, -1) {
-			for i++; i < len(lines); i++ {
-				l := lines[i]
-				if m[1] == "-" {
-					l = strings.TrimLeft(l, "\t")
-				}
-				if l == m[2] {
-					break
-				}
-			}
-		}
-	}
-	if continued { // the file ends in a continued line
-		emit()
-	}
-	return out
-}
-
-// ParseDockerfile reads what the image built from src's final stage
-// holds. It reads FROM (with --platform, AS and global ARG defaults),
-// COPY and ADD (with their flags, in both forms), WORKDIR and ENV PATH;
-// other instructions do not change what an exec command finds.
-func ParseDockerfile(src string) (*Image, error) {
-	args := map[string]string{} // global ARGs, before the first FROM
-	var stages []*Image
-	names := map[string]*Image{}
-	var img *Image
-	for _, ins := range instructions(src) {
-		switch ins.cmd {
-		case "ARG":
-			if img == nil {
-				for _, f := range strings.Fields(ins.args) {
-					k, v, _ := strings.Cut(f, "=")
-					args[k] = unquote(v)
-				}
-			}
-		case "FROM":
-			fields := strings.Fields(ins.args)
-			for len(fields) > 0 && strings.HasPrefix(fields[0], "--") {
-				fields = fields[1:]
-			}
-			if len(fields) == 0 {
-				return nil, fmt.Errorf("line %d: FROM names no image", ins.line)
-			}
-			ref, ok := expand(fields[0], args)
-			if prev := names[strings.ToLower(ref)]; ok && prev != nil {
-				img = prev.clone()
-			} else {
-				img = &Image{From: ref, Workdir: "/", Path: defaultPath, files: map[string]string{}, dirs: map[string]string{}}
-				if ok {
-					img.Kind = classify(ref)
-				}
-			}
-			if len(fields) >= 3 && strings.EqualFold(fields[1], "AS") {
-				names[strings.ToLower(fields[2])] = img
-			}
-			stages = append(stages, img)
-		case "COPY", "ADD":
-			if img == nil {
-				return nil, fmt.Errorf("line %d: %s before FROM", ins.line, ins.cmd)
-			}
-			img.copy(ins.cmd, ins.args)
-		case "WORKDIR":
-			if img != nil {
-				img.Workdir = img.abs(unquote(ins.args))
-			}
-		case "ENV":
-			if img != nil {
-				img.env(ins.args)
-			}
-		}
-	}
-	if len(stages) == 0 {
-		return nil, errors.New("no FROM")
-	}
-	return stages[len(stages)-1], nil
-}
-
-// expand applies the global ARGs' defaults to a FROM reference; false if
-// it names one without a default.
-func expand(s string, args map[string]string) (string, bool) {
-	ok := true
-	out := os.Expand(s, func(k string) string {
-		name, def, hasDef := strings.Cut(k, ":-")
-		if v := args[name]; v != "" {
-			return v
-		}
-		if hasDef {
-			return def
-		}
-		ok = false
-		return ""
-	})
-	return out, ok && out != ""
-}
-
-func unquote(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
-		return s[1 : len(s)-1]
-	}
-	return s
-}
-
 func (img *Image) clone() *Image {
 	c := *img
 	c.files, c.dirs = map[string]string{}, map[string]string{}
@@ -310,6 +121,9 @@ func (img *Image) abs(p string) string {
 	}
 	return path.Join(img.Workdir, p)
 }
+
+// archiveRe is a source ADD unpacks.
+var archiveRe = regexp.MustCompile(`\.(tar|tgz|tar\.\w+)$`)
 
 // copy records a COPY or ADD: each source lands at the destination, or in
 // it when it is a directory (a trailing slash, several sources). A source
@@ -425,11 +239,12 @@ func (img *Image) servicePath(name string) string {
 	return paths[0]
 }
 
-// execCommand is how the rehearsal runs a command written for the image.
-type execCommand struct {
-	service bool          // argv[0] is the service's binary: the built one runs
-	host    string        // otherwise the program on this machine standing in for the image's
-	preStop time.Duration // how long it takes as a preStop hook, as far as it can be read
+// Command is how a rehearsal runs a command written for the image, once
+// the command is judged to exist there.
+type Command struct {
+	Service bool          // argv[0] is the service's binary: the built one runs
+	Host    string        // otherwise the program on this machine standing in for the image's
+	PreStop time.Duration // how long it takes as a preStop hook, as far as it can be read
 }
 
 // notModelled is a command whose existence in the image the rehearsal
@@ -441,9 +256,9 @@ func (e *notModelled) Error() string { return "not modelled: " + e.msg }
 // command judges argv against the image: it runs in the rehearsal only
 // if it would exist in the image. name is the service's; envPath the
 // container's PATH, if its manifest sets one.
-func (img *Image) command(name string, argv []string, envPath string) (execCommand, error) {
+func (img *Image) command(name string, argv []string, envPath string) (Command, error) {
 	if len(argv) == 0 || argv[0] == "" {
-		return execCommand{}, errors.New("an empty command")
+		return Command{}, errors.New("an empty command")
 	}
 	var candidates []string
 	if strings.Contains(argv[0], "/") {
@@ -462,48 +277,48 @@ func (img *Image) command(name string, argv []string, envPath string) (execComma
 	for _, p := range candidates {
 		if src, ok := img.files[p]; ok {
 			if path.Base(p) == name || path.Base(src) == name {
-				return execCommand{service: true, preStop: serviceSleep(argv)}, nil
+				return Command{Service: true, PreStop: serviceSleep(argv)}, nil
 			}
-			return execCommand{}, &notModelled{fmt.Sprintf("%s is %s, which the Dockerfile copies in; zdgen rehearse builds and runs only the service's binary", p, src)}
+			return Command{}, &notModelled{fmt.Sprintf("%s is %s, which the Dockerfile copies in; zdgen rehearse builds and runs only the service's binary", p, src)}
 		}
 		if dir := img.dirHolding(p); dir != "" {
 			if path.Base(p) == name {
-				return execCommand{service: true, preStop: serviceSleep(argv)}, nil
+				return Command{Service: true, PreStop: serviceSleep(argv)}, nil
 			}
-			return execCommand{}, &notModelled{fmt.Sprintf("%s may be among the files the Dockerfile copies into %s (from %s); zdgen cannot tell", p, dir, img.dirs[dir])}
+			return Command{}, &notModelled{fmt.Sprintf("%s may be among the files the Dockerfile copies into %s (from %s); zdgen cannot tell", p, dir, img.dirs[dir])}
 		}
 		if img.ships(p) {
 			return hostCommand(path.Base(p), slices.Contains(bases[baseOf(img.Kind)].shells, path.Base(p)), argv)
 		}
 	}
 	if img.Kind == "" {
-		return execCommand{}, &notModelled{fmt.Sprintf("zdgen does not know what base image %s contains, so it cannot tell whether %s is in the image (%s)", img.From, argv[0], img.copies())}
+		return Command{}, &notModelled{fmt.Sprintf("zdgen does not know what base image %s contains, so it cannot tell whether %s is in the image (%s)", img.From, argv[0], img.copies())}
 	}
-	return execCommand{}, fmt.Errorf("%s is not in the image: %s", argv[0], img.describe())
+	return Command{}, fmt.Errorf("%s is not in the image: %s", argv[0], img.describe())
 }
 
 // hostCommand is a command the base image ships, run with this machine's
 // program of the same name: a shell with -c runs its script with the
 // host's sh (bash for bash); its sleeps are the hook's length.
-func hostCommand(base string, isShell bool, argv []string) (execCommand, error) {
-	ec := execCommand{host: base}
+func hostCommand(base string, isShell bool, argv []string) (Command, error) {
+	ec := Command{Host: base}
 	if isShell {
 		if len(argv) < 3 || !strings.HasPrefix(argv[1], "-") || !strings.HasSuffix(argv[1], "c") {
-			return execCommand{}, &notModelled{fmt.Sprintf("%s runs in the image, but zdgen rehearse runs a shell only as %s -c SCRIPT", argv[0], argv[0])}
+			return Command{}, &notModelled{fmt.Sprintf("%s runs in the image, but zdgen rehearse runs a shell only as %s -c SCRIPT", argv[0], argv[0])}
 		}
-		ec.host = "sh"
+		ec.Host = "sh"
 		if base == "bash" {
-			ec.host = "bash"
+			ec.Host = "bash"
 		}
-		ec.preStop = scriptSleeps(argv[2])
+		ec.PreStop = scriptSleeps(argv[2])
 	} else if base == "sleep" {
-		ec.preStop = sleepArgs(argv[1:])
+		ec.PreStop = sleepArgs(argv[1:])
 	}
-	p, err := exec.LookPath(ec.host)
+	p, err := exec.LookPath(ec.Host)
 	if err != nil {
-		return execCommand{}, fmt.Errorf("%s is in the image, but this machine has no %s to rehearse it with", argv[0], ec.host)
+		return Command{}, fmt.Errorf("%s is in the image, but this machine has no %s to rehearse it with", argv[0], ec.Host)
 	}
-	ec.host = p
+	ec.Host = p
 	return ec, nil
 }
 

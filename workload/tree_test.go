@@ -1,8 +1,7 @@
-package rehearse
+package workload
 
 import (
 	"errors"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -10,29 +9,14 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/zdgen/zdgen/generator"
 	"github.com/zdgen/zdgen/generator/spec"
+	"github.com/zdgen/zdgen/internal/repotest"
 	corev1 "k8s.io/api/core/v1"
 )
 
-// generateTree is what zdgen generates for the given answers, held in
-// memory as `zdgen new` holds it before writing.
-func generateTree(t *testing.T, given map[string]string) fstest.MapFS {
-	t.Helper()
-	a, err := spec.Resolve(given)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, files, err := generator.Generate(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree := fstest.MapFS{}
-	for _, f := range files {
-		tree[f.Path] = &fstest.MapFile{Data: f.Content, Mode: fs.FileMode(f.Mode)}
-	}
-	return tree
-}
+// atAnswersLag holds a workload to the timing model at the propagation
+// lag its answers give, as zdgen rehearse does without --lag.
+func atAnswersLag(w *Workload) error { return w.Check(w.Answers.PropagationLag.D()) }
 
 // Every generated tree passes the check `zdgen new` makes before it
 // writes: the manifests kustomize builds keep the timing model.
@@ -47,7 +31,7 @@ func TestCheckTreePassesGeneratedTrees(t *testing.T) {
 		{"name": "orders", "protocol": "grpc", "prestop": "exec", "base-image": "scratch"},
 		{"name": "orders", "tracing": "otlp", "service-monitor": "true"},
 	} {
-		if err := CheckTree(generateTree(t, given)); err != nil {
+		if err := CheckTree(repotest.Tree(t, given)); err != nil {
 			t.Errorf("%v: CheckTree = %v", given, err)
 		}
 	}
@@ -56,15 +40,15 @@ func TestCheckTreePassesGeneratedTrees(t *testing.T) {
 // CheckTree refuses what the rehearsal refuses, as an input error: a
 // grace period below the rule, a tree that is no repository.
 func TestCheckTreeRefuses(t *testing.T) {
-	tree := generateTree(t, map[string]string{"name": "orders"})
+	tree := repotest.Tree(t, map[string]string{"name": "orders"})
 	d := tree["deploy/k8s/deployment.yaml"]
 	d.Data = []byte(strings.Replace(string(d.Data), "terminationGracePeriodSeconds: 22", "terminationGracePeriodSeconds: 12", 1))
 	err := CheckTree(tree)
-	if !IsInputError(err) || !strings.Contains(err.Error(), "terminationGracePeriodSeconds 12s is too short") {
+	if !spec.IsInputError(err) || !strings.Contains(err.Error(), "terminationGracePeriodSeconds 12s is too short") {
 		t.Errorf("grace 12s: CheckTree = %v, want the grace rule as an input error", err)
 	}
 	delete(tree, spec.LockPath)
-	if err := CheckTree(tree); !IsInputError(err) || !strings.Contains(err.Error(), "not a zdgen repository") {
+	if err := CheckTree(tree); !spec.IsInputError(err) || !strings.Contains(err.Error(), "not a zdgen repository") {
 		t.Errorf("no %s: CheckTree = %v", spec.LockPath, err)
 	}
 }
@@ -98,7 +82,7 @@ func addComponent(t *testing.T, dir string, files map[string]string) {
 // by the rehearsal and by CheckTree alike: the manifests judged are the
 // ones kustomize builds, not the files the kustomization lists.
 func TestComponentBreakingTheTimingModel(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders"})
 	addComponent(t, dir, map[string]string{"kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1alpha1
 kind: Component
 patches:
@@ -110,10 +94,10 @@ patches:
         value: 5
 `})
 	const want = "terminationGracePeriodSeconds 5s is too short"
-	if _, _, err := LoadFor(dir, Options{WorkMS: 10}); !IsInputError(err) || !strings.Contains(err.Error(), want) {
-		t.Errorf("LoadFor = %v, want an input error saying %q", err, want)
+	if _, err := LoadJudged(dir, atAnswersLag); !spec.IsInputError(err) || !strings.Contains(err.Error(), want) {
+		t.Errorf("LoadJudged = %v, want an input error saying %q", err, want)
 	}
-	if err := CheckTree(os.DirFS(dir)); !IsInputError(err) || !strings.Contains(err.Error(), want) {
+	if err := CheckTree(os.DirFS(dir)); !spec.IsInputError(err) || !strings.Contains(err.Error(), want) {
 		t.Errorf("CheckTree = %v, want an input error saying %q", err, want)
 	}
 }
@@ -121,7 +105,7 @@ patches:
 // A component's native sidecar and labels are in the Deployment the
 // rehearsal reads; the service's container stays the one it runs.
 func TestComponentAddingASidecar(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders"})
 	addComponent(t, dir, map[string]string{
 		"kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1alpha1
 kind: Component
@@ -174,7 +158,7 @@ spec:
 // A component whose patch is missing is refused as an input error naming
 // the file kustomize could not find.
 func TestBrokenComponent(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders"})
 	addComponent(t, dir, map[string]string{"kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1alpha1
 kind: Component
 patches:
@@ -246,22 +230,9 @@ func TestCheckTreeHoldsEveryTimingRule(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			given := map[string]string{"name": "orders", "k8s-version": "1.35"}
 			maps.Copy(given, tc.given)
-			tree := generateTree(t, given)
+			tree := repotest.Tree(t, given)
 			checkRefusesEdit(t, tree, tc.path, tc.old, tc.new, tc.want)
 		})
-	}
-}
-
-// The shutdown rule holds for zdgen rehearse whatever --work-ms asks: a
-// Deployment whose SHUTDOWN_TIMEOUT is below its WORK_MAX cuts off work
-// the service accepts, even when the rehearsal's own requests are short.
-func TestLoadForRefusesAShutdownBelowTheLongestRequest(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders"})
-	editDeployment(t, dir, "- name: SHUTDOWN_TIMEOUT\n              value: \"10s\"", "- name: SHUTDOWN_TIMEOUT\n              value: \"1s\"")
-	for _, ms := range []int{10, 3000} {
-		if _, _, err := LoadFor(dir, Options{WorkMS: ms}); !IsInputError(err) || !strings.Contains(err.Error(), "SHUTDOWN_TIMEOUT 1s is below WORK_MAX 10s") {
-			t.Errorf("--work-ms %d: LoadFor = %v, want the shutdown rule as an input error", ms, err)
-		}
 	}
 }
 
@@ -296,12 +267,12 @@ func TestCheckTreeRefusesSelectorsThatSelectNothing(t *testing.T) {
 			[]string{"HorizontalPodAutoscaler orders", "scaleTargetRef apps/v1 Deployment other"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tree := generateTree(t, map[string]string{"name": "orders", "autoscale": "3-9"})
+			tree := repotest.Tree(t, map[string]string{"name": "orders", "autoscale": "3-9"})
 			checkRefusesEdit(t, tree, tc.path, tc.old, tc.new, tc.want)
 		})
 	}
 	// zdgen rehearse refuses the same, before it runs anything.
-	dir := generateRepo(t, map[string]string{"name": "orders"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders"})
 	svc := filepath.Join(dir, "deploy", "k8s", "service.yaml")
 	b, err := os.ReadFile(svc)
 	if err != nil {
@@ -310,8 +281,8 @@ func TestCheckTreeRefusesSelectorsThatSelectNothing(t *testing.T) {
 	if err := os.WriteFile(svc, []byte(strings.Replace(string(b), "  selector:\n    app.kubernetes.io/name: orders\n", "  selector:\n    app.kubernetes.io/name: nothing\n", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := LoadFor(dir, Options{WorkMS: 10}); !IsInputError(err) || !strings.Contains(err.Error(), "Service orders") {
-		t.Errorf("LoadFor = %v, want the Service's selector refused", err)
+	if _, err := LoadJudged(dir, atAnswersLag); !spec.IsInputError(err) || !strings.Contains(err.Error(), "Service orders") {
+		t.Errorf("LoadJudged = %v, want the Service's selector refused", err)
 	}
 }
 
@@ -347,14 +318,14 @@ func TestCheckTreeNamesTheComponent(t *testing.T) {
 			"the rehearsal does not run what it cannot judge"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := generateRepo(t, map[string]string{"name": "orders", "base-image": "registry.example.com/base/static:1.0"})
+			dir := repotest.Dir(t, map[string]string{"name": "orders", "base-image": "registry.example.com/base/static:1.0"})
 			kind := "Deployment"
 			if strings.Contains(tc.name, "Service") {
 				kind = "Service"
 			}
 			addComponent(t, dir, map[string]string{"kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target:\n      kind: " + kind + "\n    patch: |-\n" + tc.patch})
 			err := CheckTree(os.DirFS(dir))
-			if !IsInputError(err) {
+			if !spec.IsInputError(err) {
 				t.Fatalf("CheckTree = %v, want an input error", err)
 			}
 			want := append([]string{"as kustomize builds it with the components overlay/x", "the component deploy/k8s/overlay/x brings it"}, tc.want...)
@@ -370,13 +341,13 @@ func TestCheckTreeNamesTheComponent(t *testing.T) {
 				t.Errorf("ComponentsAtFault = %q, want [overlay/x]", got)
 			}
 			if tc.rehearse == "" {
-				_, _, err = LoadFor(dir, Options{WorkMS: 10})
-				if !IsInputError(err) || !strings.Contains(err.Error(), tc.want[len(tc.want)-1]) {
-					t.Errorf("LoadFor = %v, want %q", err, tc.want[len(tc.want)-1])
+				_, err = LoadJudged(dir, atAnswersLag)
+				if !spec.IsInputError(err) || !strings.Contains(err.Error(), tc.want[len(tc.want)-1]) {
+					t.Errorf("LoadJudged = %v, want %q", err, tc.want[len(tc.want)-1])
 				}
 				return
 			}
-			if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), tc.rehearse) {
+			if _, err := Load(dir); !spec.IsInputError(err) || !strings.Contains(err.Error(), tc.rehearse) {
 				t.Errorf("Load = %v, want the rehearsal's %q", err, tc.rehearse)
 			}
 		})
@@ -393,7 +364,7 @@ func checkRefusesEdit(t *testing.T, tree fstest.MapFS, path, old, new string, wa
 	}
 	edit(t, tree, path, old, new)
 	err := CheckTree(tree)
-	if !IsInputError(err) {
+	if !spec.IsInputError(err) {
 		t.Fatalf("CheckTree = %v, want an input error", err)
 	}
 	for _, w := range want {

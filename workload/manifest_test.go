@@ -1,7 +1,6 @@
-package rehearse
+package workload
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zdgen/zdgen/generator"
 	"github.com/zdgen/zdgen/generator/spec"
-	"github.com/zdgen/zdgen/generator/write"
+	"github.com/zdgen/zdgen/internal/repotest"
 )
 
 // copyRepo copies the parts of an example the rehearsal reads, so a test
@@ -40,19 +38,11 @@ func copyRepo(t *testing.T, example string) string {
 	return dst
 }
 
+// editDeployment replaces old with new in the repository's
+// deploy/k8s/deployment.yaml, once.
 func editDeployment(t *testing.T, dir, old, new string) {
 	t.Helper()
-	path := filepath.Join(dir, "deploy", "k8s", "deployment.yaml")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(b), old) {
-		t.Fatalf("deployment.yaml has no %q", old)
-	}
-	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	repotest.Replace(t, filepath.Join(dir, "deploy", "k8s", "deployment.yaml"), old, new)
 }
 
 func TestLoadExamples(t *testing.T) {
@@ -91,7 +81,7 @@ func TestCheckNamesTheRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = w.Check(5 * time.Second)
-	if !IsInputError(err) {
+	if !spec.IsInputError(err) {
 		t.Fatalf("Check = %v, want an input error", err)
 	}
 	for _, want := range []string{"terminationGracePeriodSeconds 12s is too short", "preStop 5s + drain 2s + shutdown timeout 10s + margin 5s = 22s", "the grace clock starts before preStop"} {
@@ -120,12 +110,12 @@ func TestLoadRejects(t *testing.T) {
 			dir := copyRepo(t, "http-greeter")
 			editDeployment(t, dir, tc.old, tc.new)
 			_, err := Load(dir)
-			if !IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
+			if !spec.IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Load = %v, want an input error saying %q", err, tc.want)
 			}
 		})
 	}
-	if _, err := Load(t.TempDir()); !IsInputError(err) || !strings.Contains(err.Error(), "not a zdgen repository") {
+	if _, err := Load(t.TempDir()); !spec.IsInputError(err) || !strings.Contains(err.Error(), "not a zdgen repository") {
 		t.Errorf("Load(empty dir) = %v", err)
 	}
 }
@@ -166,28 +156,9 @@ func TestUnsetEnvIsTheServiceDefault(t *testing.T) {
 		t.Errorf("unset DRAIN_DELAY and SHUTDOWN_TIMEOUT read as %s and %s, want the service's defaults 2s and 10s", w.Drain, w.Shutdown)
 	}
 	err = w.Check(5 * time.Second)
-	if !IsInputError(err) || !strings.Contains(err.Error(), "drain 2s + shutdown timeout 10s + margin 5s = 22s") {
+	if !spec.IsInputError(err) || !strings.Contains(err.Error(), "drain 2s + shutdown timeout 10s + margin 5s = 22s") {
 		t.Errorf("grace 12s without SHUTDOWN_TIMEOUT: Check = %v, want the grace rule with the defaults (22s)", err)
 	}
-}
-
-// generateRepo writes what zdgen generates for the given answers (the
-// rest their defaults) into a temporary directory.
-func generateRepo(t *testing.T, given map[string]string) string {
-	t.Helper()
-	a, err := spec.Resolve(given)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, files, err := generator.Generate(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := write.Write(context.Background(), dir, files, false); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // With tracing the shutdown ends with the span flush, bounded by
@@ -196,7 +167,7 @@ func generateRepo(t *testing.T, given map[string]string) string {
 // the Deployment's own, longer TRACE_FLUSH_TIMEOUT outgrows; and without
 // the variable the service's default counts.
 func TestCheckCountsTheTraceFlush(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders", "tracing": "otlp"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders", "tracing": "otlp"})
 	w, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +185,7 @@ func TestCheckCountsTheTraceFlush(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = w.Check(5 * time.Second)
-		if !IsInputError(err) {
+		if !spec.IsInputError(err) {
 			t.Fatalf("%s: Check = %v, want an input error", what, err)
 		}
 		for _, s := range want {
@@ -241,13 +212,13 @@ func TestCheckCountsTheTraceFlush(t *testing.T) {
 // through the downward API; the local rehearsal resolves those variables
 // as the kubelet does, and still refuses any other valueFrom.
 func TestLoadResolvesThePodsNameAndNamespace(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders", "tracing": "otlp"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders", "tracing": "otlp"})
 	w, err := Load(dir)
 	if err != nil {
 		t.Fatalf("a generated tracing repository: %v", err)
 	}
 	env := map[string]string{}
-	for _, e := range w.resolveEnv("orders-1") {
+	for _, e := range w.PodEnv("orders-1") {
 		env[e.Name] = e.Value
 	}
 	if got, want := env["OTEL_RESOURCE_ATTRIBUTES"], "k8s.pod.name=orders-1,k8s.namespace.name=default"; got != want {
@@ -268,7 +239,7 @@ func TestLoadResolvesThePodsNameAndNamespace(t *testing.T) {
 		}
 	}
 	editDeployment(t, dir, "fieldPath: metadata.namespace", "fieldPath: spec.nodeName")
-	if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "POD_NAMESPACE uses valueFrom") {
+	if _, err := Load(dir); !spec.IsInputError(err) || !strings.Contains(err.Error(), "POD_NAMESPACE uses valueFrom") {
 		t.Errorf("Load with spec.nodeName = %v, want an input error naming POD_NAMESPACE", err)
 	}
 }
@@ -278,14 +249,14 @@ func TestLoadResolvesThePodsNameAndNamespace(t *testing.T) {
 // resolves it from the container's resources as the kubelet does,
 // divisor included, and refuses what only a node could answer.
 func TestLoadResolvesTheContainersResources(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders"})
 	resolved := func() (map[string]string, error) {
 		w, err := Load(dir)
 		if err != nil {
 			return nil, err
 		}
 		env := map[string]string{}
-		for _, e := range w.resolveEnv("orders-1") {
+		for _, e := range w.PodEnv("orders-1") {
 			env[e.Name] = e.Value
 		}
 		return env, nil
@@ -313,7 +284,7 @@ func TestLoadResolvesTheContainersResources(t *testing.T) {
 		{"cpu: \"1\"\n              memory: 128Mi", "memory: 128Mi", "sets no limits.cpu"},
 	} {
 		editDeployment(t, dir, c.old, c.new)
-		if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "MEMORY_LIMIT") || !strings.Contains(err.Error(), c.want) {
+		if _, err := Load(dir); !spec.IsInputError(err) || !strings.Contains(err.Error(), "MEMORY_LIMIT") || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: Load = %v, want an input error naming MEMORY_LIMIT and %s", c.new, err, c.want)
 		}
 		editDeployment(t, dir, c.new, c.old)
@@ -325,7 +296,7 @@ func TestLoadResolvesTheContainersResources(t *testing.T) {
 // against it; the autoscaler is read strictly, and one that targets
 // another object is refused.
 func TestLoadTakesTheAutoscalersMinimum(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders", "autoscale": "3-9"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders", "autoscale": "3-9"})
 	w, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -352,13 +323,13 @@ func TestLoadTakesTheAutoscalersMinimum(t *testing.T) {
 		}
 	}
 	edit("  minReplicas: 3\n", "  minReplicas: 3\n  minReplica: 4\n")
-	if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "minReplica") {
+	if _, err := Load(dir); !spec.IsInputError(err) || !strings.Contains(err.Error(), "minReplica") {
 		t.Errorf("an autoscaler with an unknown field: %v, want it refused naming the field", err)
 	}
 	// One that targets another object scales nothing, and the Deployment
 	// that leaves its count to it would run one pod: refused.
 	edit("    kind: Deployment\n    name: orders\n", "    kind: Deployment\n    name: other\n")
-	if _, err := Load(dir); !IsInputError(err) || !strings.Contains(err.Error(), "scaleTargetRef apps/v1 Deployment other is not the Deployment") {
+	if _, err := Load(dir); !spec.IsInputError(err) || !strings.Contains(err.Error(), "scaleTargetRef apps/v1 Deployment other is not the Deployment") {
 		t.Errorf("an autoscaler of another Deployment: %v, want it refused naming its target", err)
 	}
 }
@@ -368,7 +339,7 @@ func TestLoadTakesTheAutoscalersMinimum(t *testing.T) {
 // zdgen upgrade refuses it, rather than with the YAML parser's complaint
 // about the first line it cannot read.
 func TestLoadNamesConflictMarkers(t *testing.T) {
-	dir := generateRepo(t, map[string]string{"name": "orders"})
+	dir := repotest.Dir(t, map[string]string{"name": "orders"})
 	editDeployment(t, dir, "  replicas: 3\n", "<<<<<<< yours\n  replicas: 4\n||||||| zdgen 0.8.0 (replicas=3)\n  replicas: 3\n=======\n  replicas: 5\n>>>>>>> zdgen 0.8.0 (replicas=5)\n")
 	b, err := os.ReadFile(filepath.Join(dir, "deploy", "k8s", "deployment.yaml"))
 	if err != nil {
@@ -384,7 +355,7 @@ func TestLoadNamesConflictMarkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Load(dir)
-	if !IsInputError(err) {
+	if !spec.IsInputError(err) {
 		t.Fatalf("Load = %v, want an input error", err)
 	}
 	for _, want := range []string{"conflict markers", fmt.Sprintf("deploy/k8s/deployment.yaml:%d", line), "README.md:1"} {
