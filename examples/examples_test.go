@@ -10,7 +10,6 @@ import (
 	"flag"
 	"io"
 	"io/fs"
-	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -66,16 +65,13 @@ func examples(t *testing.T) map[string][]spec.File {
 		}
 		var with *overlay.Applied
 		if filepath.Dir(af) == overlayDir {
-			// The overlay's defaults come under the answers given.
-			merged := overlay.WithName(ov.Defaults(), given["name"])
-			maps.Copy(merged, given)
-			given, with = merged, applied
+			with = applied // its defaults come under the answers given
 		}
-		a, err := spec.Resolve(given)
+		a, err := generator.ResolveAnswers(given, spec.Resolving{TakeDefaults: true}, with)
 		if err != nil {
 			t.Fatalf("%s: %v", af, err)
 		}
-		_, files, err := generator.GenerateWith(context.Background(), a, with)
+		_, files, err := generator.Compose(context.Background(), generator.Service{Answers: a, Overlay: with})
 		if err != nil {
 			t.Fatalf("%s: %v", af, err)
 		}

@@ -214,7 +214,7 @@ func TestAPIServerAcceptsAnOverlaidTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, files, err := GenerateWith(context.Background(), a, applied)
+	_, files, err := Compose(context.Background(), Service{Answers: a, Overlay: applied})
 	if err != nil {
 		t.Fatal(err)
 	}

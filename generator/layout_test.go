@@ -23,8 +23,8 @@ var rooms = map[string][]string{
 	"generator/render":      {"generator/spec", "templates"},
 	"generator/write":       {"generator/spec"},
 	"generator/overlay":     {"generator/spec", "generator/render"},
-	"generator/upgrade":     {"generator/spec", "generator/render", "generator/overlay", "generator/write", "templates"},
-	"generator":             {"generator/spec", "generator/render", "generator/overlay"},
+	"generator/upgrade":     {"generator", "generator/spec", "generator/render", "generator/overlay", "generator/write", "templates"},
+	"generator":             {"generator/spec", "generator/render", "generator/overlay", "workload"},
 	"workload":              {"generator/spec", "internal/kustomize"},
 	"rehearse":              {"generator/spec", "workload"},
 	"rehearse/kube":         {"generator/spec", "rehearse", "workload"},
@@ -32,7 +32,7 @@ var rooms = map[string][]string{
 	"internal/modproxy":     nil,
 	"internal/kustomize":    nil,
 	// Tests' repositories: what zdgen generates, for the tests of
-	// workload and rehearse.
+	// workload, rehearse, upgrade and the command.
 	"internal/repotest": {"generator", "generator/spec", "generator/write"},
 }
 

@@ -273,7 +273,7 @@ func renderOverlaid(t *testing.T, kv ...string) (*spec.Plan, map[string][]byte) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, files, err := GenerateWith(context.Background(), a, applied)
+	p, files, err := Compose(context.Background(), Service{Answers: a, Overlay: applied})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/zdgen/zdgen/generator/spec"
-	"github.com/zdgen/zdgen/internal/repotest"
 )
 
 // setPreStopExec replaces the example's native sleep hook with an exec one.
@@ -153,30 +152,5 @@ func TestSleepLengths(t *testing.T) {
 	// The service's own sleep reads a Go duration only.
 	if serviceSleep([]string{"/orders", "sleep", "5s"}) != 5*time.Second || serviceSleep([]string{"/orders", "sleep", "5"}) != 0 {
 		t.Error("the service's sleep subcommand takes Go durations only")
-	}
-}
-
-// TestGeneratedExecCommandsRun: what zdgen itself writes passes the
-// judgement on every base image it offers and on one it does not model:
-// the exec preStop hook (Kubernetes before 1.30) and the gRPC exec probes
-// (before 1.24) run the service's own binary, which every image has.
-func TestGeneratedExecCommandsRun(t *testing.T) {
-	for _, base := range []string{"distroless", "scratch", "alpine", "debian-slim", "registry.example.com/base/go:1.4"} {
-		for _, protocol := range []string{spec.ProtocolHTTP, spec.ProtocolGRPC} {
-			dir := repotest.Dir(t, map[string]string{"name": "orders", "base-image": base, "protocol": protocol, "k8s-version": "1.23"})
-			w, err := Load(dir)
-			if err != nil {
-				t.Errorf("%s on %s: %v", protocol, base, err)
-				continue
-			}
-			if w.PreStop != 5*time.Second || len(w.commands) == 0 {
-				t.Errorf("%s on %s: preStop %s, %d exec commands judged; want the exec hook's 5s", protocol, base, w.PreStop, len(w.commands))
-			}
-			for _, ec := range w.commands {
-				if !ec.Service {
-					t.Errorf("%s on %s: a generated exec command does not run the service's binary", protocol, base)
-				}
-			}
-		}
 	}
 }

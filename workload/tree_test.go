@@ -1,4 +1,4 @@
-package workload
+package workload_test
 
 import (
 	"errors"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/zdgen/zdgen/workload"
+
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/internal/repotest"
 	corev1 "k8s.io/api/core/v1"
@@ -16,7 +18,7 @@ import (
 
 // atAnswersLag holds a workload to the timing model at the propagation
 // lag its answers give, as zdgen rehearse does without --lag.
-func atAnswersLag(w *Workload) error { return w.Check(w.Answers.PropagationLag.D()) }
+func atAnswersLag(w *workload.Workload) error { return w.Check(w.Answers.PropagationLag.D()) }
 
 // Every generated tree passes the check `zdgen new` makes before it
 // writes: the manifests kustomize builds keep the timing model.
@@ -31,7 +33,7 @@ func TestCheckTreePassesGeneratedTrees(t *testing.T) {
 		{"name": "orders", "protocol": "grpc", "prestop": "exec", "base-image": "scratch"},
 		{"name": "orders", "tracing": "otlp", "service-monitor": "true"},
 	} {
-		if err := CheckTree(repotest.Tree(t, given)); err != nil {
+		if err := workload.CheckTree(repotest.Tree(t, given)); err != nil {
 			t.Errorf("%v: CheckTree = %v", given, err)
 		}
 	}
@@ -43,12 +45,12 @@ func TestCheckTreeRefuses(t *testing.T) {
 	tree := repotest.Tree(t, map[string]string{"name": "orders"})
 	d := tree["deploy/k8s/deployment.yaml"]
 	d.Data = []byte(strings.Replace(string(d.Data), "terminationGracePeriodSeconds: 22", "terminationGracePeriodSeconds: 12", 1))
-	err := CheckTree(tree)
+	err := workload.CheckTree(tree)
 	if !spec.IsInputError(err) || !strings.Contains(err.Error(), "terminationGracePeriodSeconds 12s is too short") {
 		t.Errorf("grace 12s: CheckTree = %v, want the grace rule as an input error", err)
 	}
 	delete(tree, spec.LockPath)
-	if err := CheckTree(tree); !spec.IsInputError(err) || !strings.Contains(err.Error(), "not a zdgen repository") {
+	if err := workload.CheckTree(tree); !spec.IsInputError(err) || !strings.Contains(err.Error(), "not a zdgen repository") {
 		t.Errorf("no %s: CheckTree = %v", spec.LockPath, err)
 	}
 }
@@ -94,10 +96,10 @@ patches:
         value: 5
 `})
 	const want = "terminationGracePeriodSeconds 5s is too short"
-	if _, err := LoadJudged(dir, atAnswersLag); !spec.IsInputError(err) || !strings.Contains(err.Error(), want) {
+	if _, err := workload.LoadJudged(dir, atAnswersLag); !spec.IsInputError(err) || !strings.Contains(err.Error(), want) {
 		t.Errorf("LoadJudged = %v, want an input error saying %q", err, want)
 	}
-	if err := CheckTree(os.DirFS(dir)); !spec.IsInputError(err) || !strings.Contains(err.Error(), want) {
+	if err := workload.CheckTree(os.DirFS(dir)); !spec.IsInputError(err) || !strings.Contains(err.Error(), want) {
 		t.Errorf("CheckTree = %v, want an input error saying %q", err, want)
 	}
 }
@@ -132,7 +134,7 @@ spec:
           image: registry.example.com/log-shipper:1.0.0
           restartPolicy: Always
 `})
-	w, err := Load(dir)
+	w, err := workload.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,8 +168,8 @@ patches:
     target:
       kind: Deployment
 `})
-	_, err := Load(dir)
-	var ie *InputError
+	_, err := workload.Load(dir)
+	var ie *workload.InputError
 	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "deploy/k8s/overlay/x/missing.yaml") {
 		t.Errorf("Load = %v, want an input error naming deploy/k8s/overlay/x/missing.yaml", err)
 	}
@@ -281,7 +283,7 @@ func TestCheckTreeRefusesSelectorsThatSelectNothing(t *testing.T) {
 	if err := os.WriteFile(svc, []byte(strings.Replace(string(b), "  selector:\n    app.kubernetes.io/name: orders\n", "  selector:\n    app.kubernetes.io/name: nothing\n", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadJudged(dir, atAnswersLag); !spec.IsInputError(err) || !strings.Contains(err.Error(), "Service orders") {
+	if _, err := workload.LoadJudged(dir, atAnswersLag); !spec.IsInputError(err) || !strings.Contains(err.Error(), "Service orders") {
 		t.Errorf("LoadJudged = %v, want the Service's selector refused", err)
 	}
 }
@@ -324,7 +326,7 @@ func TestCheckTreeNamesTheComponent(t *testing.T) {
 				kind = "Service"
 			}
 			addComponent(t, dir, map[string]string{"kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target:\n      kind: " + kind + "\n    patch: |-\n" + tc.patch})
-			err := CheckTree(os.DirFS(dir))
+			err := workload.CheckTree(os.DirFS(dir))
 			if !spec.IsInputError(err) {
 				t.Fatalf("CheckTree = %v, want an input error", err)
 			}
@@ -337,17 +339,17 @@ func TestCheckTreeNamesTheComponent(t *testing.T) {
 			if strings.Contains(err.Error(), "rehearsal") || strings.Contains(err.Error(), "deployment.yaml") {
 				t.Errorf("CheckTree = %v\nspeaks of the rehearsal or of deployment.yaml", err)
 			}
-			if got := ComponentsAtFault(err); len(got) != 1 || got[0] != "overlay/x" {
+			if got := workload.ComponentsAtFault(err); len(got) != 1 || got[0] != "overlay/x" {
 				t.Errorf("ComponentsAtFault = %q, want [overlay/x]", got)
 			}
 			if tc.rehearse == "" {
-				_, err = LoadJudged(dir, atAnswersLag)
+				_, err = workload.LoadJudged(dir, atAnswersLag)
 				if !spec.IsInputError(err) || !strings.Contains(err.Error(), tc.want[len(tc.want)-1]) {
 					t.Errorf("LoadJudged = %v, want %q", err, tc.want[len(tc.want)-1])
 				}
 				return
 			}
-			if _, err := Load(dir); !spec.IsInputError(err) || !strings.Contains(err.Error(), tc.rehearse) {
+			if _, err := workload.Load(dir); !spec.IsInputError(err) || !strings.Contains(err.Error(), tc.rehearse) {
 				t.Errorf("Load = %v, want the rehearsal's %q", err, tc.rehearse)
 			}
 		})
@@ -359,11 +361,11 @@ func TestCheckTreeNamesTheComponent(t *testing.T) {
 // every one of want.
 func checkRefusesEdit(t *testing.T, tree fstest.MapFS, path, old, new string, want []string) {
 	t.Helper()
-	if err := CheckTree(tree); err != nil {
+	if err := workload.CheckTree(tree); err != nil {
 		t.Fatalf("as generated: %v", err)
 	}
 	edit(t, tree, path, old, new)
-	err := CheckTree(tree)
+	err := workload.CheckTree(tree)
 	if !spec.IsInputError(err) {
 		t.Fatalf("CheckTree = %v, want an input error", err)
 	}

@@ -27,12 +27,12 @@ import (
 
 // zdgen runs the command line in-process with no terminal (stdin is not a
 // file), as a pipeline would, and returns the exit code and what it printed.
-func zdgen(t *testing.T, p Prompter, args ...string) (code int, stdout, stderr string) {
+func zdgen(t *testing.T, p spec.Prompter, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	return zdgenCtx(t, context.Background(), p, args...)
 }
 
-func zdgenCtx(t *testing.T, ctx context.Context, p Prompter, args ...string) (int, string, string) {
+func zdgenCtx(t *testing.T, ctx context.Context, p spec.Prompter, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut strings.Builder
 	code := run(ctx, args, env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, prompter: p})

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/internal/repotest"
+
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
-	"github.com/zdgen/zdgen/generator/write"
 )
 
 var sleepRE = regexp.MustCompile(`sleep:\n\s+seconds: (\d+)`)
@@ -65,23 +66,13 @@ func TestNewExpose(t *testing.T) {
 // repository, committed.
 func release050Service(t *testing.T, a spec.Answers) string {
 	t.Helper()
-	p, err := spec.NewPlan(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := render.RenderVersion("0.5.0", p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := repotest.Compose(t, generator.Service{Version: "0.5.0", Answers: a})
 	for i, f := range files {
 		if f.Path == spec.LockPath {
 			files[i].Content = []byte(strings.Replace(string(f.Content), "  expose: none\n", "", 1))
 		}
 	}
-	dir := filepath.Join(t.TempDir(), a.Name)
-	if err := write.Write(context.Background(), dir, files, false); err != nil {
-		t.Fatal(err)
-	}
+	dir := repotest.Write(t, a.Name, files)
 	if strings.Contains(readFile(t, filepath.Join(dir, spec.LockPath)), "expose") {
 		t.Fatal("the 0.5.0 lock records expose")
 	}

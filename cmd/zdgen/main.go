@@ -80,6 +80,14 @@ const (
 // got SIGTERM) before anything was written.
 var errInterrupted = errors.New("interrupted; nothing was written")
 
+// interrupted is err, or errInterrupted when it came of Ctrl-C.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return errInterrupted
+	}
+	return err
+}
+
 // usageError marks a bad command line: bad input (spec.IsInputError),
 // exit 2.
 type usageError struct{ err error }
@@ -152,7 +160,7 @@ type env struct {
 	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer
-	prompter Prompter // nil: use the terminal, if there is one
+	prompter spec.Prompter // nil: use the terminal, if there is one
 }
 
 // run executes the command line and returns the exit code.

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -150,9 +147,9 @@ func shownDefault(f spec.Field) string {
 func givenAnswers(cmd *cobra.Command, configPath string, args []string) (map[string]string, error) {
 	given := map[string]string{}
 	if configPath != "" {
-		b, err := readConfig(cmd.Context(), configPath, cmd.InOrStdin())
+		b, err := spec.ReadAnswersFile(cmd.Context(), configPath, cmd.InOrStdin())
 		if err != nil {
-			return nil, err
+			return nil, interrupted(cmd.Context(), err)
 		}
 		if given, err = spec.ParseAnswersFile(b); err != nil {
 			return nil, fmt.Errorf("--config %s: %w", configPath, err)
@@ -169,182 +166,6 @@ func givenAnswers(cmd *cobra.Command, configPath string, args []string) (map[str
 	return given, nil
 }
 
-// maxConfigSize bounds what --config reads: an answers file is a few lines.
-const maxConfigSize = 1 << 20
-
-// readConfig reads --config: a regular file, or stdin for "-", at most
-// maxConfigSize bytes. A device or a FIFO is refused, because it may never
-// end or never answer; Ctrl-C while waiting for stdin returns at once.
-func readConfig(ctx context.Context, name string, stdin io.Reader) ([]byte, error) {
-	type result struct {
-		b   []byte
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		b, err := readConfigNow(name, stdin)
-		done <- result{b, err}
-	}()
-	select {
-	case r := <-done:
-		return r.b, r.err
-	case <-ctx.Done():
-		return nil, errInterrupted
-	}
-}
-
-func readConfigNow(name string, stdin io.Reader) ([]byte, error) {
-	r, what := stdin, "--config - (stdin)"
-	if name != "-" {
-		what = "--config " + name
-		// Stat before opening: opening a FIFO blocks until a writer comes.
-		fi, err := os.Stat(name)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--config: %w", err)}
-		}
-		if !fi.Mode().IsRegular() {
-			return nil, usageError{fmt.Errorf("%s: not a regular file (%s); give an answers file, or - to read stdin", what, fileKind(fi.Mode()))}
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--config: %w", err)}
-		}
-		defer f.Close()
-		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-			return nil, usageError{fmt.Errorf("%s: not a regular file; give an answers file, or - to read stdin", what)}
-		}
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, maxConfigSize+1))
-	if err != nil {
-		return nil, usageError{fmt.Errorf("%s: %w", what, err)}
-	}
-	if len(b) > maxConfigSize {
-		return nil, usageError{fmt.Errorf("%s: larger than the limit of 1 MiB; an answers file is a few lines", what)}
-	}
-	return b, nil
-}
-
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "mode " + m.String()
-}
-
-// resolveAnswers turns what was given into complete answers: each field in
-// order is taken from given, else asked (on a terminal), else defaulted
-// (with --yes). Without a terminal and without --yes, every missing answer
-// is reported at once. With recorded answers (an upgrade), those are the
-// defaults instead of zdgen's; otherwise an organisation overlay's (ov,
-// nil without one) come before zdgen's, and a prompt checks its rules too.
-func resolveAnswers(given map[string]string, p Prompter, yes bool, recorded *spec.Answers, ov *overlay.Applied) (spec.Answers, error) {
-	var defaults map[string]string
-	if ov != nil {
-		defaults = ov.Defaults()
-	}
-	if p == nil && !yes {
-		var missing []string
-		base := spec.Defaults("")
-		for _, f := range spec.Fields {
-			if _, ok := given[f.Key]; !ok && !f.Optional() && f.AppliesTo(&base) {
-				missing = append(missing, flagName(f.Key))
-			}
-		}
-		if len(missing) > 0 {
-			return spec.Answers{}, usageError{fmt.Errorf("stdin is not a terminal, so zdgen will not ask; missing: %s (give them, or add --yes to accept the defaults)", strings.Join(missing, ", "))}
-		}
-	}
-	var a spec.Answers
-	for _, f := range spec.Fields {
-		def := f.Default(&a)
-		if v, ok := defaults[f.Key]; ok && recorded == nil {
-			// The service's name is the first answer.
-			def = strings.ReplaceAll(v, overlay.NamePlaceholder, a.Name)
-		}
-		applies := f.AppliesTo(&a)
-		// A recorded answer is the default unless it no longer applies
-		// (the flush timeout of tracing just turned off, or on), or was
-		// itself the default of answers that changed (Carried).
-		if recorded != nil && applies && f.AppliesTo(recorded) {
-			def = f.Carried(&a, recorded)
-		}
-		// Where the answers before it changed whether it applies, it
-		// keeps its recorded value if that still passes: replicas is
-		// kept while autoscale is on and counts again when autoscale
-		// turns off. A value that does not fit the change (a flush
-		// timeout as tracing turns off, or 0s as it turns on) takes the
-		// default.
-		if recorded != nil && !(applies && f.AppliesTo(recorded)) {
-			scratch := a
-			if f.Set(&scratch, f.Get(recorded)) == nil {
-				def = f.Get(recorded)
-			}
-		}
-		v, ok := given[f.Key]
-		switch {
-		case ok:
-			if err := f.Set(&a, v); err != nil {
-				return a, err
-			}
-			continue
-		case f.Key == "name" && (p == nil || yes):
-			return a, usageError{fmt.Errorf("missing NAME: zdgen new NAME")}
-		case p == nil || yes || f.Override() || !applies:
-			v = def
-		default:
-			// Each answer is checked alone and against the answers before
-			// it, so a broken rule is asked again at once.
-			check := func(s string) error {
-				scratch := a
-				if err := f.Set(&scratch, s); err != nil {
-					return err
-				}
-				if err := spec.CheckSoFar(scratch, f.Key); err != nil {
-					return err
-				}
-				if ov != nil {
-					return ov.CheckAnswer(scratch, f.Key)
-				}
-				return nil
-			}
-			var err error
-			if v, err = p.Ask(f, def, check); err != nil {
-				return a, err
-			}
-		}
-		if err := f.Set(&a, v); err != nil {
-			return a, spec.ExplainDefault(f, &a, err)
-		}
-	}
-	return a, nil
-}
-
-// replicasUnused refuses a replica count typed on the command line
-// (--replicas, upgrade's --set replicas=N) for answers with autoscale on:
-// the autoscaler sets the pod count from its MIN, so the number would be
-// recorded and not used, and nothing would say so. fix says how to mean
-// one or the other. A count from --config is taken: a .zdgen.yaml given
-// as answers records replicas beside autoscale, kept for when autoscale
-// turns off.
-func replicasUnused(a spec.Answers, fix string) error {
-	if a.Autoscale == spec.AutoscaleOff {
-		return nil
-	}
-	lo, hi, err := spec.ParseAutoscale(a.Autoscale)
-	if err != nil {
-		return err
-	}
-	return &spec.InputError{Field: "replicas", Value: strconv.Itoa(a.Replicas), Rule: fmt.Sprintf("not used with autoscale %s: the autoscaler sets the pod count, from %d to %d pods; %s", a.Autoscale, lo, hi, fix)}
-}
-
 func flagName(key string) string {
 	if key == "name" {
 		return "NAME"
@@ -353,20 +174,24 @@ func flagName(key string) string {
 }
 
 func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) error {
-	prompter := e.prompter
-	if prompter == nil && !o.yes {
-		prompter = terminalPrompter(cmd.Context(), e.stdin, e.stdout, e.stderr)
+	ctx := cmd.Context()
+	r := spec.Resolving{Ask: e.prompter, TakeDefaults: o.yes}
+	if r.Ask == nil && !o.yes {
+		r.Ask = terminalPrompter(ctx, e.stdin, e.stdout, e.stderr)
 	}
-	ov, err := openOverlay(cmd.Context(), o.overlay)
-	if err != nil {
-		return err
+	var ov *overlay.Applied
+	if o.overlay != "" {
+		var err error
+		if ov, err = overlay.OpenSource(ctx, o.overlay); err != nil {
+			return interrupted(ctx, err)
+		}
 	}
-	a, err := resolveAnswers(given, prompter, o.yes, nil, ov)
+	a, err := generator.ResolveAnswers(given, r, ov)
 	if err != nil {
-		return err
+		return missingAnswers(err, o.yes)
 	}
 	if cmd.Flags().Changed("replicas") {
-		if err := replicasUnused(a, "leave --replicas out, or give --autoscale off"); err != nil {
+		if err := spec.ReplicasUsed(a, "leave --replicas out, or give --autoscale off"); err != nil {
 			return err
 		}
 	}
@@ -375,17 +200,11 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 		dir = a.Name
 	}
 	if ov != nil {
-		ov.Record.Dir = overlayDir(dir, o.overlay)
+		ov.Locate(dir)
 	}
-	plan, files, err := generator.GenerateWith(cmd.Context(), a, ov)
+	plan, files, err := generator.Compose(ctx, generator.Service{Answers: a, Overlay: ov})
 	if err != nil {
-		if cmd.Context().Err() != nil {
-			return errInterrupted // while an overlay rendered
-		}
-		return err
-	}
-	if err := checkOverlaid(ov, files); err != nil {
-		return err
+		return interrupted(ctx, err) // an overlay may have been rendering
 	}
 	if o.dryRun {
 		if err := write.CheckTarget(dir, o.force); err != nil {
@@ -394,15 +213,10 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 		if err := write.CheckPaths(dir, files); err != nil {
 			return err
 		}
-	} else {
-		if err := write.Write(cmd.Context(), dir, files, o.force); err != nil {
-			if cmd.Context().Err() != nil {
-				return errInterrupted
-			}
-			return err
-		}
+	} else if err := write.Write(ctx, dir, files, o.force); err != nil {
+		return interrupted(ctx, err)
 	}
-	if w := localOverlayInCI(ov, a, o.overlay); w != "" {
+	if w := ov.CIWarning(a, o.overlay); w != "" {
 		fmt.Fprintln(cmd.ErrOrStderr(), "zdgen: warning:", w)
 	}
 	if o.json {
@@ -411,26 +225,22 @@ func runNew(cmd *cobra.Command, e env, o newOptions, given map[string]string) er
 	return writeSummary(cmd.OutOrStdout(), dir, o.dryRun, files)
 }
 
-// localOverlayInCI warns of a service generated from the local overlay
-// directory source, outside the repository, with the CI workflow: the
-// workflow's zdgen upgrade --check job runs in a checkout of the
-// repository alone, where the directory is not, so it fails from the
-// first push. The way out is a published release of the overlay, which
-// the job fetches by version like a dependency.
-func localOverlayInCI(ov *overlay.Applied, a spec.Answers, source string) string {
-	if ov == nil || a.CI != spec.CIGitHub || ov.Record.Dir == "" {
-		return ""
+// missingAnswers says what to do about answers that were not given: the
+// name on the command line, or, without a terminal to ask on, every
+// missing one at once.
+func missingAnswers(err error, yes bool) error {
+	var me *spec.MissingError
+	if !errors.As(err, &me) {
+		return err
 	}
-	if d := ov.Record.Dir; !filepath.IsAbs(filepath.FromSlash(d)) && d != ".." && !strings.HasPrefix(d, "../") {
-		return "" // inside the repository: the checkout has it
+	if yes {
+		return usageError{fmt.Errorf("missing NAME: zdgen new NAME")}
 	}
-	release := "MODULE@" + ov.Version
-	publish := "publish the overlay as a Go module (a go.mod, and the tag " + ov.Version + ")"
-	if ov.Module != "" {
-		release = ov.Module + "@" + ov.Version
-		publish = "publish the overlay (tag " + ov.Version + " of " + ov.Module + ")"
+	flags := make([]string, len(me.Keys))
+	for i, k := range me.Keys {
+		flags[i] = flagName(k)
 	}
-	return fmt.Sprintf("the overlay is the local directory %s, which the CI workflow's zdgen upgrade --check job cannot find: it runs in a checkout of this repository alone, so it fails until you %s and run zdgen upgrade --overlay %s here (the workflow is .github/workflows/ci.yaml; --ci none generates none)", source, publish, release)
+	return usageError{fmt.Errorf("stdin is not a terminal, so zdgen will not ask; missing: %s (give them, or add --yes to accept the defaults)", strings.Join(flags, ", "))}
 }
 
 type jsonFile struct {

@@ -4,16 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
-	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/zdgen/zdgen/generator/overlay"
+	"github.com/zdgen/zdgen/generator"
 	"github.com/zdgen/zdgen/generator/render"
-	"github.com/zdgen/zdgen/generator/spec"
-	"github.com/zdgen/zdgen/workload"
 )
 
 func newOverlayCmd() *cobra.Command {
@@ -30,18 +25,6 @@ one.`,
 	}
 	cmd.AddCommand(newOverlayCheckCmd())
 	return cmd
-}
-
-// checkName is the service name an overlay is checked under.
-const checkName = "overlay-check"
-
-// checkVariants are the answer sets an overlay is checked on, for each
-// protocol, on top of its defaults: as generated, and with every optional
-// part zdgen adds to the manifests and the code.
-var checkVariants = []map[string]string{
-	{},
-	{"autoscale": "2-4", "expose": "gateway", "service-monitor": "true", "tracing": "otlp", "prestop": "exec"},
-	{"replicas": "1", "expose": "ingress", "metrics": "false"},
 }
 
 func newOverlayCheckCmd() *cobra.Command {
@@ -79,113 +62,27 @@ named, with the answer set), 130 interrupted.`,
 }
 
 func runOverlayCheck(ctx context.Context, w io.Writer, dir string) error {
-	o, err := overlay.Load(dir)
+	c, err := generator.CheckOverlay(ctx, dir)
 	if err != nil {
-		return err
+		return interrupted(ctx, err)
 	}
-	if err := o.Supports(render.Version); err != nil {
-		return err
-	}
-	ov, err := overlay.Apply(o, "", dir)
-	if err != nil {
-		return err
-	}
+	ov := c.Overlay
 	module := "no go.mod: it can be used from a directory, not fetched by version"
-	if o.Module != "" {
-		module = "go.sum's hash of " + o.Module + "@" + o.Version + " once published unchanged"
+	if ov.Module != "" {
+		module = "go.sum's hash of " + ov.Module + "@" + ov.Version + " once published unchanged"
 	}
-	fmt.Fprintf(w, "overlay %s (%s) supports zdgen templates %s\n  checksum %s (%s)\n", o.ID(), dir, render.Version, ov.Record.Sum, module)
-	for _, protocol := range []string{spec.ProtocolHTTP, spec.ProtocolGRPC} {
-		for _, variant := range checkVariants {
-			given := overlay.WithName(o.Defaults(), checkName)
-			maps.Copy(given, variant)
-			given["name"], given["protocol"] = checkName, protocol
-			label := describeSet(protocol, variant)
-			line, err := checkSet(ctx, ov, given)
-			if err != nil {
-				if ctx.Err() != nil {
-					return errInterrupted
-				}
-				return usageError{fmt.Errorf("overlay %s%s, %s: %w", o.ID(), overlayFault(ov, err), label, err)}
-			}
-			fmt.Fprintf(w, "  %s: %s\n", label, line)
-		}
-	}
-	fmt.Fprintf(w, "%s passes.\n", o.ID())
-	return nil
-}
-
-// checkSet renders the overlay on one answer set and checks the built
-// manifests; it returns what it found.
-func checkSet(ctx context.Context, ov *overlay.Applied, given map[string]string) (string, error) {
-	a, err := spec.Resolve(given)
-	if err != nil {
-		return "", err
-	}
-	p, err := spec.NewPlan(a)
-	if err != nil {
-		return "", err
-	}
-	files, err := overlay.RenderService(ctx, render.Version, p, ov)
-	if err != nil {
-		return "", err
-	}
-	if err := workload.CheckTree(spec.FS(files)); err != nil {
-		return "", err
-	}
-	plain, err := render.Render(p)
-	if err != nil {
-		return "", err
-	}
-	zdgens := map[string]bool{}
-	for _, f := range plain {
-		zdgens[f.Path] = true
-	}
-	own, replaced := 0, 0
-	for _, f := range files {
-		switch {
-		case !zdgens[f.Path]:
-			own++
-		case f.Path != spec.LockPath && f.Path != overlay.KustomizationPath && !bytesEqual(f, plain):
-			replaced++
-		}
-	}
+	fmt.Fprintf(w, "overlay %s (%s) supports zdgen templates %s\n  checksum %s (%s)\n", ov.ID(), dir, render.Version, ov.Record.Sum, module)
 	comps := "components"
 	if len(ov.Record.Components) == 1 {
 		comps = "component"
 	}
-	line := fmt.Sprintf("%d files (%d of its own, %d replacing zdgen's), %d %s; timing model holds", len(files), own, replaced, len(ov.Record.Components), comps)
-	if err := ov.Check(a); err != nil {
-		line += "; its rules refuse these answers (" + err.Error() + "): a service must give its own"
-	}
-	return line, nil
-}
-
-// bytesEqual reports whether f has the same content as the file of the
-// same path in files.
-func bytesEqual(f spec.File, files []spec.File) bool {
-	for _, g := range files {
-		if g.Path == f.Path {
-			return string(g.Content) == string(f.Content)
+	for _, set := range c.Sets {
+		line := fmt.Sprintf("%d files (%d of its own, %d replacing zdgen's), %d %s; timing model holds", set.Files, set.Own, set.Replaced, len(ov.Record.Components), comps)
+		if set.Refused != nil {
+			line += "; its rules refuse these answers (" + set.Refused.Error() + "): a service must give its own"
 		}
+		fmt.Fprintf(w, "  %s: %s\n", set.Label, line)
 	}
-	return false
-}
-
-// describeSet names an answer set in the report: protocol, then the
-// answers the variant sets, sorted.
-func describeSet(protocol string, variant map[string]string) string {
-	keys := make([]string, 0, len(variant))
-	for k := range variant {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := []string{protocol}
-	for _, k := range keys {
-		parts = append(parts, k+"="+variant[k])
-	}
-	if len(variant) == 0 {
-		parts = append(parts, "defaults")
-	}
-	return strings.Join(parts, " ")
+	fmt.Fprintf(w, "%s passes.\n", ov.ID())
+	return nil
 }

@@ -14,12 +14,6 @@ import (
 	"golang.org/x/term"
 )
 
-// Prompter asks for one answer. It proposes def, and must keep asking
-// until check accepts the answer (or the person gives up: Ctrl-C).
-type Prompter interface {
-	Ask(f spec.Field, def string, check func(string) error) (string, error)
-}
-
 // otherImage is the base-image choice that asks for a reference.
 const otherImage = "other (an image reference)"
 
@@ -27,7 +21,7 @@ const otherImage = "other (an image reference)"
 // are terminals, and nil otherwise: survey fails on a non-terminal, and a
 // pipeline must never wait for an answer that cannot come. A prompt gives
 // up as soon as ctx is done.
-func terminalPrompter(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) Prompter {
+func terminalPrompter(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) spec.Prompter {
 	in, ok1 := stdin.(*os.File)
 	out, ok2 := stdout.(*os.File)
 	if !ok1 || !ok2 || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {

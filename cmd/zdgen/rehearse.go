@@ -124,9 +124,6 @@ says the same as exit 0.`,
 		Args: atMostOne("DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.lagSet = cmd.Flags().Changed("lag")
-			if o.cluster.on {
-				return runRehearseCluster(cmd, e, dirArg(args), o)
-			}
 			if err := o.cluster.unused(cmd); err != nil {
 				return err
 			}
@@ -156,10 +153,20 @@ func runRehearse(cmd *cobra.Command, e env, dir string, o rehearseOptions) error
 	}
 	progress := newProgress(e.stderr)
 	defer progress.done()
-	res, err := rehearse.Run(cmd.Context(), dir, rehearse.Options{
+	ro := rehearse.Options{
 		Rate: o.rate, Conns: o.conns, Rollouts: o.rollouts, Replicas: o.replicas, Lag: lag, WorkMS: o.workMS, Naive: o.naive,
 		Report: o.report, Watch: progress.event, Status: progress.status,
-	})
+	}
+	var res *rehearse.Result
+	var err error
+	if o.cluster.on {
+		// kube.Run validates the options (exit 2) before it touches the
+		// cluster, and deletes its namespace before it returns, also when
+		// interrupted.
+		res, err = kube.Run(cmd.Context(), dir, o.cluster.options(ro))
+	} else {
+		res, err = rehearse.Run(cmd.Context(), dir, ro)
+	}
 	progress.done()
 	return finishRehearsal(cmd, res, err, o)
 }

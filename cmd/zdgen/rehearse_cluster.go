@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -44,6 +43,9 @@ func addClusterFlags(cmd *cobra.Command, c *clusterFlags) {
 
 // unused refuses cluster flags without --cluster: they would be ignored.
 func (c *clusterFlags) unused(cmd *cobra.Command) error {
+	if c.on {
+		return nil
+	}
 	var set []string
 	for _, name := range clusterOnly {
 		if cmd.Flags().Changed(name) {
@@ -56,25 +58,12 @@ func (c *clusterFlags) unused(cmd *cobra.Command) error {
 	return nil
 }
 
-// runRehearseCluster runs the rehearsal on a cluster; kube.Run validates
-// the options (exit 2) before it touches the cluster, and deletes its
-// namespace before it returns, also when interrupted.
-func runRehearseCluster(cmd *cobra.Command, e env, dir string, o rehearseOptions) error {
-	var lag *time.Duration
-	if o.lagSet {
-		lag = &o.lag
+// options are the cluster rehearsal's options, around the rehearsal's own.
+func (c *clusterFlags) options(o rehearse.Options) kube.Options {
+	return kube.Options{
+		Options:    o,
+		Kubeconfig: c.kubeconfig, Context: c.context, Namespace: c.namespace,
+		Image: c.image, LoadImage: c.loadImage, PullPolicy: c.pullPolicy, Keep: c.keep,
+		Disrupt: c.disrupt,
 	}
-	progress := newProgress(e.stderr)
-	defer progress.done()
-	res, err := kube.Run(cmd.Context(), dir, kube.Options{
-		Options: rehearse.Options{
-			Rate: o.rate, Conns: o.conns, Rollouts: o.rollouts, Replicas: o.replicas, Lag: lag, WorkMS: o.workMS, Naive: o.naive,
-			Report: o.report, Watch: progress.event, Status: progress.status,
-		},
-		Kubeconfig: o.cluster.kubeconfig, Context: o.cluster.context, Namespace: o.cluster.namespace,
-		Image: o.cluster.image, LoadImage: o.cluster.loadImage, PullPolicy: o.cluster.pullPolicy, Keep: o.cluster.keep,
-		Disrupt: o.cluster.disrupt,
-	})
-	progress.done()
-	return finishRehearsal(cmd, res, err, o)
 }

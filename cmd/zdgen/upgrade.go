@@ -1,23 +1,19 @@
 package main
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"io"
-	"strconv"
 	"strings"
 
-	udiff "github.com/aymanbagabas/go-udiff"
 	"github.com/spf13/cobra"
-	"github.com/zdgen/zdgen/generator/overlay"
+	"github.com/zdgen/zdgen/generator"
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/generator/upgrade"
 )
 
 type upgradeOptions struct {
-	set         []string
+	set         []string // --set as given: key=value
 	interactive bool
 	dryRun      bool
 	check       bool
@@ -25,11 +21,6 @@ type upgradeOptions struct {
 	// overlay is --overlay: a new overlay source, or "none" to drop it.
 	overlay string
 }
-
-// overlayVersionKey is the --set key that moves a module overlay to
-// another release. It is not an answer: the lock records it with the
-// overlay.
-const overlayVersionKey = "overlay-version"
 
 // conflictsError is an upgrade that was written with conflicts: exit 1,
 // each file listed.
@@ -40,16 +31,45 @@ func (e conflictsError) Error() string {
 }
 
 // behindError is --check finding work to do; it names the command that
-// does it, with the same directory and --set answers.
-func behindError(dir string, o upgradeOptions) error {
+// does it, with the same directory and --set values.
+func behindError(dir string, sets []setting) error {
 	cmd := []string{"zdgen", "upgrade"}
 	if dir != "." {
 		cmd = append(cmd, shellQuote(dir))
 	}
-	for _, kv := range o.set {
-		cmd = append(cmd, "--set", shellQuote(kv))
+	for _, kv := range sets {
+		cmd = append(cmd, "--set", shellQuote(kv.key+"="+kv.value))
 	}
 	return fmt.Errorf("the repository is behind: run %s", strings.Join(cmd, " "))
+}
+
+// setting is one --set key=value.
+type setting struct{ key, value string }
+
+// parseSets splits --set's key=value pairs, in the order given, and
+// takes out overlay-version, which moves the overlay rather than
+// changing an answer. Every other key must be an answer's.
+func parseSets(kvs []string) (sets []setting, answers map[string]string, overlayVersion string, err error) {
+	answers = map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok:
+			return nil, nil, "", usageError{fmt.Errorf("--set %q: want key=value", kv)}
+		case k == upgrade.OverlayVersionKey:
+			if v == "" {
+				return nil, nil, "", usageError{fmt.Errorf("--set %s: want a release such as v1.5.0", upgrade.OverlayVersionKey)}
+			}
+			overlayVersion = v
+		default:
+			if _, ok := spec.FieldByKey(k); !ok {
+				return nil, nil, "", usageError{fmt.Errorf("--set %s: no such answer (answers: %s)", k, strings.Join(spec.FieldKeys(), ", "))}
+			}
+			answers[k] = v
+		}
+		sets = append(sets, setting{k, v})
+	}
+	return sets, answers, overlayVersion, nil
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.
@@ -140,7 +160,7 @@ func completeSet(_ *cobra.Command, _ []string, toComplete string) ([]string, cob
 				keys = append(keys, f.Key+"=")
 			}
 		}
-		keys = append(keys, overlayVersionKey+"=")
+		keys = append(keys, upgrade.OverlayVersionKey+"=")
 		// No space after "key=": the value comes next.
 		return keys, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
 	}
@@ -156,30 +176,39 @@ func completeSet(_ *cobra.Command, _ []string, toComplete string) ([]string, cob
 }
 
 func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
-	out := cmd.OutOrStdout()
+	ctx, out := cmd.Context(), cmd.OutOrStdout()
 	if o.interactive && o.check {
 		return usageError{errors.New("--check and --interactive do not go together: --check is for pipelines, which cannot answer")}
+	}
+	sets, set, overlayVersion, err := parseSets(o.set)
+	if err != nil {
+		return err
 	}
 	lock, lockBytes, err := upgrade.ReadLock(dir)
 	if err != nil {
 		return err
 	}
-	answers, overlayVersion, err := takeOverlayVersion(o)
-	if err != nil {
-		return err
-	}
 	// The overlays first: a prompt holds each answer to the rules of the
 	// overlay the upgrade moves to, and asks again at once.
-	ov, err := upgradeOverlays(cmd.Context(), dir, lock, o.overlay, overlayVersion)
+	ov, err := upgrade.FindOverlays(ctx, dir, lock, upgrade.OverlayChoice{Source: o.overlay, Version: overlayVersion})
 	if err != nil {
-		return err
+		return interrupted(ctx, err)
 	}
-	a, err := upgradeAnswers(cmd, e, answers, lock.Answers, ov.Next)
+	var ask spec.Prompter
+	if o.interactive {
+		if ask = e.prompter; ask == nil {
+			ask = terminalPrompter(ctx, e.stdin, e.stdout, e.stderr)
+		}
+		if ask == nil {
+			return usageError{errors.New("--interactive needs a terminal; without one, change answers with --set key=value")}
+		}
+	}
+	a, err := generator.UpgradeAnswers(lock.Answers, set, ask, ov.Next)
 	if err != nil {
 		return err
 	}
 	if !o.interactive {
-		noteFollowed(cmd.ErrOrStderr(), answers.set, lock.Answers, a)
+		upgrade.WriteFollowed(cmd.ErrOrStderr(), set, lock.Answers, a)
 	}
 	writes := !o.dryRun && !o.check
 	if writes && !o.allowDirty {
@@ -187,15 +216,9 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 			return err
 		}
 	}
-	u, err := upgrade.PlanRepo(cmd.Context(), dir, lock, lockBytes, a, ov)
+	u, err := upgrade.PlanRepo(ctx, dir, lock, lockBytes, a, ov)
 	if err != nil {
-		if cmd.Context().Err() != nil {
-			return errInterrupted // while an overlay rendered
-		}
-		return err
-	}
-	if err := checkOverlaid(ov.Next, u.Render); err != nil {
-		return err
+		return interrupted(ctx, err) // an overlay may have been rendering
 	}
 	switch {
 	case o.check:
@@ -203,8 +226,8 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 			_, err := fmt.Fprintf(out, "%s is up to date with zdgen %s.\n", dir, render.Version)
 			return err
 		}
-		printOutcomes(out, u, "Would upgrade")
-		return behindError(dir, o)
+		u.WriteSummary(out, "Would upgrade")
+		return behindError(dir, sets)
 	case o.dryRun:
 		if !u.Pending() {
 			// As --check says it, but on stderr: stdout is the diff, for
@@ -212,215 +235,22 @@ func runUpgrade(cmd *cobra.Command, e env, o upgradeOptions, dir string) error {
 			_, err := fmt.Fprintf(cmd.ErrOrStderr(), "%s is up to date with zdgen %s; nothing would change.\n", dir, render.Version)
 			return err
 		}
-		if err := printDiff(out, u); err != nil {
+		if err := u.WriteDiff(out); err != nil {
 			return err
 		}
-		printOutcomes(cmd.ErrOrStderr(), u, "Would upgrade")
+		u.WriteSummary(cmd.ErrOrStderr(), "Would upgrade")
 		return nil
 	}
 	if !u.Pending() {
 		_, err := fmt.Fprintf(out, "%s is up to date with zdgen %s; nothing written.\n", dir, render.Version)
 		return err
 	}
-	if err := upgrade.Apply(cmd.Context(), dir, u); err != nil {
-		if cmd.Context().Err() != nil {
-			return errInterrupted
-		}
-		return err
+	if err := upgrade.Apply(ctx, dir, u); err != nil {
+		return interrupted(ctx, err)
 	}
-	printOutcomes(out, u, "Upgraded")
+	u.WriteSummary(out, "Upgraded")
 	if c := u.Conflicts(); len(c) > 0 {
 		return conflictsError{c}
 	}
 	return nil
-}
-
-// upgradeAnswers are the recorded answers changed by --set, or asked again
-// with --interactive, each asked answer held to the rules of the overlay
-// next (nil without one). The service's name and protocol are fixed:
-// changing them is a different service.
-func upgradeAnswers(cmd *cobra.Command, e env, o upgradeOptions, recorded spec.Answers, next *overlay.Applied) (spec.Answers, error) {
-	// The fixed name and protocol, and what --set gives; every other
-	// answer keeps its recorded value (or its default, when it no longer
-	// applies).
-	given := map[string]string{"name": recorded.Name, "protocol": recorded.Protocol}
-	set := map[string]string{}
-	for _, kv := range o.set {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return spec.Answers{}, usageError{fmt.Errorf("--set %q: want key=value", kv)}
-		}
-		if _, ok := spec.FieldByKey(k); !ok {
-			return spec.Answers{}, usageError{fmt.Errorf("--set %s: no such answer (answers: %s)", k, strings.Join(spec.FieldKeys(), ", "))}
-		}
-		if (k == "name" || k == "protocol") && v != given[k] {
-			return spec.Answers{}, usageError{fmt.Errorf("--set %s: the %s cannot change in an upgrade: it makes a different service (generate it with zdgen new)", k, k)}
-		}
-		set[k] = v
-		given[k] = v
-	}
-	if !o.interactive {
-		a, err := resolveAnswers(given, nil, true, &recorded, nil)
-		if _, ok := set["replicas"]; ok && err == nil {
-			err = replicasUnused(a, "leave it out, or add --set autoscale=off")
-		}
-		return a, err
-	}
-	p := e.prompter
-	if p == nil {
-		p = terminalPrompter(cmd.Context(), e.stdin, e.stdout, e.stderr)
-	}
-	if p == nil {
-		return spec.Answers{}, usageError{errors.New("--interactive needs a terminal; without one, change answers with --set key=value")}
-	}
-	// Asked: everything but the fixed name and protocol and what --set gave.
-	a, err := resolveAnswers(given, p, false, &recorded, next)
-	if _, ok := set["replicas"]; ok && err == nil {
-		err = replicasUnused(a, "leave it out, or answer autoscale off")
-	}
-	return a, err
-}
-
-// noteFollowed says which answers changed without a --set because they
-// were at their default and the default moved with the answers set (the
-// propagation lag with expose), and how to keep the old value: a changed
-// timing should not pass unseen.
-func noteFollowed(w io.Writer, set []string, was, is spec.Answers) {
-	given := map[string]bool{}
-	for _, kv := range set {
-		k, _, _ := strings.Cut(kv, "=")
-		given[k] = true
-	}
-	for _, f := range spec.Fields {
-		from, to := f.Get(&was), f.Get(&is)
-		if !f.FollowsDefault || given[f.Key] || from == to {
-			continue
-		}
-		fmt.Fprintf(w, "zdgen: %s: %s -> %s: it was the default, and the default moved with the answers set (--set %s=%s keeps it)\n", f.Key, from, to, f.Key, from)
-	}
-}
-
-func printOutcomes(w io.Writer, u *upgrade.Upgrade, verb string) {
-	counts := map[upgrade.Outcome]int{}
-	var lines []string
-	for _, c := range u.Changes {
-		counts[c.Outcome]++
-		switch c.Outcome {
-		case upgrade.Unchanged, upgrade.Yours:
-			continue
-		case upgrade.ImportsMoved:
-			lines = append(lines, fmt.Sprintf("  %-22s %s  (imports of %s moved to %s; nothing else changed)", c.Outcome, c.Path, u.ModuleFrom, u.ModuleTo))
-		case upgrade.KeptObsolete:
-			note := "delete it if unused"
-			if strings.HasPrefix(c.Path, ".github/workflows/") {
-				// A workflow is never unused: GitHub runs every file there.
-				note = "GitHub Actions still runs it: delete it to stop that, or keep it as your own workflow"
-			}
-			if len(c.Unlisted) > 0 {
-				uses := "uses"
-				if len(c.Unlisted) > 1 {
-					uses = "use"
-				}
-				note = fmt.Sprintf("zdgen took it out of %s, which no longer %s it: delete it if unused, or list it there again", andList(c.Unlisted), uses)
-			}
-			lines = append(lines, fmt.Sprintf("  %-22s %s  (warning: zdgen %s no longer generates it and you changed it, so it stays; %s)", c.Outcome, c.Path, u.To, note))
-		case upgrade.YoursBehind:
-			with := ""
-			if len(u.AnswersTo) > 0 {
-				with = " with " + strings.Join(u.AnswersTo, ", ")
-			}
-			lines = append(lines, fmt.Sprintf("  %-22s %s  (owner: user, so not touched; zdgen %s%s generates it differently from what it did before: bring the change over by hand if you want it)", c.Outcome, c.Path, u.To, with))
-		case upgrade.Skipped:
-			why := "a symbolic link or not a regular file; zdgen neither reads nor writes through it"
-			if at := c.SkippedAt; at != nil && at.At != c.Path {
-				why = fmt.Sprintf("%s is %s; zdgen neither reads nor writes the files below it", at.At, at.What)
-			} else if at != nil {
-				why = fmt.Sprintf("%s; zdgen neither reads nor writes through it", at.What)
-			}
-			lines = append(lines, fmt.Sprintf("  %-22s %s  (warning: %s: compare it with zdgen %s's version by hand)", c.Outcome, c.Path, why, u.To))
-		case upgrade.Conflict, upgrade.AddConflict:
-			note := ""
-			if c.Generated {
-				note = "; generated code: resolve the .proto, then run make proto"
-			}
-			lines = append(lines, fmt.Sprintf("  %-22s %s  (%d conflicting hunk(s)%s)", c.Outcome, c.Path, c.Conflicts, note))
-		default:
-			lines = append(lines, fmt.Sprintf("  %-22s %s", c.Outcome, c.Path))
-		}
-	}
-	lockNote := ""
-	if u.LockChanged() {
-		lockNote = ", and " + spec.LockPath
-	}
-	overlayNote := ""
-	if u.OverlayFrom != u.OverlayTo {
-		overlayNote = fmt.Sprintf(" (overlay %s -> %s)", cmp.Or(u.OverlayFrom, "none"), cmp.Or(u.OverlayTo, "none"))
-	}
-	what := fmt.Sprintf(" from zdgen %s to %s", u.From, u.To)
-	if u.From == u.To {
-		// The same templates: what changes is the answers, or the overlay.
-		what = " with zdgen " + u.To
-		if len(u.AnswersTo) > 0 {
-			what = fmt.Sprintf(" the answers (%s) with zdgen %s", answerChanges(u), u.To)
-		}
-	}
-	fmt.Fprintf(w, "%s%s%s: %d file(s)%s:\n", verb, what, overlayNote, len(lines), lockNote)
-	for _, l := range lines {
-		fmt.Fprintln(w, l)
-	}
-}
-
-// answerChanges writes the answers an upgrade changes as "replicas 3 -> 5,
-// description \"\" -> \"a shop\"": a value is quoted when it is empty or
-// holds a space or a comma.
-func answerChanges(u *upgrade.Upgrade) string {
-	quote := func(v string) string {
-		if v == "" || strings.ContainsAny(v, " ,") {
-			return strconv.Quote(v)
-		}
-		return v
-	}
-	parts := make([]string, len(u.AnswersTo))
-	for i := range u.AnswersTo {
-		key, was, _ := strings.Cut(u.AnswersFrom[i], "=")
-		_, is, _ := strings.Cut(u.AnswersTo[i], "=")
-		parts[i] = fmt.Sprintf("%s %s -> %s", key, quote(was), quote(is))
-	}
-	return strings.Join(parts, ", ")
-}
-
-// andList joins "a", "b" and "c" as "a, b and c".
-func andList(s []string) string {
-	if len(s) < 2 {
-		return strings.Join(s, "")
-	}
-	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
-}
-
-// printDiff writes the upgrade as a unified diff, as git would show it.
-func printDiff(w io.Writer, u *upgrade.Upgrade) error {
-	for _, c := range u.Changes {
-		if c.Writes() {
-			if err := diffOne(w, c.Path, c.Old, c.OldExists, c.New, c.NewExists); err != nil {
-				return err
-			}
-		}
-	}
-	if u.LockChanged() {
-		return diffOne(w, spec.LockPath, u.LockOld, true, u.Lock.Content, true)
-	}
-	return nil
-}
-
-func diffOne(w io.Writer, path string, old []byte, oldOK bool, new []byte, newOK bool) error {
-	from, to := "a/"+path, "b/"+path
-	if !oldOK {
-		from = "/dev/null"
-	}
-	if !newOK {
-		to = "/dev/null"
-	}
-	d := udiff.Unified(from, to, string(old), string(new))
-	_, err := fmt.Fprintf(w, "diff --zdgen a/%s b/%s\n%s", path, path, d)
-	return err
 }

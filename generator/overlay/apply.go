@@ -21,6 +21,7 @@ const KustomizationPath = "deploy/k8s/kustomization.yaml"
 type Applied struct {
 	*Overlay
 	Record spec.Overlay
+	local  string // the directory it was opened from by OpenSource, if any
 }
 
 // Apply records o for a service. module is the module it was fetched
@@ -45,34 +46,19 @@ func Apply(o *Overlay, module, dir string) (*Applied, error) {
 	}}, nil
 }
 
-// RenderService renders the whole service of plan p with zdgen's
-// templates of version and, when a is not nil, the overlay a on top:
-// its files added or replacing zdgen's, its components listed in the
-// kustomization, and the lock recording it. It sets p.Overlay to a's
-// record (nil without one), which the templates and the lock read.
+// Layer puts the overlay a on top of the files zdgen's templates of
+// version rendered for plan p (without the lock): its files added or
+// replacing zdgen's, its components listed in the kustomization. The
+// result is sorted by path; files is not changed. p.Overlay must be a's
+// record, as the templates read it.
 //
 // The overlay's templates render under bounds (see Overlay.Render); a
 // file of the overlay that would replace one the service's owner
 // writes, or whose path is a directory of another file or lies inside
 // one (internal, Dockerfile/x), is a broken overlay: a
-// *spec.InputError naming the overlay's file. When ctx is done,
-// RenderService returns ctx.Err().
-func RenderService(ctx context.Context, version string, p *spec.Plan, a *Applied) ([]spec.File, error) {
-	p.Overlay = nil
-	if a != nil {
-		rec := a.Record
-		p.Overlay = &rec
-	}
-	var files []spec.File
-	var err error
-	if version == render.Version {
-		files, err = render.Render(p)
-	} else {
-		files, err = render.RenderVersion(version, p)
-	}
-	if err != nil || a == nil {
-		return files, err
-	}
+// *spec.InputError naming the overlay's file. When ctx is done, Layer
+// returns ctx.Err().
+func (a *Applied) Layer(ctx context.Context, version string, p *spec.Plan, files []spec.File) ([]spec.File, error) {
 	extra, err := a.render(ctx, version, p)
 	if err != nil {
 		return nil, err
@@ -80,9 +66,6 @@ func RenderService(ctx context.Context, version string, p *spec.Plan, a *Applied
 	byPath := map[string]int{}
 	merged := make([]spec.File, 0, len(files)+len(extra))
 	for _, f := range files {
-		if f.Path == spec.LockPath {
-			continue
-		}
 		byPath[f.Path] = len(merged)
 		merged = append(merged, f)
 	}
@@ -114,13 +97,7 @@ func RenderService(ctx context.Context, version string, p *spec.Plan, a *Applied
 		merged[i] = k
 	}
 	sort.Slice(merged, func(i, j int) bool { return merged[i].Path < merged[j].Path })
-	lock, err := spec.NewLock(version, p, merged).File()
-	if err != nil {
-		return nil, err
-	}
-	files = append(merged, lock)
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	return files, nil
+	return merged, nil
 }
 
 // checkNesting refuses a service in which a file's path is a directory
@@ -227,6 +204,74 @@ func fromModule(f Fetched) (*Applied, error) {
 	return a, nil
 }
 
+// OpenSource opens the overlay s names as a command gives it (a directory
+// or a module path@version), and checks that it supports this zdgen's
+// templates. A directory is recorded once the repository is known
+// (Locate).
+func OpenSource(ctx context.Context, s string) (*Applied, error) {
+	src, err := ParseSource(s)
+	if err != nil {
+		return nil, spec.BadInput(fmt.Errorf("--overlay: %w", err))
+	}
+	a, err := Open(ctx, src, "")
+	if err != nil {
+		return nil, err
+	}
+	a.local = src.Dir
+	if err := a.Supports(render.Version); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Locate records an overlay opened from a directory (OpenSource) for the
+// repository at repo: relative to the repository, so that an upgrade
+// finds it from any working directory, and in another clone where the two
+// sit side by side as here. A module is recorded by its path instead.
+func (a *Applied) Locate(repo string) {
+	if a.local != "" {
+		a.Record.Dir = relativeTo(repo, a.local)
+	}
+}
+
+// relativeTo is dir as seen from the repository at repo, slash-separated
+// (absolute when it cannot be made relative).
+func relativeTo(repo, dir string) string {
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return filepath.ToSlash(dir)
+	}
+	absRepo, err := filepath.Abs(repo)
+	if err != nil {
+		return filepath.ToSlash(absDir)
+	}
+	rel, err := filepath.Rel(absRepo, absDir)
+	if err != nil {
+		return filepath.ToSlash(absDir)
+	}
+	return filepath.ToSlash(rel)
+}
+
+// OpenRecordedDir reads the overlay in the directory a lock records (rec,
+// as the lock names it: relative to the repository at repoDir, or
+// absolute) as it is now, recorded under the same name.
+func OpenRecordedDir(rec, repoDir string) (*Applied, error) {
+	o, err := Load(recordedDir(rec, repoDir))
+	if err != nil {
+		return nil, err
+	}
+	return Apply(o, "", rec)
+}
+
+// recordedDir is the directory a lock's rec names, for the repository at
+// repoDir.
+func recordedDir(rec, repoDir string) string {
+	if filepath.IsAbs(rec) {
+		return rec
+	}
+	return filepath.Join(repoDir, filepath.FromSlash(rec))
+}
+
 // OpenRecorded finds the overlay release a lock records, for the merge
 // base of an upgrade of the repository at repoDir: the recorded directory
 // when it still holds that release (same version, same checksum), else
@@ -236,10 +281,7 @@ func OpenRecorded(ctx context.Context, rec spec.LockOverlay, repoDir string) (*A
 	id := rec.Name + "@" + rec.Version
 	var why []string
 	if rec.Dir != "" {
-		dir := rec.Dir
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(repoDir, filepath.FromSlash(dir))
-		}
+		dir := recordedDir(rec.Dir, repoDir)
 		o, err := Load(dir)
 		switch {
 		case err != nil:
@@ -276,4 +318,27 @@ func OpenRecorded(ctx context.Context, rec spec.LockOverlay, repoDir string) (*A
 	return nil, &spec.InputError{Field: "overlay", Rule: fmt.Sprintf(
 		"cannot rebuild what overlay %s generated, which an upgrade merges from: %s. Make that release available again: check out its tag %s in the overlay's directory, or publish it as a module release",
 		id, strings.Join(why, "; "), rec.Version)}
+}
+
+// CIWarning warns of a service with answers a generated from the local
+// overlay directory source (as given), outside the repository, with the
+// CI workflow: the workflow's zdgen upgrade --check job runs in a
+// checkout of the repository alone, where the directory is not, so it
+// fails from the first push. The way out is a published release of the
+// overlay, which the job fetches by version like a dependency. "" when
+// there is nothing to warn of (ov may be nil).
+func (ov *Applied) CIWarning(a spec.Answers, source string) string {
+	if ov == nil || a.CI != spec.CIGitHub || ov.Record.Dir == "" {
+		return ""
+	}
+	if d := ov.Record.Dir; !filepath.IsAbs(filepath.FromSlash(d)) && d != ".." && !strings.HasPrefix(d, "../") {
+		return "" // inside the repository: the checkout has it
+	}
+	release := "MODULE@" + ov.Version
+	publish := "publish the overlay as a Go module (a go.mod, and the tag " + ov.Version + ")"
+	if ov.Module != "" {
+		release = ov.Module + "@" + ov.Version
+		publish = "publish the overlay (tag " + ov.Version + " of " + ov.Module + ")"
+	}
+	return fmt.Sprintf("the overlay is the local directory %s, which the CI workflow's zdgen upgrade --check job cannot find: it runs in a checkout of this repository alone, so it fails until you %s and run zdgen upgrade --overlay %s here (the workflow is .github/workflows/ci.yaml; --ci none generates none)", source, publish, release)
 }

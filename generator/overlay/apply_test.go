@@ -3,6 +3,7 @@ package overlay
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,24 +24,45 @@ func applied(t *testing.T, dir string) *Applied {
 	return a
 }
 
-// A service with the acme overlay: zdgen's files, the overlay's added,
-// its components listed by the kustomization, and the lock recording
-// the overlay and every file with its checksum.
-func TestRenderService(t *testing.T) {
+// layered is zdgen's render of p with templates of version and the
+// overlay a layered on, as a service is composed (package generator
+// adds the lock).
+func layered(version string, p *spec.Plan, a *Applied) ([]spec.File, error) {
+	files, err := render.RenderVersion(version, withRecord(p, a))
+	if err != nil {
+		return nil, err
+	}
+	return a.Layer(context.Background(), version, p, files)
+}
+
+// withRecord is p with a's record, as the templates read it.
+func withRecord(p *spec.Plan, a *Applied) *spec.Plan {
+	rec := a.Record
+	p.Overlay = &rec
+	return p
+}
+
+// The acme overlay on a service: zdgen's files, the overlay's added, its
+// components listed by the kustomization, sorted by path.
+func TestLayer(t *testing.T) {
 	a := applied(t, acmeDir)
-	p := plan(t, a.Defaults())
-	files, err := RenderService(context.Background(), render.Version, p, a)
+	p := withRecord(plan(t, a.Defaults()), a)
+	plain, err := render.Render(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := render.Render(plan(t, a.Defaults()))
+	given := slices.Clone(plain)
+	for i := range given {
+		given[i].Content = bytes.Clone(plain[i].Content)
+	}
+	files, err := a.Layer(context.Background(), render.Version, p, plain)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, want := byPath(files), byPath(plain)
 	for path, f := range want {
 		switch path {
-		case spec.LockPath, KustomizationPath, "README.md":
+		case KustomizationPath, "README.md":
 			continue
 		}
 		if !bytes.Equal(got[path].Content, f.Content) {
@@ -52,6 +74,9 @@ func TestRenderService(t *testing.T) {
 			t.Errorf("no %s", path)
 		}
 	}
+	if _, ok := got[spec.LockPath]; ok {
+		t.Error("Layer wrote a lock: the service's lock is built once it is composed")
+	}
 	k := string(got[KustomizationPath].Content)
 	if !strings.HasPrefix(k, string(want[KustomizationPath].Content)) || !strings.HasSuffix(k, "components:\n  - overlay/log-shipper\n  - overlay/org-labels\n") {
 		t.Errorf("kustomization:\n%s", k)
@@ -59,52 +84,24 @@ func TestRenderService(t *testing.T) {
 	if !strings.Contains(k, "acme@v1.4.0") {
 		t.Errorf("the kustomization does not name the overlay:\n%s", k)
 	}
-
-	l, err := spec.ParseLock(got[spec.LockPath].Content)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, _ := a.Sum()
-	if o := l.Overlay; o == nil || o.Name != "acme" || o.Version != "v1.4.0" || o.Dir != "../platform/overlay" || o.Module != "example.com/acme/zdgen-overlay" || o.Sum != sum {
-		t.Errorf("lock overlay: %+v (sum %s)", l.Overlay, sum)
-	}
-	recorded := map[string]string{}
-	for _, lf := range l.Files {
-		recorded[lf.Path] = lf.SHA256
-	}
-	for _, f := range files {
-		if f.Path != spec.LockPath && recorded[f.Path] != f.Sum() {
-			t.Errorf("lock records %s as %q, rendered %q", f.Path, recorded[f.Path], f.Sum())
+	for i := 1; i < len(files); i++ {
+		if files[i-1].Path >= files[i].Path {
+			t.Errorf("not sorted by path: %s before %s", files[i-1].Path, files[i].Path)
 		}
 	}
-	if len(recorded) != len(files)-1 {
-		t.Errorf("lock records %d files, %d rendered", len(recorded), len(files)-1)
-	}
-	if p.Overlay == nil || strings.Join(p.Overlay.Components, ",") != "overlay/log-shipper,overlay/org-labels" {
-		t.Errorf("plan overlay: %+v", p.Overlay)
-	}
-
-	// Without an overlay: exactly zdgen's render, the plan's overlay cleared.
-	none, err := RenderService(context.Background(), render.Version, p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Overlay != nil || len(none) != len(plain) {
-		t.Fatalf("without overlay: %d files (want %d), plan overlay %+v", len(none), len(plain), p.Overlay)
-	}
-	for i := range none {
-		if none[i].Path != plain[i].Path || !bytes.Equal(none[i].Content, plain[i].Content) {
-			t.Errorf("without overlay, %s differs", none[i].Path)
+	for i := range given {
+		if given[i].Path != plain[i].Path || !bytes.Equal(given[i].Content, plain[i].Content) {
+			t.Errorf("Layer changed the files it was given: %s", plain[i].Path)
 		}
 	}
 }
 
-// An overlay replaces zdgen's own files, and the lock records the
-// overlay's content; the owner's files it may not replace.
+// An overlay replaces zdgen's own files, which stay zdgen's to upgrade;
+// the owner's files it may not replace.
 func TestRenderServiceReplaces(t *testing.T) {
 	a := applied(t, newTree(t, with(map[string]string{"templates/Dockerfile.tmpl": "FROM [[.Answers.BaseImage]]\n"})))
 	p := plan(t, a.Defaults())
-	files, err := RenderService(context.Background(), render.Version, p, a)
+	files, err := layered(render.Version, p, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,14 +109,8 @@ func TestRenderServiceReplaces(t *testing.T) {
 	if d := string(got["Dockerfile"].Content); d != "FROM registry.acme.example/base/static:2026.11\n" {
 		t.Errorf("Dockerfile: %q", d)
 	}
-	l, err := spec.ParseLock(got[spec.LockPath].Content)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, lf := range l.Files {
-		if lf.Path == "Dockerfile" && (lf.SHA256 != got["Dockerfile"].Sum() || lf.Owner != spec.OwnerZdgen) {
-			t.Errorf("lock: %+v", lf)
-		}
+	if o := got["Dockerfile"].Owner; o != spec.OwnerZdgen {
+		t.Errorf("the overlay's Dockerfile is owned by %q, want zdgen (upgrades update it)", o)
 	}
 
 	for _, c := range []struct{ file, want string }{
@@ -131,7 +122,7 @@ func TestRenderServiceReplaces(t *testing.T) {
 			content = "resources: [deployment.yaml]\ncomponents: [overlay/labels]\n"
 		}
 		a := applied(t, newTree(t, with(map[string]string{c.file: content})))
-		_, err := RenderService(context.Background(), render.Version, plan(t, a.Defaults()), a)
+		_, err := layered(render.Version, plan(t, a.Defaults()), a)
 		if err == nil || !spec.IsInputError(err) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "acme@v1.0.0") {
 			t.Errorf("%s: %v, want an InputError saying %q", c.file, err, c.want)
 		}
@@ -157,7 +148,7 @@ func TestRenderServiceCollisions(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := applied(t, newTree(t, with(c.files)))
-			_, err := RenderService(context.Background(), render.Version, plan(t, a.Defaults()), a)
+			_, err := layered(render.Version, plan(t, a.Defaults()), a)
 			if err == nil || !spec.IsInputError(err) {
 				t.Fatalf("got %v, want a broken-overlay InputError", err)
 			}
@@ -171,7 +162,7 @@ func TestRenderServiceCollisions(t *testing.T) {
 	// A template that renders to nothing is no file, and collides with
 	// nothing.
 	a := applied(t, newTree(t, with(map[string]string{"templates/internal.tmpl": "[[ if false ]]x[[ end ]]\n"})))
-	if _, err := RenderService(context.Background(), render.Version, plan(t, a.Defaults()), a); err != nil {
+	if _, err := layered(render.Version, plan(t, a.Defaults()), a); err != nil {
 		t.Errorf("an empty render collided: %v", err)
 	}
 }
@@ -196,7 +187,7 @@ func TestReadmeSaysCINeedsTheOverlayPublished(t *testing.T) {
 	const note = "publish the overlay as a Go module"
 	readme := func(a *Applied, given map[string]string) string {
 		t.Helper()
-		files, err := RenderService(context.Background(), render.Version, plan(t, given), a)
+		files, err := layered(render.Version, plan(t, given), a)
 		if err != nil {
 			t.Fatal(err)
 		}

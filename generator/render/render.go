@@ -34,8 +34,9 @@ var userOwned = map[string]bool{
 	"internal/server/handlers.go": true,
 }
 
-// Render turns a plan into the files of the service, sorted by path, plus
-// the lock file. It touches no disk.
+// Render turns a plan into the files zdgen's templates make of it, sorted
+// by path. It touches no disk and writes no lock: the service is composed,
+// an overlay layered on and the lock recorded, by package generator.
 func Render(p *spec.Plan) ([]spec.File, error) {
 	return renderFS(templates.FS, p, Version)
 }
@@ -66,13 +67,6 @@ func renderFS(tfs fs.FS, p *spec.Plan, version string) ([]spec.File, error) {
 		}
 	}
 	// Sorted by path, so the lock does not depend on where a template lives.
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	l := spec.NewLock(version, p, files)
-	lock, err := l.File()
-	if err != nil {
-		return nil, err
-	}
-	files = append(files, lock)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
 }

@@ -2,9 +2,13 @@ package spec
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -141,23 +145,138 @@ func FieldKeys() []string {
 // missing answer's default in field order (a default may depend on answers
 // before it). It does not check the rules between fields: Generate does.
 func Resolve(given map[string]string) (Answers, error) {
+	return ResolveWith(given, Resolving{TakeDefaults: true})
+}
+
+// Prompter asks for one answer. It proposes def, and must keep asking
+// until check accepts the answer (or the person gives up).
+type Prompter interface {
+	Ask(f Field, def string, check func(string) error) (string, error)
+}
+
+// Resolving says how ResolveWith completes the answers given.
+type Resolving struct {
+	// Ask asks for an answer not given; nil never asks.
+	Ask Prompter
+	// TakeDefaults takes the default of every answer not given, and never
+	// asks. Without it and without Ask, answers not given are missing.
+	TakeDefaults bool
+	// Recorded are an upgrade's recorded answers: the defaults, where they
+	// still apply, instead of zdgen's.
+	Recorded *Answers
+	// Preset gives a default that comes before zdgen's (an organisation
+	// overlay's), given the answers so far; not used with Recorded.
+	Preset func(key string, so Answers) (string, bool)
+	// Check judges an asked answer beyond the fields' own rules (an
+	// overlay's rules), so that a broken one is asked again at once.
+	Check func(a Answers, key string) error
+}
+
+// MissingError lists the answers that were neither given nor could be
+// asked or defaulted, by key.
+type MissingError struct{ Keys []string }
+
+func (e *MissingError) BadInput() {}
+
+func (e *MissingError) Error() string { return "missing answers: " + strings.Join(e.Keys, ", ") }
+
+// ResolveWith turns what was given into complete answers: each field in
+// order is taken from given, else asked, else defaulted, as r says. The
+// precedence of a default is: a recorded answer that still applies (or,
+// where the answers before it changed whether it applies, one that still
+// passes), then a preset, then zdgen's. Without a way to ask and without
+// TakeDefaults, every answer not given is reported at once
+// (*MissingError); the name is never defaulted.
+func ResolveWith(given map[string]string, r Resolving) (Answers, error) {
+	ask := r.Ask
+	if r.TakeDefaults {
+		ask = nil
+	}
+	if ask == nil && !r.TakeDefaults {
+		var missing []string
+		base := Defaults("")
+		for _, f := range Fields {
+			if _, ok := given[f.Key]; !ok && !f.Optional() && f.AppliesTo(&base) {
+				missing = append(missing, f.Key)
+			}
+		}
+		if len(missing) > 0 {
+			return Answers{}, &MissingError{missing}
+		}
+	}
 	var a Answers
 	for _, f := range Fields {
+		def := r.defaultOf(f, &a)
 		v, ok := given[f.Key]
-		if !ok {
-			if f.Key == "name" {
-				return a, &InputError{Field: "name", Rule: "is required"}
+		switch {
+		case ok:
+			if err := f.Set(&a, v); err != nil {
+				return a, err
 			}
-			v = f.Default(&a)
+			continue
+		case f.Key == "name" && ask == nil:
+			return a, &MissingError{[]string{"name"}}
+		case ask == nil || f.Override() || !f.AppliesTo(&a):
+			v = def
+		default:
+			var err error
+			if v, err = ask.Ask(f, def, r.checker(f, a)); err != nil {
+				return a, err
+			}
 		}
 		if err := f.Set(&a, v); err != nil {
-			if !ok {
-				err = ExplainDefault(f, &a, err)
-			}
-			return a, err
+			return a, ExplainDefault(f, &a, err)
 		}
 	}
 	return a, nil
+}
+
+// defaultOf is the default f takes after the answers a so far.
+func (r Resolving) defaultOf(f Field, a *Answers) string {
+	def := f.Default(a)
+	if r.Preset != nil && r.Recorded == nil {
+		if v, ok := r.Preset(f.Key, *a); ok {
+			def = v
+		}
+	}
+	rec := r.Recorded
+	if rec == nil {
+		return def
+	}
+	// A recorded answer is the default unless it no longer applies (the
+	// flush timeout of tracing just turned off, or on), or was itself the
+	// default of answers that changed (Carried).
+	if f.AppliesTo(a) && f.AppliesTo(rec) {
+		return f.Carried(a, rec)
+	}
+	// Where the answers before it changed whether it applies, it keeps its
+	// recorded value if that still passes: replicas is kept while autoscale
+	// is on and counts again when autoscale turns off. A value that does
+	// not fit the change (a flush timeout as tracing turns off, or 0s as
+	// it turns on) takes the default.
+	scratch := *a
+	if f.Set(&scratch, f.Get(rec)) == nil {
+		return f.Get(rec)
+	}
+	return def
+}
+
+// checker judges an answer to f given after the answers a: alone, against
+// the answers before it, and by r.Check.
+func (r Resolving) checker(f Field, a Answers) func(string) error {
+	return func(s string) error {
+		scratch := a
+		if err := f.Set(&scratch, s); err != nil {
+			return err
+		}
+		if err := CheckSoFar(scratch, f.Key); err != nil {
+			return err
+		}
+		if r.Check != nil {
+			return r.Check(scratch, f.Key)
+		}
+		return nil
+	}
 }
 
 // CheckSoFar checks the rules that tie fields together as far as a person
@@ -182,4 +301,91 @@ func CheckSoFar(a Answers, key string) error {
 		return err
 	}
 	return nil
+}
+
+// ReplicasUsed refuses a replica count someone gave for answers with
+// autoscale on: the autoscaler sets the pod count from its MIN, so the
+// number would be recorded and not used, and nothing would say so. fix
+// says how to mean one or the other. (A count carried in an answers file
+// is fine: a .zdgen.yaml records replicas beside autoscale, kept for
+// when autoscale turns off.)
+func ReplicasUsed(a Answers, fix string) error {
+	if a.Autoscale == AutoscaleOff {
+		return nil
+	}
+	lo, hi, err := ParseAutoscale(a.Autoscale)
+	if err != nil {
+		return err
+	}
+	return &InputError{Field: "replicas", Value: strconv.Itoa(a.Replicas), Rule: fmt.Sprintf("not used with autoscale %s: the autoscaler sets the pod count, from %d to %d pods; %s", a.Autoscale, lo, hi, fix)}
+}
+
+// maxConfigSize bounds what --config reads: an answers file is a few lines.
+const maxConfigSize = 1 << 20
+
+// ReadAnswersFile reads an answers file (--config name): a regular file,
+// or stdin for "-", at most maxConfigSize bytes. A device or a FIFO is refused, because it may never
+// end or never answer; When ctx is done while it waits for stdin, it returns ctx.Err() at once.
+func ReadAnswersFile(ctx context.Context, name string, stdin io.Reader) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := readAnswersFile(name, stdin)
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func readAnswersFile(name string, stdin io.Reader) ([]byte, error) {
+	r, what := stdin, "--config - (stdin)"
+	if name != "-" {
+		what = "--config " + name
+		// Stat before opening: opening a FIFO blocks until a writer comes.
+		fi, err := os.Stat(name)
+		if err != nil {
+			return nil, BadInput(fmt.Errorf("--config: %w", err))
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, BadInput(fmt.Errorf("%s: not a regular file (%s); give an answers file, or - to read stdin", what, fileKind(fi.Mode())))
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, BadInput(fmt.Errorf("--config: %w", err))
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			return nil, BadInput(fmt.Errorf("%s: not a regular file; give an answers file, or - to read stdin", what))
+		}
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxConfigSize+1))
+	if err != nil {
+		return nil, BadInput(fmt.Errorf("%s: %w", what, err))
+	}
+	if len(b) > maxConfigSize {
+		return nil, BadInput(fmt.Errorf("%s: larger than the limit of 1 MiB; an answers file is a few lines", what))
+	}
+	return b, nil
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.String()
 }

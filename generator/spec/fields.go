@@ -651,12 +651,23 @@ func (*InputError) BadInput() {}
 // IsInputError reports whether err, or an error it wraps, is bad input
 // rather than a failure: a bad answer (*InputError), or any other kind
 // that says so with a method BadInput(): a repository zdgen cannot take,
-// a lock or repository an upgrade refuses, a bad command line. The command exits 2 on them, whatever their kind: a new
-// kind needs the method, not a change of the command.
+// a lock or repository an upgrade refuses, a bad command line. The
+// command exits 2 on them, whatever their kind: a new kind needs the
+// method, not a change of the command.
 func IsInputError(err error) bool {
 	var bad interface{ BadInput() }
 	return errors.As(err, &bad)
 }
+
+// BadInput marks err as bad input, its message unchanged: what someone
+// gave (a flag's value, an overlay, a repository) is wrong, not zdgen.
+func BadInput(err error) error { return &badInput{err} }
+
+type badInput struct{ err error }
+
+func (e *badInput) Error() string { return e.err.Error() }
+func (e *badInput) Unwrap() error { return e.err }
+func (e *badInput) BadInput()     {}
 
 func errPortsEqual(port int) error {
 	return &InputError{"health-port", strconv.Itoa(port), "must differ from port: liveness needs its own listener so it keeps answering while the service port drains"}

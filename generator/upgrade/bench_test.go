@@ -3,7 +3,9 @@ package upgrade
 import (
 	"testing"
 
-	"github.com/zdgen/zdgen/generator/render"
+	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/internal/repotest"
+
 	"github.com/zdgen/zdgen/generator/spec"
 )
 
@@ -16,18 +18,7 @@ func BenchmarkPlanUpgrade(b *testing.B) {
 		b.Run(protocol, func(b *testing.B) {
 			a := spec.Defaults("svc")
 			a.Protocol = protocol
-			p, err := spec.NewPlan(a)
-			if err != nil {
-				b.Fatal(err)
-			}
-			files, err := render.RenderVersion("0.1.0", p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			repo := map[string][]byte{}
-			for _, f := range files {
-				repo[f.Path] = f.Content
-			}
+			repo := repotest.Map(repotest.Compose(b, generator.Service{Version: "0.1.0", Answers: a}))
 			dep := "deploy/k8s/deployment.yaml"
 			repo[dep] = append(repo[dep], "# edited\n"...)
 			l, err := spec.ParseLock(repo[spec.LockPath])

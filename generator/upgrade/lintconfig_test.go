@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/zdgen/zdgen/generator/render"
+	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/internal/repotest"
+
 	"github.com/zdgen/zdgen/generator/spec"
 )
 
@@ -16,18 +18,7 @@ func TestUpgradeFrom050AddsGolangciConfig(t *testing.T) {
 	for _, protocol := range []string{"http", "grpc"} {
 		a := spec.Defaults("shop")
 		a.Protocol = protocol
-		p, err := spec.NewPlan(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files, err := render.RenderVersion("0.5.0", p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		repo := map[string][]byte{}
-		for _, f := range files {
-			repo[f.Path] = f.Content
-		}
+		repo := repotest.Map(repotest.Compose(t, generator.Service{Version: "0.5.0", Answers: a}))
 		if _, ok := repo[".golangci.yml"]; ok {
 			t.Fatalf("%s: 0.5.0 already generated .golangci.yml", protocol)
 		}

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/zdgen/zdgen/generator"
 	"github.com/zdgen/zdgen/generator/overlay"
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
@@ -160,14 +161,6 @@ func PlanUpgrade(old spec.Lock, lockOld []byte, a spec.Answers, disk Disk) (*Upg
 	return PlanUpgradeWith(context.Background(), old, lockOld, a, disk, Overlays{})
 }
 
-// Overlays are the organisation overlay releases of an upgrade: Base the
-// one the lock records (nil without one), which the merge base is
-// rebuilt with; Next the one the new render uses (nil to generate
-// without one).
-type Overlays struct {
-	Base, Next *overlay.Applied
-}
-
 // PlanUpgradeWith is PlanUpgrade for a repository generated with an
 // organisation overlay, or moving to one: the base is rebuilt with the
 // recorded templates and ov.Base, the new render made with this zdgen's
@@ -184,56 +177,50 @@ func PlanUpgradeWith(ctx context.Context, old spec.Lock, lockOld []byte, a spec.
 	if err != nil {
 		return nil, err
 	}
-	if err := spec.CheckFields(a); err != nil {
-		return nil, err
-	}
-	if ov.Next != nil {
-		if err := ov.Next.Supports(render.Version); err != nil {
-			return nil, err
-		}
-		if err := ov.Next.Check(a); err != nil {
-			return nil, err
-		}
-	}
-	plan, err := spec.NewPlan(a)
-	if err != nil {
-		return nil, err
-	}
-	rendered, err := overlay.RenderService(ctx, render.Version, plan, ov.Next)
-	if err != nil {
-		return nil, err
-	}
-	next := byPath(rendered)
 	// The lock says who owns a file: the template's default, or the owner's
 	// own choice of `owner: user` in .zdgen.yaml, which sticks.
 	owner := map[string]string{}
 	for _, lf := range old.Files {
 		owner[lf.Path] = lf.Owner
 	}
-
-	paths := map[string]bool{}
-	for p := range base {
-		paths[p] = true
-	}
-	for p := range next {
-		paths[p] = true
+	plan, rendered, err := generator.Compose(ctx, generator.Service{Answers: a, Overlay: ov.Next, Owners: owner})
+	if err != nil {
+		return nil, err
 	}
 	u := &Upgrade{From: old.Version, To: render.Version, Plan: plan, Render: rendered, LockOld: lockOld, ModuleFrom: old.Answers.Module, ModuleTo: a.Module}
-	for _, f := range spec.Fields {
-		if was, is := f.Get(&old.Answers), f.Get(&a); was != is {
-			u.AnswersFrom = append(u.AnswersFrom, f.Key+"="+was)
-			u.AnswersTo = append(u.AnswersTo, f.Key+"="+is)
-		}
-	}
-	// Conflict labels: the versions, and the answers when they change (with
-	// the same version on both sides, the answers are the only difference).
+	u.Lock, _ = lockOf(rendered)
+	u.compareAnswers(old.Answers, a)
 	if ov.Base != nil {
 		u.OverlayFrom = ov.Base.ID()
 	}
 	if ov.Next != nil {
 		u.OverlayTo = ov.Next.ID()
 	}
-	baseLabel, nextLabel := "zdgen "+old.Version, "zdgen "+render.Version
+	if err := u.decide(base, byPath(rendered), owner, disk); err != nil {
+		return nil, err
+	}
+	if err := u.moveOwnersImports(); err != nil {
+		return nil, err
+	}
+	unlisted(u.Changes)
+	return u, nil
+}
+
+// compareAnswers records the answers that change, as key=value.
+func (u *Upgrade) compareAnswers(was, is spec.Answers) {
+	for _, f := range spec.Fields {
+		if from, to := f.Get(&was), f.Get(&is); from != to {
+			u.AnswersFrom = append(u.AnswersFrom, f.Key+"="+from)
+			u.AnswersTo = append(u.AnswersTo, f.Key+"="+to)
+		}
+	}
+}
+
+// labels name the two sides of a conflict: the versions, the overlays
+// when either side has one, and the answers when they change (with the
+// same version on both sides, the answers are the only difference).
+func (u *Upgrade) labels() (baseLabel, nextLabel string) {
+	baseLabel, nextLabel = "zdgen "+u.From, "zdgen "+u.To
 	if u.OverlayFrom != "" || u.OverlayTo != "" {
 		baseLabel += " + " + cmp.Or(u.OverlayFrom, "no overlay")
 		nextLabel += " + " + cmp.Or(u.OverlayTo, "no overlay")
@@ -241,6 +228,21 @@ func PlanUpgradeWith(ctx context.Context, old spec.Lock, lockOld []byte, a spec.
 	if len(u.AnswersTo) > 0 {
 		baseLabel += " (" + strings.Join(u.AnswersFrom, ", ") + ")"
 		nextLabel += " (" + strings.Join(u.AnswersTo, ", ") + ")"
+	}
+	return baseLabel, nextLabel
+}
+
+// decide fills in u.Changes: for every path the base or the new render
+// has, what the upgrade does to it, from the base, the disk and the new
+// render (next), file owners as owner records them.
+func (u *Upgrade) decide(base, next map[string]spec.File, owner map[string]string, disk Disk) error {
+	baseLabel, nextLabel := u.labels()
+	paths := map[string]bool{}
+	for p := range base {
+		paths[p] = true
+	}
+	for p := range next {
+		paths[p] = true
 	}
 	for _, p := range sortedKeys(paths) {
 		b, inBase := base[p]
@@ -253,7 +255,7 @@ func PlanUpgradeWith(ctx context.Context, old spec.Lock, lockOld []byte, a spec.
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c := Change{Path: p, Old: d, OldExists: onDisk, New: d, NewExists: onDisk, Mode: n.Mode}
 		switch {
@@ -263,7 +265,7 @@ func PlanUpgradeWith(ctx context.Context, old spec.Lock, lockOld []byte, a spec.
 				c.Outcome = YoursBehind
 			}
 		case inBase && inNext:
-			c = decide(c, b.Content, n.Content, baseLabel, nextLabel)
+			c = decideBoth(c, b.Content, n.Content, baseLabel, nextLabel)
 		case inBase: // no longer generated
 			switch {
 			case !onDisk:
@@ -288,39 +290,37 @@ func PlanUpgradeWith(ctx context.Context, old spec.Lock, lockOld []byte, a spec.
 		}
 		u.Changes = append(u.Changes, c)
 	}
-	// A new module path: the owner's files import the old one's packages
-	// (gRPC handlers.go imports the API package), so move those imports;
-	// and imports the owner added to a file zdgen generates, which the
-	// merge keeps as the owner wrote them.
+	return nil
+}
+
+// moveOwnersImports follows a new module path: the owner's files import
+// the old one's packages (gRPC handlers.go imports the API package), so
+// those imports move; and imports the owner added to a file zdgen
+// generates, which the merge keeps as the owner wrote them.
+func (u *Upgrade) moveOwnersImports() error {
 	for i := range u.Changes {
 		switch c := u.Changes[i]; {
 		case (c.Outcome == Yours || c.Outcome == YoursBehind) && c.OldExists:
 			if err := u.MoveImports(c.Path, c.Old); err != nil {
-				return nil, err
+				return err
 			}
 		case c.Outcome == Kept || c.Outcome == Merged:
 			if err := u.MoveImports(c.Path, c.New); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	unlisted(u.Changes)
+	return nil
+}
 
-	l := spec.NewLock(render.Version, plan, rendered[:0:0])
-	for _, f := range rendered {
+// lockOf is the lock among rendered files.
+func lockOf(files []spec.File) (spec.File, bool) {
+	for _, f := range files {
 		if f.Path == spec.LockPath {
-			continue
+			return f, true
 		}
-		o := f.Owner
-		if owner[f.Path] == spec.OwnerUser {
-			o = spec.OwnerUser
-		}
-		l.Files = append(l.Files, spec.LockFile{Path: f.Path, SHA256: f.Sum(), Owner: o})
 	}
-	if u.Lock, err = l.File(); err != nil {
-		return nil, err
-	}
-	return u, nil
+	return spec.File{}, false
 }
 
 // unlisted fills in, for each file no longer generated but kept, the other
@@ -350,9 +350,9 @@ func unlisted(cs []Change) {
 	}
 }
 
-// decide handles a file both the base and the new version generate; the
-// labels name them in conflict markers.
-func decide(c Change, base, next []byte, baseLabel, nextLabel string) Change {
+// decideBoth handles a file both the base and the new version generate;
+// the labels name them in conflict markers.
+func decideBoth(c Change, base, next []byte, baseLabel, nextLabel string) Change {
 	d := c.Old
 	// Generated code (the gRPC .pb.go files) names the tools that wrote it;
 	// after `make proto` those lines say protoc's version where zdgen's
@@ -392,6 +392,9 @@ func checkLock(l spec.Lock) error {
 		return &LockError{fmt.Sprintf("written by zdgen %s, newer than this zdgen (templates %s): install zdgen %s or later to upgrade this repository", l.Version, render.Version, l.Version)}
 	}
 	if _, err := templates.ForVersion(l.Version); err != nil {
+		if oldest := templates.Releases()[0]; templates.Compare(l.Version, oldest) < 0 {
+			return &LockError{fmt.Sprintf("written by zdgen %s, older than the oldest release this zdgen carries (%s; a zdgen carries its own templates and the %d releases before them): upgrade in two steps, first with zdgen %s, which carries older ones (go run github.com/zdgen/zdgen/cmd/zdgen@v%s upgrade), then with this one", l.Version, oldest, templates.Window, oldest, oldest)}
+		}
 		return &LockError{err.Error()}
 	}
 	return nil
@@ -403,14 +406,13 @@ func checkLock(l spec.Lock) error {
 // way round.
 func rebuildBase(ctx context.Context, l spec.Lock, ov *overlay.Applied) (map[string]spec.File, error) {
 	err := spec.CheckFields(l.Answers)
-	var p *spec.Plan
 	if err == nil {
-		p, err = spec.NewPlan(l.Answers)
+		_, err = spec.NewPlan(l.Answers)
 	}
 	if err != nil {
 		return nil, &LockError{fmt.Sprintf("its answers are not valid (%v): was it edited by hand? Change answers with zdgen upgrade --set", err)}
 	}
-	files, err := overlay.RenderService(ctx, l.Version, p, ov)
+	_, files, err := generator.Compose(ctx, generator.Service{Version: l.Version, Answers: l.Answers, Overlay: ov})
 	if err != nil {
 		return nil, err
 	}

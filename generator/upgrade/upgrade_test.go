@@ -11,9 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zdgen/zdgen/generator"
+	"github.com/zdgen/zdgen/internal/repotest"
+
 	"github.com/zdgen/zdgen/generator/render"
 	"github.com/zdgen/zdgen/generator/spec"
-	"github.com/zdgen/zdgen/generator/write"
 	"github.com/zdgen/zdgen/templates"
 )
 
@@ -222,7 +224,8 @@ func TestUpgradeRefusesBadLocks(t *testing.T) {
 		{"an answer edited by hand", func(l *spec.Lock) { l.Answers.Replicas = 4 }, "do not give the recorded checksums"},
 		{"an invalid answer", func(l *spec.Lock) { l.Answers.Port = 80 }, "its answers are not valid"},
 		{"written by a newer zdgen", func(l *spec.Lock) { l.Version = "9.0.0" }, "written by zdgen 9.0.0, newer than this zdgen"},
-		{"a version this zdgen never had", func(l *spec.Lock) { l.Version = "0.0.9" }, `no templates of version "0.0.9"`},
+		{"a version this zdgen never had", func(l *spec.Lock) { l.Version = "0.1.9" }, `no templates of version "0.1.9"`},
+		{"a version older than the window", func(l *spec.Lock) { l.Version = "0.0.9" }, "older than the oldest release this zdgen carries (0.1.0; a zdgen carries its own templates and the 8 releases before them): upgrade in two steps, first with zdgen 0.1.0"},
 		{"not a version", func(l *spec.Lock) { l.Version = "latest" }, "not a zdgen version"},
 		{"another generator", func(l *spec.Lock) { l.Generator = "cookiecutter" }, "not zdgen"},
 	} {
@@ -348,25 +351,13 @@ func TestUpgradeKilledMidCommitCompletesOnRerun(t *testing.T) {
 // render010 is what zdgen 0.1.0 generated for a.
 func render010(t *testing.T, a spec.Answers) []spec.File {
 	t.Helper()
-	p, err := spec.NewPlan(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := render.RenderVersion("0.1.0", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return repotest.Compose(t, generator.Service{Version: "0.1.0", Answers: a})
 }
 
 // writeOld writes what zdgen 0.1.0 generated for a into a new directory.
 func writeOld(t *testing.T, a spec.Answers) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "repo")
-	if err := write.Write(context.Background(), dir, render010(t, a), false); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return repotest.Write(t, "repo", render010(t, a))
 }
 
 func edit(t *testing.T, dir, rel, old, new string) {
@@ -522,7 +513,7 @@ func TestDecideRegeneratedCode(t *testing.T) {
 		{"regenerated from the new code", gen("v3.21.12", "var A = 2\n\nvar B = 1\n\nvar C = 1\n"), Kept, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := decide(Change{Path: "api/a.pb.go", Old: tc.ours, OldExists: true, New: tc.ours, NewExists: true}, base, next, "zdgen 0.1.0", "zdgen 0.2.0")
+			c := decideBoth(Change{Path: "api/a.pb.go", Old: tc.ours, OldExists: true, New: tc.ours, NewExists: true}, base, next, "zdgen 0.1.0", "zdgen 0.2.0")
 			if tc.new == nil {
 				tc.new = tc.ours
 			}
@@ -534,13 +525,13 @@ func TestDecideRegeneratedCode(t *testing.T) {
 	// The owner changed the code the new version changes: a conflict, on
 	// those lines only, marked as generated code (regenerate after it).
 	ours := gen("v3.21.12", "var A = 3\n\nvar B = 1\n\nvar C = 1\n")
-	if c := decide(Change{Path: "api/a.pb.go", Old: ours, OldExists: true, New: ours, NewExists: true}, base, next, "zdgen 0.1.0", "zdgen 0.2.0"); c.Outcome != Conflict || c.Conflicts != 1 || !c.Generated || bytes.Contains(c.New, []byte("<<<<<<< yours\n// \tprotoc")) {
+	if c := decideBoth(Change{Path: "api/a.pb.go", Old: ours, OldExists: true, New: ours, NewExists: true}, base, next, "zdgen 0.1.0", "zdgen 0.2.0"); c.Outcome != Conflict || c.Conflicts != 1 || !c.Generated || bytes.Contains(c.New, []byte("<<<<<<< yours\n// \tprotoc")) {
 		t.Errorf("%s, %d conflicts, generated %v:\n%s", c.Outcome, c.Conflicts, c.Generated, c.New)
 	}
 	// Not generated code: the same lines are the owner's change.
 	plain := func(b []byte) []byte { return bytes.Replace(b, []byte("Code generated"), []byte("Written"), 1) }
 	ours = plain(gen("v3.21.12", "var A = 1\n\nvar B = 1\n\nvar C = 1\n"))
-	if c := decide(Change{Path: "a.go", Old: ours, OldExists: true, New: ours, NewExists: true}, plain(base), plain(next), "zdgen 0.1.0", "zdgen 0.2.0"); c.Outcome != Conflict {
+	if c := decideBoth(Change{Path: "a.go", Old: ours, OldExists: true, New: ours, NewExists: true}, plain(base), plain(next), "zdgen 0.1.0", "zdgen 0.2.0"); c.Outcome != Conflict {
 		t.Errorf("hand-written file: %s, want %s", c.Outcome, Conflict)
 	}
 }
