@@ -13,10 +13,11 @@ import (
 
 // rooms lists, for each package of zdgen's own, the zdgen packages it may
 // import (outside its tests). Work flows one way — spec, render, write —
-// with upgrade beside it; workload reads what a repository declares, and
-// rehearse runs it; only the command sees them all. A new import that
-// crosses a room is a design change: make it here, on purpose, with the
-// CONTRIBUTING.md's Architecture section.
+// composed by generator (Compose), with upgrade beside it; workload reads
+// and judges what a repository declares, and rehearse runs it; only the
+// command sees them all. A new import that crosses a room is a design
+// change: make it here, on purpose, with CONTRIBUTING.md's Architecture
+// section.
 var rooms = map[string][]string{
 	"templates":             nil,
 	"generator/spec":        nil,
