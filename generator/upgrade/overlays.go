@@ -48,7 +48,7 @@ func FindOverlays(ctx context.Context, repo string, lock spec.Lock, c OverlayCho
 	var err error
 	switch {
 	case c.Source != "" && c.Version != "":
-		return ov, &spec.InputError{Field: OverlayVersionKey, Value: c.Version, Rule: "does not go with another overlay: give the release in the overlay's source (path@version)"}
+		return ov, &spec.InputError{Field: OverlayVersionKey, Value: c.Version, Rule: "does not go together with --overlay: give the release in --overlay (path@version)"}
 	case c.Source == "none":
 		ov.Next = nil
 	case c.Source != "":
