@@ -206,10 +206,16 @@ func renderOne(tfs fs.FS, src string, p *spec.Plan, data templateData) (spec.Fil
 	}
 	// Templates are written gofmt-clean for every answer set (a test checks
 	// it), so parsing is enough here: formatting would cost most of the
-	// render time.
+	// render time. The parse also tells which imports a template that lists
+	// every one it may need (pruneMark) leaves unused.
 	if path.Ext(out) == ".go" {
-		if _, err := parser.ParseFile(token.NewFileSet(), out, content, parser.SkipObjectResolution); err != nil {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, out, content, parser.SkipObjectResolution)
+		if err != nil {
 			return spec.File{}, false, fmt.Errorf("template %s renders Go that does not parse: %w", src, err)
+		}
+		if bytes.Contains(raw, []byte(pruneMark)) {
+			content = dropUnusedImports(fset, f, content)
 		}
 	}
 	mode := fs.FileMode(0o644)
