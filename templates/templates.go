@@ -10,6 +10,15 @@
 // replaces the common file of the same path, and a test fails when one
 // repeats more than a few lines of its counterpart.
 //
+// A Go template whose imports differ between answer sets lists them all,
+// unconditionally, and says so on its import line:
+//
+//	import ( [[- /* unused imports are dropped */]]
+//
+// the renderer then drops from the rendered file the imports it does not
+// use (package render), so the template shows the Go it produces rather
+// than a second program choosing imports.
+//
 // The templates of every earlier release stay in the binary, frozen in
 // releases/VERSION.txtar: `zdgen upgrade` rebuilds what that release
 // generated for a repository (the merge base) from them. Releasing a new
