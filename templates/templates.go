@@ -10,6 +10,14 @@
 // replaces the common file of the same path, and a test fails when one
 // repeats more than a few lines of its counterpart.
 //
+// Where the protocols differ by more than a few words, a common template
+// calls named parts ([[ template "serve" . ]]) that each protocol defines
+// ([[ define "serve" ]]...[[ end ]]) in PROTOCOL/PATH.parts beside it,
+// PATH being the common template's without .tmpl: the shared file then
+// reads as one program, and each protocol's parts read whole. Both
+// protocols define the same parts (a test checks it); the common template
+// lists them.
+//
 // A Go template whose imports differ between answer sets lists them all,
 // unconditionally, and says so on its import line:
 //

@@ -22,7 +22,7 @@ func TestEveryReleaseParsesWithOwnFunctions(t *testing.T) {
 		}
 		n := 0
 		err = fs.WalkDir(tfs, ".", func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".tmpl") {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".tmpl") && !strings.HasSuffix(p, ".parts") {
 				return err
 			}
 			b, err := fs.ReadFile(tfs, p)
