@@ -10,6 +10,23 @@
 // replaces the common file of the same path, and a test fails when one
 // repeats more than a few lines of its counterpart.
 //
+// Where the protocols differ by more than a few words, a common template
+// calls named parts ([[ template "serve" . ]]) that each protocol defines
+// ([[ define "serve" ]]...[[ end ]]) in PROTOCOL/PATH.parts beside it,
+// PATH being the common template's without .tmpl: the shared file then
+// reads as one program, and each protocol's parts read whole. Both
+// protocols define the same parts (a test checks it); the common template
+// lists them.
+//
+// A Go template whose imports differ between answer sets lists them all,
+// unconditionally, and says so on its import line:
+//
+//	import ( [[- /* unused imports are dropped */]]
+//
+// the renderer then drops from the rendered file the imports it does not
+// use (package render), so the template shows the Go it produces rather
+// than a second program choosing imports.
+//
 // The templates of the last Window releases before this one stay in the
 // binary, frozen in releases/VERSION.txtar: `zdgen upgrade` rebuilds what
 // that release generated for a repository (the merge base) from them.

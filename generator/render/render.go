@@ -7,6 +7,7 @@ package render
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -185,6 +186,9 @@ func renderOne(tfs fs.FS, src string, p *spec.Plan, data templateData) (spec.Fil
 	rel = strings.TrimSuffix(rel, ".tmpl")
 	out := strings.ReplaceAll(rel, "_name_", p.Answers.Name)
 	t, err := template.New(src).Delims(leftDelim, rightDelim).Funcs(funcs).Option("missingkey=error").Parse(string(raw))
+	if err == nil {
+		err = protocolParts(t, tfs, src, p.Answers.Protocol)
+	}
 	if err != nil {
 		return spec.File{}, false, fmt.Errorf("template %s: %w", src, err)
 	}
@@ -200,10 +204,16 @@ func renderOne(tfs fs.FS, src string, p *spec.Plan, data templateData) (spec.Fil
 	}
 	// Templates are written gofmt-clean for every answer set (a test checks
 	// it), so parsing is enough here: formatting would cost most of the
-	// render time.
+	// render time. The parse also tells which imports a template that lists
+	// every one it may need (pruneMark) leaves unused.
 	if path.Ext(out) == ".go" {
-		if _, err := parser.ParseFile(token.NewFileSet(), out, content, parser.SkipObjectResolution); err != nil {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, out, content, parser.SkipObjectResolution)
+		if err != nil {
 			return spec.File{}, false, fmt.Errorf("template %s renders Go that does not parse: %w", src, err)
+		}
+		if bytes.Contains(raw, []byte(pruneMark)) {
+			content = dropUnusedImports(fset, f, content)
 		}
 	}
 	mode := fs.FileMode(0o644)
@@ -215,6 +225,27 @@ func renderOne(tfs fs.FS, src string, p *spec.Plan, data templateData) (spec.Fil
 		owner = spec.OwnerUser
 	}
 	return spec.File{Path: out, Mode: mode, Content: content, Owner: owner}, false, nil
+}
+
+// protocolParts adds to t, the template of src, the templates the
+// protocol's folder defines for it: PROTOCOL/PATH.parts for common/PATH.tmpl,
+// when there is one. A common template calls them ([[template "name" .]])
+// where the protocols differ by more than a word, so that what they share
+// is written once and each protocol's part reads whole.
+func protocolParts(t *template.Template, tfs fs.FS, src, protocol string) error {
+	rel, ok := strings.CutPrefix(src, "common/")
+	if !ok {
+		return nil
+	}
+	parts := protocol + "/" + strings.TrimSuffix(rel, ".tmpl") + ".parts"
+	b, err := fs.ReadFile(tfs, parts)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err == nil {
+		_, err = t.New(parts).Parse(string(b))
+	}
+	return err
 }
 
 // Template actions are written [[ .Like.This ]]: "{{" is common in Go

@@ -2,6 +2,7 @@ package render
 
 import (
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"text/template"
@@ -22,7 +23,7 @@ func TestEveryReleaseParsesWithOwnFunctions(t *testing.T) {
 		}
 		n := 0
 		err = fs.WalkDir(tfs, ".", func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".tmpl") {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".tmpl") && !strings.HasSuffix(p, ".parts") {
 				return err
 			}
 			b, err := fs.ReadFile(tfs, p)
@@ -38,6 +39,55 @@ func TestEveryReleaseParsesWithOwnFunctions(t *testing.T) {
 		if err != nil || n == 0 {
 			t.Fatalf("release %s: %d templates, %v", v, n, err)
 		}
+	}
+}
+
+// A common template's protocol parts (PROTOCOL/PATH.parts) are an
+// interface: both protocols define the same templates, for a common
+// template that is there.
+func TestProtocolPartsMatch(t *testing.T) {
+	defined := func(p string) []string {
+		b, err := fs.ReadFile(templates.FS, p)
+		if err != nil {
+			return nil
+		}
+		set, err := template.New(p).Delims(leftDelim, rightDelim).Funcs(funcs).Parse(string(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, d := range set.Templates() {
+			if d.Name() != p {
+				names = append(names, d.Name())
+			}
+		}
+		slices.Sort(names)
+		return names
+	}
+	n := 0
+	for _, proto := range []string{spec.ProtocolHTTP, spec.ProtocolGRPC} {
+		err := fs.WalkDir(templates.FS, proto, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !strings.HasSuffix(p, ".parts") {
+				return err
+			}
+			n++
+			rel := strings.TrimPrefix(p, proto+"/")
+			if _, err := fs.Stat(templates.FS, "common/"+strings.TrimSuffix(rel, ".parts")+".tmpl"); err != nil {
+				t.Errorf("%s: no common template takes these parts: %v", p, err)
+			}
+			for _, other := range []string{spec.ProtocolHTTP, spec.ProtocolGRPC} {
+				if a, b := defined(p), defined(other+"/"+rel); !slices.Equal(a, b) {
+					t.Errorf("%s defines %q, %s/%s %q: both protocols define the same parts", p, a, other, rel, b)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n == 0 {
+		t.Error("no protocol parts found")
 	}
 }
 
