@@ -10,12 +10,17 @@ import (
 	"testing"
 	"time"
 
+	listersv1 "k8s.io/client-go/listers/core/v1"
+
+	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/zdgen/zdgen/generator/spec"
 	"github.com/zdgen/zdgen/rehearse"
@@ -465,5 +470,29 @@ func TestDisruptionPermissionsAreNamed(t *testing.T) {
 		if nss, _ := f.cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{}); len(nss.Items) != 0 {
 			t.Errorf("%s: a namespace was created before the permissions were known", tc.disrupt)
 		}
+	}
+}
+
+// TestPickNodeWaitsForTheWatch: the Deployment can be available before
+// the watch's cache holds its pods (more so on a loaded machine); the
+// choice of the node to drain waits for them, and for Ctrl-C.
+func TestPickNodeWaitsForTheWatch(t *testing.T) {
+	f := newFake(t)
+	f.addNodes("node-a", "node-b")
+	pods := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	r := &rehearsal{c: f.c, ns: "ns", sel: labels.Everything(), a: &applied{deployment: &appsv1.Deployment{}},
+		wat: &watcher{pods: listersv1.NewPodLister(pods), ns: "ns"}}
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		_ = pods.Add(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "greeter-1", Namespace: "ns"}, Spec: corev1.PodSpec{NodeName: "node-b"}})
+	}()
+	n, err := r.pickNode(context.Background(), "")
+	if err != nil || n.Name != "node-b" {
+		t.Fatalf("got %v, %v; want node-b once the watch sees its pod", n, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	if _, err := r.pickNode(ctx, "node-b"); !errors.Is(err, context.Canceled) {
+		t.Errorf("interrupted while no other node holds a pod: %v, want context.Canceled", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -115,15 +116,34 @@ func chooseNode(nodes []corev1.Node, pods []*corev1.Pod, except string) *corev1.
 	return best
 }
 
+// pickWait bounds how long pickNode waits for the watch to see the
+// service's pods on a node: its cache follows the API server by
+// milliseconds, more on a loaded machine, and the Deployment can be
+// available before the cache holds its pods.
+const pickWait = 10 * time.Second
+
 // pickNode chooses the node to drain now, by the pods the watch sees.
 func (r *rehearsal) pickNode(ctx context.Context, except string) (*corev1.Node, error) {
 	nodes, err := drainable(ctx, r.c, r.a)
 	if err != nil {
 		return nil, err
 	}
-	pods, _ := r.wat.pods.Pods(r.ns).List(r.sel)
-	if n := chooseNode(nodes, pods, except); n != nil {
-		return n, nil
+	tick := time.NewTicker(r.c.poll)
+	defer tick.Stop()
+	deadline := time.Now().Add(pickWait)
+	for {
+		pods, _ := r.wat.pods.Pods(r.ns).List(r.sel)
+		if n := chooseNode(nodes, pods, except); n != nil {
+			return n, nil
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
 	}
 	besides := ""
 	if except != "" {
