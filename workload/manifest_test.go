@@ -159,8 +159,10 @@ func TestUnsetEnvIsTheServiceDefault(t *testing.T) {
 	}
 }
 
-// replaceIn replaces old with new in the file at path, once; the test
-// fails if old is not there.
+// replaceIn is repotest.Replace, which this package's own tests cannot
+// import (repotest composes through generator, which imports workload):
+// it replaces old with new in the file at path, once; the test fails if
+// old is not there.
 func replaceIn(t *testing.T, path, old, new string) {
 	t.Helper()
 	b, err := os.ReadFile(path)

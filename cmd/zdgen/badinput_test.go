@@ -28,6 +28,9 @@ func TestBadInputKinds(t *testing.T) {
 		{"a repository upgrade will not start in", &upgrade.RefusedError{Reason: "uncommitted changes"}},
 		{"a generated repository as zdgen new's target", &write.TargetError{Dir: "orders", Err: write.ErrRepository}},
 		{"a bad command line", usageError{errors.New("new takes at most one NAME")}},
+		{"answers neither given nor asked", &spec.MissingError{Keys: []string{"name"}}},
+		{"something given, marked where it is read", spec.BadInput(errors.New("--config answers.yaml: not a regular file (a FIFO)"))},
+		{"an overlay that breaks the timing model", spec.BadInput(fmt.Errorf("with overlay acme@v1.4.0: %w", &workload.InputError{Err: errors.New("grace too short")}))},
 	} {
 		for _, err := range []error{c.err, fmt.Errorf("context: %w", c.err), errors.Join(errors.New("another"), c.err)} {
 			if !spec.IsInputError(err) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 // askAll answers every prompt with its default, or with a reply of its
@@ -57,6 +58,26 @@ func TestResolveWithPrecedence(t *testing.T) {
 				t.Errorf("replicas %d, want %d", a.Replicas, tc.want)
 			}
 		})
+	}
+}
+
+// An upgrade's defaults are the recorded answers and zdgen's, never an
+// overlay's preset: where a recorded answer no longer fits (a flush
+// timeout of 0s as tracing turns on), zdgen's default is taken.
+func TestResolveWithRecordedIgnoresPresets(t *testing.T) {
+	recorded := Defaults("shop")
+	preset := func(key string, so Answers) (string, bool) { return "7s", key == "trace-flush-timeout" }
+	given := map[string]string{"name": "shop", "tracing": "otlp"}
+	a, err := ResolveWith(given, Resolving{TakeDefaults: true, Recorded: &recorded, Preset: preset})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ResolveWith(given, Resolving{TakeDefaults: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.TraceFlush != want.TraceFlush || a.TraceFlush.D() == 7*time.Second {
+		t.Errorf("trace flush %s, want zdgen's default %s", a.TraceFlush.D(), want.TraceFlush.D())
 	}
 }
 
